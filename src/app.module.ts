@@ -1,0 +1,52 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiKeyGuard } from './common/auth';
+import { ConnectErrorFilter } from './common/connect-error.filter';
+import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { connectValidationPipe } from './common/validation.pipe';
+import { AppConfig } from './config/app.config';
+import { CoreModule } from './core.module';
+import { EventsModule } from './events/events.module';
+import { ExportsModule } from './exports/exports.module';
+import { HealthModule } from './health/health.module';
+import { ProjectsModule } from './projects/projects.module';
+
+/**
+ * The HTTP API (and, with role `all`, the export worker in the same process). Global pipe, guard
+ * and filter are providers so every test module built from here behaves like production.
+ */
+@Module({})
+export class AppModule implements NestModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forConfig(config),
+        ProjectsModule,
+        EventsModule,
+        ExportsModule.register({ http: true, worker: config.role === 'all' }),
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: connectValidationPipe },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ConnectErrorFilter },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}
+
+/** The export worker alone (role `worker`): no HTTP server. */
+@Module({})
+export class WorkerModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [CoreModule.forConfig(config), ExportsModule.register({ http: false, worker: true })],
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { INestApplication, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app.config';
+
+/** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(sortKeys);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** The OpenAPI document of the HTTP API, deterministic (sorted keys, stable operation ids). */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Connect-compatible event analytics API')
+    .setDescription(
+      'Push JSON events into collections, query them and export them, speaking the Connect (getconnect.io) HTTP API. ' +
+        'Errors are `{"errorMessage": "..."}` or, for validation, `422 {"errors": [{"field", "description"}]}`.',
+    )
+    .setVersion('1')
+    .build();
+  const document = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+  return sortKeys(document) as OpenAPIObject;
+}
+
+/**
+ * Creates the HTTP application with everything production has: JSON body parsing by route
+ * (middleware in AppModule), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
+ * `/docs` and the document at `/docs-json`.
+ */
+export async function createHttpApp(
+  config: AppConfig,
+  logger: LogLevel[] | false = ['error', 'warn', 'log'],
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+    bodyParser: false,
+    logger,
+  });
+  app.set('query parser', 'simple');
+  app.set('x-powered-by', false);
+  app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
+  app.enableCors({
+    origin: true,
+    allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
+    exposedHeaders: ['ETag', 'Location'],
+  });
+  app.enableShutdownHooks();
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,107 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
+
+/** Connect's body for unexpected failures (connect-api.md §10 vector 4). */
+export const INTERNAL_ERROR_MESSAGE = 'An error occurred while processing your request';
+
+/** The body shapes of every error response (connect-api.md §1). */
+export type ConnectErrorBody = { errorMessage: string } | { errors: FieldError[] };
+
+const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
+  [ErrorCode.BadRequest]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.TooManyResults]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.Validation]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Errors raised by Express's body parser carry a `type` and a `status`. */
+interface BodyParserError {
+  type: string;
+  status: number;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string'
+    && typeof (error as BodyParserError).status === 'number';
+}
+
+/**
+ * The one error funnel: maps domain errors, framework HTTP errors and body-parser errors to
+ * Connect's shapes. Anything else is a 500 with a generic message; its details go to the log
+ * with a request id, never to the client.
+ */
+@Catch()
+export class ConnectErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const response = ctx.getResponse<Response>();
+    const request = ctx.getRequest<Request>();
+    const [status, body] = this.toResponse(exception, request);
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    response.status(status).json(body);
+  }
+
+  private toResponse(exception: unknown, request: Request): [number, ConnectErrorBody] {
+    if (exception instanceof ValidationError) {
+      return [HttpStatus.UNPROCESSABLE_ENTITY, { errors: exception.errors }];
+    }
+    if (exception instanceof ConnectError) {
+      return [STATUS_BY_CODE[exception.code], { errorMessage: exception.message }];
+    }
+    if (isBodyParserError(exception)) {
+      return this.fromBodyParser(exception);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status >= 500) {
+        return this.internal(exception, request);
+      }
+      return [status, { errorMessage: this.httpMessage(exception) }];
+    }
+    return this.internal(exception, request);
+  }
+
+  private fromBodyParser(error: BodyParserError): [number, ConnectErrorBody] {
+    switch (error.type) {
+      case 'entity.too.large':
+        return [HttpStatus.PAYLOAD_TOO_LARGE, { errorMessage: 'The request body is too large.' }];
+      case 'entity.parse.failed':
+        return [HttpStatus.BAD_REQUEST, { errorMessage: 'The request body is not valid JSON.' }];
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return [HttpStatus.UNSUPPORTED_MEDIA_TYPE, { errorMessage: 'The request body must be UTF-8 encoded JSON.' }];
+      default:
+        return [error.status >= 400 && error.status < 500 ? error.status : 400, { errorMessage: 'The request body could not be read.' }];
+    }
+  }
+
+  private httpMessage(exception: HttpException): string {
+    const response = exception.getResponse();
+    if (exception.getStatus() === HttpStatus.NOT_FOUND) {
+      return 'Not found.';
+    }
+    if (typeof response === 'object' && response !== null && 'message' in response) {
+      const message = (response as { message: unknown }).message;
+      return Array.isArray(message) ? message.join('; ') : String(message);
+    }
+    return exception.message;
+  }
+
+  private internal(exception: unknown, request: Request): [number, ConnectErrorBody] {
+    const requestId = randomUUID();
+    const detail = exception instanceof Error ? exception.stack ?? exception.message : String(exception);
+    this.logger.error(`request ${requestId} ${request.method} ${request.path} failed: ${detail}`);
+    return [HttpStatus.INTERNAL_SERVER_ERROR, { errorMessage: INTERNAL_ERROR_MESSAGE }];
+  }
+}

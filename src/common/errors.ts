@@ -1,0 +1,76 @@
+/**
+ * Domain errors: every failure the API reports on purpose is one of these classes.
+ * `ConnectErrorFilter` (common/connect-error.filter.ts) is the single place that maps them to
+ * HTTP statuses and Connect's two body shapes (connect-api.md §1):
+ *   - `{"errorMessage": "..."}` for general errors, and
+ *   - `422 {"errors": [{"field": "...", "description": "..."}]}` for validation errors.
+ */
+
+/** One validation problem, keyed by the request field it concerns (Connect's 422 body element). */
+export interface FieldError {
+  field: string;
+  description: string;
+}
+
+export enum ErrorCode {
+  BadRequest = 'BadRequest',
+  Unauthorized = 'Unauthorized',
+  Forbidden = 'Forbidden',
+  NotFound = 'NotFound',
+  PayloadTooLarge = 'PayloadTooLarge',
+  TooManyResults = 'TooManyResults',
+  Validation = 'Validation',
+  ServiceUnavailable = 'ServiceUnavailable',
+}
+
+/** Base class of every deliberate API error. `message` is shown to the client as-is. */
+export abstract class ConnectError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+/** 400: the request is malformed in a way that is not about one field (e.g. a reserved `tp_` property). */
+export class BadRequestError extends ConnectError {
+  readonly code = ErrorCode.BadRequest;
+}
+
+/** 401: missing or unknown project id / API key, or a wrong admin token. */
+export class UnauthorizedError extends ConnectError {
+  readonly code = ErrorCode.Unauthorized;
+}
+
+/** 403: a valid key whose type lacks the permission the endpoint needs. */
+export class ForbiddenError extends ConnectError {
+  readonly code = ErrorCode.Forbidden;
+}
+
+/** 404: unknown export id, collection, or route. */
+export class NotFoundError extends ConnectError {
+  readonly code = ErrorCode.NotFound;
+}
+
+/** 413: a request body or event over its size limit, or a batch over 5,000 events. */
+export class PayloadTooLargeError extends ConnectError {
+  readonly code = ErrorCode.PayloadTooLarge;
+}
+
+/** 413 ("Too Many Results"): a query or export that matches more events than the endpoint allows. */
+export class TooManyResultsError extends ConnectError {
+  readonly code = ErrorCode.TooManyResults;
+}
+
+/** 503: a dependency (PostgreSQL, Redis) does not answer. */
+export class ServiceUnavailableError extends ConnectError {
+  readonly code = ErrorCode.ServiceUnavailable;
+}
+
+/** 422 with one entry per invalid field (connect-api.md §3.1, §4.10). */
+export class ValidationError extends ConnectError {
+  readonly code = ErrorCode.Validation;
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field}: ${e.description}`).join('; '));
+  }
+
+  static of(field: string, description: string): ValidationError {
+    return new ValidationError([{ field, description }]);
+  }
+}

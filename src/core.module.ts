@@ -1,0 +1,26 @@
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SecretBox } from './common/secret-box';
+import { AppConfig } from './config/app.config';
+import { dataSourceOptions } from './database/data-source-options';
+
+/** Configuration, secrets, PostgreSQL and Redis connections shared by every module. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [
+        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
+      ],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
+      ],
+      exports: [AppConfig, SecretBox],
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import type { DataSourceOptions } from 'typeorm';
+import { Init1764470000000 } from '../../migrations/1764470000000-Init';
+import { Export } from '../exports/entities/export.entity';
+import { ApiKey } from '../projects/entities/api-key.entity';
+import { Project } from '../projects/entities/project.entity';
+
+/**
+ * The one TypeORM configuration, used by the app (TypeOrmModule), the CLI (ormconfig.ts) and the
+ * tests. Migrations only: `synchronize` is never on. Migrations are listed as classes (not a glob)
+ * so the same list works from `src/` under jest and from `dist/`.
+ */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: [Project, ApiKey, Export],
+    migrations: [Init1764470000000],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    extra: { max: 20 },
+  };
+}

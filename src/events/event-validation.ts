@@ -1,0 +1,111 @@
+import { parseIsoInstant } from '../common/iso-instant';
+import { BadRequestError, FieldError, PayloadTooLargeError, ValidationError } from '../common/errors';
+
+/** Largest event, in bytes of its compact JSON (connect-api.md §3.1: "Maximum event size of 64kb"). */
+export const MAX_EVENT_BYTES = 64 * 1024;
+/** Longest property name, in characters (connect-api.md §3.3). */
+export const MAX_PROPERTY_NAME_LENGTH = 255;
+/** Deepest nesting of objects and arrays in an event. */
+export const MAX_EVENT_DEPTH = 64;
+
+export const EVENT_TOO_LARGE_MESSAGE = 'Maximum event size of 64kb exceeded.';
+export const RESERVED_TP_MESSAGE = 'Property names starting with tp_ are reserved and cannot be set.';
+export const RESERVED_ID_MESSAGE = 'The property name _id is reserved and cannot be set.';
+
+/** An event ready to store: `properties` is the event as pushed without `id` and `timestamp`. */
+export interface ValidEvent {
+  /** The caller's id (string or number, kept as pushed) or a generated UUID v4. */
+  eventId: string | number;
+  /** UTC, millisecond precision. */
+  timestamp: Date;
+  properties: Record<string, unknown>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Strings PostgreSQL's jsonb cannot store: NUL characters and lone UTF-16 surrogates. */
+function unstorableString(text: string): boolean {
+  return text.includes('\u0000') || !text.isWellFormed();
+}
+
+/** Checks names and values at every depth, iteratively (deep nesting cannot overflow the stack). */
+function checkProperties(root: Record<string, unknown>, errors: FieldError[]): void {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
+  while (stack.length > 0 && errors.length < 20) {
+    const { value, path, depth } = stack.pop()!;
+    if (depth > MAX_EVENT_DEPTH) {
+      errors.push({ field: path, description: `Events cannot be nested more than ${MAX_EVENT_DEPTH} levels deep.` });
+      continue;
+    }
+    if (typeof value === 'string') {
+      if (unstorableString(value)) {
+        errors.push({ field: path, description: 'Strings cannot contain NUL characters or unpaired surrogates.' });
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
+    } else if (isPlainObject(value)) {
+      for (const [name, child] of Object.entries(value)) {
+        const field = path ? `${path}.${name}` : name;
+        if (name.length === 0) {
+          errors.push({ field, description: 'Property names cannot be empty.' });
+        } else if (name.includes('.')) {
+          errors.push({ field, description: "Property names cannot contain '.'." });
+        } else if (name.length > MAX_PROPERTY_NAME_LENGTH) {
+          errors.push({ field: field.slice(0, 300), description: `Property names must be at most ${MAX_PROPERTY_NAME_LENGTH} characters.` });
+        } else if (unstorableString(name)) {
+          errors.push({ field, description: 'Property names cannot contain NUL characters or unpaired surrogates.' });
+        }
+        stack.push({ value: child, path: field, depth: depth + 1 });
+      }
+    }
+  }
+}
+
+/**
+ * Validates one event against the rules of connect-api.md §3.3 and splits off `id` and `timestamp`.
+ * @param now the default timestamp (UTC) for an event without one.
+ * @throws BadRequestError (400) for a body that is not an object, a root `tp_…` or `_id` property;
+ *         PayloadTooLargeError (413) over 64 KB; ValidationError (422) with one entry per bad field.
+ */
+export function validateEvent(raw: unknown, now: Date, newId: () => string): ValidEvent {
+  if (!isPlainObject(raw)) {
+    throw new BadRequestError('An event must be a JSON object.');
+  }
+  if (Buffer.byteLength(JSON.stringify(raw), 'utf8') > MAX_EVENT_BYTES) {
+    throw new PayloadTooLargeError(EVENT_TOO_LARGE_MESSAGE);
+  }
+  const { id, timestamp, ...properties } = raw;
+  for (const name of Object.keys(properties)) {
+    if (name.toLowerCase().startsWith('tp_')) {
+      throw new BadRequestError(RESERVED_TP_MESSAGE);
+    }
+    if (name === '_id') {
+      throw new BadRequestError(RESERVED_ID_MESSAGE);
+    }
+  }
+  const errors: FieldError[] = [];
+  let eventId: string | number = '';
+  if (id === undefined || id === null) {
+    eventId = newId();
+  } else if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !unstorableString(id)) {
+    eventId = id;
+  } else if (typeof id === 'number' && Number.isFinite(id)) {
+    eventId = id;
+  } else {
+    errors.push({ field: 'id', description: 'The id must be a non-empty string of at most 255 characters, or a number.' });
+  }
+  let instant: Date | null = now;
+  if (timestamp !== undefined && timestamp !== null) {
+    instant = typeof timestamp === 'string' ? parseIsoInstant(timestamp) : null;
+    if (instant === null) {
+      errors.push({ field: 'timestamp', description: 'The timestamp must be an ISO-8601 date-time, e.g. 2015-02-05T14:55:56.587Z.' });
+    }
+  }
+  checkProperties(properties, errors);
+  if (errors.length > 0) {
+    throw new ValidationError(errors);
+  }
+  return { eventId, timestamp: instant!, properties };
+}

@@ -1,0 +1,98 @@
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentProject, RequiresKey } from '../common/auth';
+import { CollectionParam } from '../common/collection-param';
+import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
+import type { ProjectContext } from '../projects/projects.service';
+import { BatchPushResponse, EventsService } from './events.service';
+
+const COLLECTION_PARAM = {
+  name: 'collection',
+  description: "Collection name (1–255 characters, no control characters or '/'); '+' in the path means a space.",
+  example: 'purchases',
+};
+
+@ApiTags('events')
+@Controller('events')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  @Post(':collection')
+  @HttpCode(HttpStatus.OK)
+  @RequiresKey('push')
+  @ApiOperation({
+    summary: 'Push one event (connect-api.md §3.1)',
+    description:
+      'Stores one event; the 200 answer means it is committed. `id` (optional, string or number) de-duplicates ' +
+      'within the collection: a repeated id is accepted and stored once. `timestamp` (optional, ISO-8601, default now) ' +
+      'is stored in UTC with millisecond precision.',
+  })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiBody({
+    schema: { type: 'object', additionalProperties: true },
+    examples: {
+      purchase: {
+        value: { customer: { firstName: 'Tom', lastName: 'Smith' }, product: '12 red roses', purchasePrice: 34.95 },
+      },
+    },
+  })
+  @ApiOkResponse({ description: 'The event is stored (empty body).' })
+  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'Not a JSON object, or a reserved property (`tp_…`, `_id`).' })
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded.' })
+  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid property names, id, timestamp or collection.' })
+  async pushOne(
+    @CurrentProject() project: ProjectContext,
+    @CollectionParam() collection: string,
+    @Body() body: unknown,
+  ): Promise<void> {
+    await this.events.pushOne(project.projectId, collection, body);
+  }
+
+  @Post()
+  @HttpCode(HttpStatus.OK)
+  @RequiresKey('push')
+  @ApiOperation({
+    summary: 'Push a batch of up to 5,000 events to one or more collections (connect-api.md §3.2)',
+    description: 'Answers 200 with one `{"success": ...}` per event, in request order, for each collection.',
+  })
+  @ApiBody({
+    schema: { type: 'object', additionalProperties: { type: 'array', items: { type: 'object' } } },
+    examples: {
+      batch: {
+        value: {
+          purchases: [{ id: '1849506679', product: '12 red roses', purchasePrice: 34.95 }],
+          refunds: [{ id: 'REF-1234', product: '12 red roses', purchasePrice: -34.95 }],
+        },
+      },
+    },
+  })
+  @ApiOkResponse({
+    description: 'Per-event results.',
+    schema: {
+      type: 'object',
+      additionalProperties: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['success'],
+          properties: { success: { type: 'boolean' }, message: { type: 'string' } },
+        },
+      },
+      example: { purchases: [{ success: true }], refunds: [{ success: false, message: 'Maximum event size of 64kb exceeded.' }] },
+    },
+  })
+  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not `{collection: [events]}`.' })
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 5,000 events, or a body over 32 MB.' })
+  pushBatch(@CurrentProject() project: ProjectContext, @Body() body: unknown): Promise<BatchPushResponse> {
+    return this.events.pushBatch(project.projectId, body);
+  }
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ValidEvent } from './event-validation';
+
+/** One event to store, with its collection. */
+export interface EventRow {
+  collection: string;
+  event: ValidEvent;
+}
+
+/**
+ * SQL expression rendering an events row (alias `alias`) as the exported JSON text:
+ * `{"id":…,"timestamp":"2015-07-28T00:00:30.295Z",…properties}` (exporting-events.md). Built in
+ * PostgreSQL so exports stream text without parsing events in Node.
+ */
+export function eventJsonSql(alias: string): string {
+  return `'{"id":' || ${alias}.event_id::text || ',"timestamp":"'
+    || to_char(${alias}."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'
+    || CASE WHEN ${alias}.properties = '{}'::jsonb THEN '}' ELSE ',' || substr(${alias}.properties::text, 2) END`;
+}
+
+/** Writes events. Reads go through the query compiler (query/) and the exports module. */
+@Injectable()
+export class EventsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores events in one statement. A repeated id within (project, collection) is stored once,
+   * also when both copies are in `rows` or arrive concurrently (unique index + ON CONFLICT).
+   * Resolves once the rows are committed.
+   */
+  async insert(projectId: string, rows: EventRow[]): Promise<void> {
+    if (rows.length === 0) {
+      return;
+    }
+    await this.dataSource.query(
+      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+       SELECT $1, u.collection, u.event_id, u.ts, u.properties
+         FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[], $5::jsonb[]) AS u(collection, event_id, ts, properties)
+       ON CONFLICT (project_id, collection, event_id) DO NOTHING`,
+      [
+        projectId,
+        rows.map((r) => r.collection),
+        rows.map((r) => JSON.stringify(r.event.eventId)),
+        rows.map((r) => r.event.timestamp.toISOString()),
+        rows.map((r) => JSON.stringify(r.event.properties)),
+      ],
+    );
+  }
+}

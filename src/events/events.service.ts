@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { collectionNameProblem } from '../common/collection-param';
+import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } from '../common/errors';
+import { validateEvent } from './event-validation';
+import { EventRow, EventsRepository } from './events.repository';
+
+/** Most events in one batch push (connect-api.md §3.2). */
+export const MAX_BATCH_EVENTS = 5000;
+
+/** Per-event outcome of a batch push, in request order (connect-api.md §3.2). */
+export type PushResult = { success: true } | { success: false; message: string };
+
+/** The batch response: for each collection of the request, one result per event. */
+export type BatchPushResponse = Record<string, PushResult[]>;
+
+function messageOf(error: ConnectError): string {
+  return error instanceof ValidationError
+    ? error.errors.map((e) => (e.field ? `${e.field}: ${e.description}` : e.description)).join(' ')
+    : error.message;
+}
+
+/** Pushing events (connect-api.md §3): validation, id generation, de-duplication, storage. */
+@Injectable()
+export class EventsService {
+  constructor(private readonly events: EventsRepository) {}
+
+  /**
+   * Stores one event; resolves once it is committed.
+   * @throws the errors of `validateEvent` (400, 413, 422).
+   */
+  async pushOne(projectId: string, collection: string, body: unknown): Promise<void> {
+    const event = validateEvent(body, new Date(), randomUUID);
+    await this.events.insert(projectId, [{ collection, event }]);
+  }
+
+  /**
+   * Stores the valid events of a batch in one statement and reports each event's outcome.
+   * @throws BadRequestError (400) when the body is not `{collection: [events]}`,
+   *         PayloadTooLargeError (413) over 5,000 events.
+   */
+  async pushBatch(projectId: string, body: unknown): Promise<BatchPushResponse> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new BadRequestError('A batch must be a JSON object mapping collection names to arrays of events.');
+    }
+    const batch = body as Record<string, unknown>;
+    let total = 0;
+    for (const [collection, events] of Object.entries(batch)) {
+      if (!Array.isArray(events)) {
+        throw new BadRequestError(`The value of collection '${collection.slice(0, 100)}' must be an array of events.`);
+      }
+      total += events.length;
+    }
+    if (total > MAX_BATCH_EVENTS) {
+      throw new PayloadTooLargeError(`Maximum batch size of ${MAX_BATCH_EVENTS} events exceeded (got ${total}).`);
+    }
+    const now = new Date();
+    const rows: EventRow[] = [];
+    const response: BatchPushResponse = {};
+    for (const [collection, events] of Object.entries(batch) as Array<[string, unknown[]]>) {
+      const collectionProblem = collectionNameProblem(collection);
+      response[collection] = events.map((raw): PushResult => {
+        if (collectionProblem) {
+          return { success: false, message: collectionProblem };
+        }
+        try {
+          rows.push({ collection, event: validateEvent(raw, now, randomUUID) });
+          return { success: true };
+        } catch (error) {
+          if (error instanceof ConnectError) {
+            return { success: false, message: messageOf(error) };
+          }
+          throw error;
+        }
+      });
+    }
+    await this.events.insert(projectId, rows);
+    return response;
+  }
+}

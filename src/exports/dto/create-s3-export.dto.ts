@@ -1,0 +1,47 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsNotEmpty, IsOptional, IsString, MaxLength, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+
+@ValidatorConstraint({ name: 'isQueryDocument' })
+class IsQueryDocument implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value));
+  }
+  defaultMessage(): string {
+    return 'The query JSON supplied is not valid.';
+  }
+}
+
+/** Body of `POST /events/:collection/export` (exporting-events.md, "Exporting to Amazon S3"). */
+export class CreateS3ExportDto {
+  @ApiPropertyOptional({
+    description: 'Query with only `filter` and `timeframe` (and `timezone` with a relative timeframe). Absent: every event.',
+    example: { filter: { product: 'apple' }, timeframe: 'today' },
+    oneOf: [{ type: 'object' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @Validate(IsQueryDocument)
+  query?: Record<string, unknown> | string;
+
+  @ApiProperty({
+    description:
+      'Where to write `<id>.json`: `s3://<bucket>/<prefix>`, `https://<bucket>.s3.amazonaws.com/<prefix>`, ' +
+      'regional virtual-hosted or path-style AWS URLs, or a path-style URL of an endpoint in S3_ALLOWED_ENDPOINTS.',
+    example: 'https://my-bucket.s3.amazonaws.com/exports/',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2048)
+  s3Path: string;
+
+  @ApiProperty({ description: 'Access key id for the bucket; stored encrypted, wiped when the export ends.', example: 'AKIA...' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  s3AccessKeyId: string;
+
+  @ApiProperty({ description: 'Secret access key for the bucket; stored encrypted, wiped when the export ends.', example: 'NOT_TELLING' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  s3SecretAccessKey: string;
+}

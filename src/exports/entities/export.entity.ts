@@ -1,0 +1,89 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** Export statuses of the seed (exporting-events.md, "Monitoring the export"). */
+export enum ExportStatus {
+  Pending = 'Pending',
+  Running = 'Running',
+  Complete = 'Complete',
+  Failed = 'Failed',
+}
+
+const bigintAsNumber = {
+  to: (value: number) => value,
+  from: (value: string | null) => (value === null ? null : Number(value)),
+};
+
+/**
+ * An S3 export and its progress. The record lives in PostgreSQL so monitoring outlives the Bull
+ * job. The selection is frozen at creation (relative timeframes resolved, event row high-water
+ * mark taken) so a retried export writes exactly the same events.
+ */
+@Entity('exports')
+export class Export {
+  /** 24 lower-case hex characters; also the exported object's name (`<id>.json`). */
+  @PrimaryColumn({ type: 'char', length: 24 })
+  id: string;
+
+  @Column({ name: 'project_id', type: 'char', length: 24 })
+  projectId: string;
+
+  @Column({ type: 'text' })
+  collection: string;
+
+  /** The EventSelection with absolute UTC bounds, as stored by `serializeSelection`. */
+  @Column({ type: 'jsonb' })
+  selection: object;
+
+  /** Only events with a row id up to this one (those stored when the export was created) are exported. */
+  @Column({ name: 'max_event_row_id', type: 'bigint', transformer: bigintAsNumber })
+  maxEventRowId: number;
+
+  /** Events matching when the export was created. */
+  @Column({ name: 'event_count', type: 'bigint', transformer: bigintAsNumber })
+  eventCount: number;
+
+  /** Origin of an S3-compatible endpoint (path-style), or null for AWS S3. */
+  @Column({ name: 's3_endpoint', type: 'text', nullable: true })
+  s3Endpoint: string | null;
+
+  @Column({ name: 's3_region', type: 'text' })
+  s3Region: string;
+
+  @Column({ name: 's3_bucket', type: 'text' })
+  s3Bucket: string;
+
+  /** Object key: `<prefix><id>.json`. */
+  @Column({ name: 's3_key', type: 'text' })
+  s3Key: string;
+
+  /** SecretBox ciphertext of the S3 credentials; null once the export has ended. */
+  @Column({ name: 's3_credentials_encrypted', type: 'text', nullable: true, select: false })
+  s3CredentialsEncrypted: string | null;
+
+  @Column({ type: 'text' })
+  status: ExportStatus;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ name: 'percent_done', type: 'double precision' })
+  percentDone: number;
+
+  @Column({ name: 'transferred_bytes', type: 'bigint', transformer: bigintAsNumber })
+  transferredBytes: number;
+
+  @Column({ name: 'total_bytes', type: 'bigint', transformer: bigintAsNumber })
+  totalBytes: number;
+
+  @Column({ type: 'integer' })
+  attempts: number;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
+}

@@ -1,0 +1,115 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiQuery,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentProject, RequiresKey } from '../common/auth';
+import { BaseUrl } from '../common/base-url';
+import { CollectionParam } from '../common/collection-param';
+import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
+import type { ProjectContext } from '../projects/projects.service';
+import { CreateS3ExportDto } from './dto/create-s3-export.dto';
+import { ExportStatusDto } from './dto/export-status.dto';
+import { ExportsService } from './exports.service';
+
+const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
+const INVALID_QUERY = {
+  type: ValidationErrorDto,
+  description: 'Invalid query (or one with select, groupBy or interval), or invalid s3Path or credentials fields.',
+};
+
+@ApiTags('exports')
+@Controller('events')
+export class ExportsController {
+  constructor(private readonly exports: ExportsService) {}
+
+  @Get(':collection/export')
+  @RequiresKey('query')
+  @ApiOperation({
+    summary: 'Export up to 10,000 raw events in the response (exporting-events.md, "Small exports")',
+    description: 'Events as pushed plus `id` and `timestamp` (UTC, ms), ordered by timestamp then id.',
+  })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiQuery({
+    name: 'query',
+    required: false,
+    description: 'JSON (relaxed JSON accepted) with `filter`, `timeframe` and, with a relative timeframe, `timezone`.',
+    example: '{"filter":{"product":"apple"},"timeframe":"today"}',
+  })
+  @ApiOkResponse({
+    description: 'The matching events.',
+    schema: {
+      type: 'object',
+      properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+      example: {
+        results: [
+          { id: '9eb91561-1964-468a-b6bf-c16034b6757c', timestamp: '2015-07-28T00:00:30.295Z', name: 'test' },
+          { id: '28c86f2e-4ad8-423a-85ea-b09a5ab9549d', timestamp: '2015-07-28T00:00:52.549Z', name: 'test' },
+        ],
+      },
+    },
+  })
+  @ApiUnprocessableEntityResponse(INVALID_QUERY)
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Too Many Results: more than 10,000 events match.' })
+  smallExport(
+    @CurrentProject() project: ProjectContext,
+    @CollectionParam() collection: string,
+    @Query('query') query: string | undefined,
+  ): Promise<StreamableFile> {
+    return this.exports.smallExport(project.projectId, collection, typeof query === 'string' ? query : undefined);
+  }
+
+  @Post(':collection/export')
+  @HttpCode(HttpStatus.CREATED)
+  @RequiresKey('query')
+  @ApiOperation({
+    summary: 'Export up to 1,000,000 events to Amazon S3 (exporting-events.md, "Exporting to Amazon S3")',
+    description:
+      'Writes `<prefix><id>.json`, one event per line, in the background. The `Location` header is the monitor URL. ' +
+      'The body is the monitor document.',
+  })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiBody({ type: CreateS3ExportDto })
+  @ApiCreatedResponse({
+    type: ExportStatusDto,
+    headers: { Location: { description: 'Absolute URL of GET /events/:collection/export/:id', schema: { type: 'string' } } },
+  })
+  @ApiUnprocessableEntityResponse(INVALID_QUERY)
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match.' })
+  async createS3Export(
+    @CurrentProject() project: ProjectContext,
+    @CollectionParam() collection: string,
+    @Body() body: CreateS3ExportDto,
+    @BaseUrl() baseUrl: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<ExportStatusDto> {
+    const created = await this.exports.createS3Export(project.projectId, collection, body, baseUrl);
+    response.location(created.location);
+    return created.status;
+  }
+
+  @Get(':collection/export/:id')
+  @RequiresKey('query')
+  @ApiOperation({ summary: 'Monitor an S3 export (exporting-events.md, "Monitoring the export")' })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiParam({ name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' })
+  @ApiOkResponse({ type: ExportStatusDto })
+  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'Unknown export id (or one of another project or collection).' })
+  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  status(
+    @CurrentProject() project: ProjectContext,
+    @CollectionParam() collection: string,
+    @Param('id') id: string,
+  ): Promise<ExportStatusDto> {
+    return this.exports.status(project.projectId, collection, id);
+  }
+}

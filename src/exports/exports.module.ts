@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ExportQueueModule } from './export-queue.module';
+import { ExportRunner } from './export-runner';
+import { ExportsController } from './exports.controller';
+import { ExportsProcessor } from './exports.processor';
+import { ExportsRepository } from './exports.repository';
+import { ExportsService } from './exports.service';
+
+/** Small exports, S3 exports and their monitor; the worker's providers only where it runs. */
+@Module({})
+export class ExportsModule {
+  static register(options: { http: boolean; worker: boolean }): DynamicModule {
+    return {
+      module: ExportsModule,
+      imports: [
+        ExportQueueModule,
+      ],
+      controllers: options.http ? [ExportsController] : [],
+      providers: [ExportsService, ExportsRepository, ...(options.worker ? [ExportRunner, ExportsProcessor] : [])],
+    };
+  }
+}

@@ -1,0 +1,164 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, StreamableFile } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import QueryStream from 'pg-query-stream';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { NotFoundError, TooManyResultsError } from '../common/errors';
+import { SecretBox } from '../common/secret-box';
+import { AppConfig } from '../config/app.config';
+import { parseExportQuery } from '../query/event-selection';
+import { parseQueryParam } from '../query/query-document';
+import { CreateS3ExportDto } from './dto/create-s3-export.dto';
+import { ExportStatusDto } from './dto/export-status.dto';
+import { ExportStatus } from './entities/export.entity';
+import {
+  EXPORT_JOB,
+  EXPORT_QUEUE,
+  ExportJobData,
+  MAX_S3_EXPORT_EVENTS,
+  MAX_SMALL_EXPORT_EVENTS,
+} from './exports.constants';
+import { ExportScope, ExportsRepository } from './exports.repository';
+import { serializeSelection } from './frozen-selection';
+import { exportObjectKey, parseS3Path } from './s3-location';
+
+/** Rows fetched per round trip while streaming a small export. */
+const STREAM_BATCH_ROWS = 500;
+
+/** The created export: its monitor document and where to watch it. */
+export interface CreatedExport {
+  status: ExportStatusDto;
+  location: string;
+}
+
+/** Small exports (streamed in the response) and S3 exports (queued for the worker). */
+@Injectable()
+export class ExportsService {
+  constructor(
+    private readonly exports: ExportsRepository,
+    private readonly config: AppConfig,
+    private readonly secretBox: SecretBox,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
+  ) {}
+
+  /**
+   * Small export (exporting-events.md, "Small exports"): `{"results": [events]}` in (timestamp, id)
+   * order, streamed from one REPEATABLE READ snapshot so the count and the rows agree.
+   * @throws ValidationError (422) for an invalid query or one with select/groupBy/interval;
+   *         TooManyResultsError (413) when more than 10,000 events match.
+   */
+  async smallExport(projectId: string, collection: string, rawQuery: string | undefined): Promise<StreamableFile> {
+    const selection = parseExportQuery(parseQueryParam(rawQuery), new Date());
+    const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const count = this.exports.countStatement(scope, MAX_SMALL_EXPORT_EVENTS);
+      const { rows } = await client.query<{ count: string }>(count.text, count.values);
+      if (Number(rows[0].count) > MAX_SMALL_EXPORT_EVENTS) {
+        throw new TooManyResultsError(
+          `The query matched more than ${MAX_SMALL_EXPORT_EVENTS.toLocaleString('en-US')} events. ` +
+            'Export them to Amazon S3 instead (POST /events/:collection/export, up to 1,000,000 events).',
+        );
+      }
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+      throw error;
+    }
+    const lines = this.exports.linesStatement(scope);
+    const rows = client.query(new QueryStream(lines.text, lines.values, { batchSize: STREAM_BATCH_ROWS, rowMode: 'array' }));
+    async function* body(): AsyncGenerator<string> {
+      let chunk = '{"results":[';
+      let first = true;
+      for await (const [line] of rows as AsyncIterable<[string]>) {
+        chunk += first ? line : `,${line}`;
+        first = false;
+        if (chunk.length >= 65536) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      yield `${chunk}]}`;
+    }
+    const readable = Readable.from(body());
+    // Runs whether the body was sent in full, failed, or the client went away before it started.
+    readable.once('close', () => {
+      rows.destroy();
+      void client
+        .query('ROLLBACK')
+        .catch(() => undefined)
+        .finally(() => runner.release());
+    });
+    return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+  }
+
+  /**
+   * Creates an S3 export (exporting-events.md, "Exporting to Amazon S3"): validates everything,
+   * freezes the selection, stores the credentials encrypted and queues the job (its data is the
+   * export id only).
+   * @throws ValidationError (422) for an invalid query or s3Path; TooManyResultsError (413) over
+   *         1,000,000 events, before anything is uploaded.
+   */
+  async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
+    const rawQuery = typeof body.query === 'string' ? parseQueryParam(body.query) : (body.query ?? {});
+    const selection = parseExportQuery(rawQuery, new Date());
+    const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
+    const id = randomBytes(12).toString('hex');
+    const key = exportObjectKey(location, id);
+    const { count, maxEventRowId } = await this.exports.countMatching(
+      { projectId, collection, selection, maxEventRowId: null },
+      MAX_S3_EXPORT_EVENTS,
+    );
+    if (count > MAX_S3_EXPORT_EVENTS) {
+      throw new TooManyResultsError(
+        `The query matched more than ${MAX_S3_EXPORT_EVENTS.toLocaleString('en-US')} events, the most one export can hold. ` +
+          'Narrow the timeframe or filter and export in several parts.',
+      );
+    }
+    const record = await this.exports.create({
+      id,
+      projectId,
+      collection,
+      selection: serializeSelection(selection),
+      maxEventRowId,
+      eventCount: count,
+      s3Endpoint: location.endpoint,
+      s3Region: location.region,
+      s3Bucket: location.bucket,
+      s3Key: key,
+      s3CredentialsEncrypted: this.secretBox.encrypt(
+        JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
+      ),
+      status: ExportStatus.Pending,
+    });
+    await this.enqueue(id);
+    return {
+      status: ExportStatusDto.from(record),
+      location: `${baseUrl}/events/${encodeURIComponent(collection)}/export/${id}`,
+    };
+  }
+
+  /** Queues an export's job; a no-op when a job with that id is already queued (jobId = export id). */
+  async enqueue(exportId: string): Promise<void> {
+    await this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId });
+  }
+
+  /**
+   * The monitor document (exporting-events.md, "Monitoring the export").
+   * @throws NotFoundError (404) for an unknown id, or one of another project or collection.
+   */
+  async status(projectId: string, collection: string, id: string): Promise<ExportStatusDto> {
+    const record = /^[0-9a-f]{24}$/.test(id) ? await this.exports.findOne(projectId, collection, id) : null;
+    if (!record) {
+      throw new NotFoundError(`No export '${id.slice(0, 64)}' in collection '${collection.slice(0, 255)}'.`);
+    }
+    return ExportStatusDto.from(record);
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+
+export class CreateProjectDto {
+  @ApiProperty({ example: 'Flower shop', description: 'A name for operators; 1–200 characters.' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+}
+
+export class ProjectKeysDto {
+  @ApiProperty({ description: 'Master Project Key: push, query, export, delete collections.' })
+  master: string;
+  @ApiProperty({ description: 'Push/Query Key.' })
+  pushQuery: string;
+  @ApiProperty({ description: 'Push Key.' })
+  push: string;
+  @ApiProperty({ description: 'Query Key (also exports).' })
+  query: string;
+}
+
+/** The created project and its keys, in plain text this one time (only hashes are stored). */
+export class CreatedProjectDto {
+  @ApiProperty({ example: '559de2011f2ddd1860bd29fb' })
+  projectId: string;
+  @ApiProperty({ example: 'Flower shop' })
+  name: string;
+  @ApiProperty({ type: ProjectKeysDto })
+  keys: ProjectKeysDto;
+}

@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+/** Key types of connect-api.md §1 and what each may do. */
+export enum KeyType {
+  Master = 'master',
+  PushQuery = 'push_query',
+  Push = 'push',
+  Query = 'query',
+}
+
+/** A permission an endpoint needs. `admin` covers deleting collections (master key only). */
+export type Permission = 'push' | 'query' | 'admin';
+
+export const KEY_PERMISSIONS: Record<KeyType, readonly Permission[]> = {
+  [KeyType.Master]: ['push', 'query', 'admin'],
+  [KeyType.PushQuery]: ['push', 'query'],
+  [KeyType.Push]: ['push'],
+  [KeyType.Query]: ['query'],
+};
+
+/** An API key, stored only as the SHA-256 of its text (keys are 128-bit random, so no salt is needed). */
+@Entity('api_keys')
+export class ApiKey {
+  @PrimaryColumn({ name: 'key_hash', type: 'char', length: 64 })
+  keyHash: string;
+
+  @Column({ name: 'project_id', type: 'char', length: 24 })
+  projectId: string;
+
+  @Column({ name: 'key_type', type: 'text' })
+  keyType: KeyType;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,28 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options';
+
+/**
+ * Jest global setup: a fresh test database with every migration applied, and a Bull key prefix
+ * unique to this run (so leftover jobs of another run never reach this one's workers). Both are
+ * handed to the test workers through the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  const admin = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const database = process.env.TEST_DATABASE_NAME ?? 'connect_test';
+  const client = new Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${database}`;
+  process.env.DATABASE_URL = url.toString();
+  process.env.QUEUE_PREFIX = `test-${process.pid}-${Date.now()}`;
+  const dataSource = await new DataSource(dataSourceOptions(process.env.DATABASE_URL)).initialize();
+  await dataSource.runMigrations();
+  await dataSource.destroy();
+}

@@ -1,0 +1,46 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { createHttpApp } from '../../src/app.setup';
+import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { ProjectsService, CreatedProject } from '../../src/projects/projects.service';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const TEST_SECRETS_KEY = 'test-secrets-key-0123456789abcdef0123456789';
+
+/** A running app on a random port, as production builds it. */
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  http: TestAgent;
+  baseUrl: string;
+  createProject(name?: string): Promise<CreatedProject>;
+  close(): Promise<void>;
+}
+
+/** Boots the real app (role `all` unless overridden) against the test database and Redis. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({
+    ...process.env,
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    SECRETS_KEY: TEST_SECRETS_KEY,
+    EXPORT_PROGRESS_INTERVAL_MS: '50',
+    ...env,
+  });
+  const app = await createHttpApp(config, ['error']);
+  await app.listen(0, '127.0.0.1');
+  const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    baseUrl,
+    createProject: (name = 'test') => app.get(ProjectsService).create(name),
+    close: () => app.close(),
+  };
+}
+
+/** Headers authenticating as `key` of `project`. */
+export function auth(project: CreatedProject, key: keyof CreatedProject['keys'] = 'master'): Record<string, string> {
+  return { 'X-Project-Id': project.projectId, 'X-Api-Key': project.keys[key] };
+}
