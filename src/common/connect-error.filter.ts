@@ -20,19 +20,8 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
-/** Errors raised by Express's body parser carry a `type` and a `status`. */
-interface BodyParserError {
-  type: string;
-  status: number;
-}
-
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string'
-    && typeof (error as BodyParserError).status === 'number';
-}
-
 /**
- * The one error funnel: maps domain errors, framework HTTP errors and body-parser errors to
+ * The one error funnel: maps domain errors and framework HTTP errors (unknown routes) to
  * Connect's shapes. Anything else is a 500 with a generic message; its details go to the log
  * with a request id, never to the client.
  */
@@ -59,9 +48,6 @@ export class ConnectErrorFilter implements ExceptionFilter {
     if (exception instanceof ConnectError) {
       return [STATUS_BY_CODE[exception.code], { errorMessage: exception.message }];
     }
-    if (isBodyParserError(exception)) {
-      return this.fromBodyParser(exception);
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status >= 500) {
@@ -70,20 +56,6 @@ export class ConnectErrorFilter implements ExceptionFilter {
       return [status, { errorMessage: this.httpMessage(exception) }];
     }
     return this.internal(exception, request);
-  }
-
-  private fromBodyParser(error: BodyParserError): [number, ConnectErrorBody] {
-    switch (error.type) {
-      case 'entity.too.large':
-        return [HttpStatus.PAYLOAD_TOO_LARGE, { errorMessage: 'The request body is too large.' }];
-      case 'entity.parse.failed':
-        return [HttpStatus.BAD_REQUEST, { errorMessage: 'The request body is not valid JSON.' }];
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        return [HttpStatus.UNSUPPORTED_MEDIA_TYPE, { errorMessage: 'The request body must be UTF-8 encoded JSON.' }];
-      default:
-        return [error.status >= 400 && error.status < 500 ? error.status : 400, { errorMessage: 'The request body could not be read.' }];
-    }
   }
 
   private httpMessage(exception: HttpException): string {

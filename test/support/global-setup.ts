@@ -8,9 +8,11 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
  * handed to the test workers through the environment.
  */
 export default async function globalSetup(): Promise<void> {
-  const admin = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own.
+  const admin = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
+  admin.pathname = '/postgres';
   const database = process.env.TEST_DATABASE_NAME ?? 'connect_test';
-  const client = new Client({ connectionString: admin });
+  const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by scripts/demo.sh and scripts/test.sh, for a Debian machine with
+# Node 20: checks Node, starts PostgreSQL and Redis when installed but stopped (or says what to
+# install), writes .env on first run, installs npm dependencies, builds, creates the database and
+# applies migrations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# --- Node.js ---------------------------------------------------------------------------------
+command -v node >/dev/null || die "Node.js 20 is not installed. Install Node.js >= 20.19 (https://nodejs.org or 'apt-get install nodejs' from NodeSource)."
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || die "Node.js >= 20.19 is required (found $(node -v))."
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if ! pg_up; then
+  if ls /etc/postgresql/*/main >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null; then
+    say "Starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start \
+      || die "could not start PostgreSQL; try: sudo pg_ctlcluster $(ls /etc/postgresql | sort -V | tail -1) main start"
+    for _ in $(seq 1 30); do pg_up && break; sleep 0.5; done
+  else
+    die "PostgreSQL is not installed. Install it with: sudo apt-get install -y postgresql"
+  fi
+fi
+
+# --- Redis -------------------------------------------------------------------------------------
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+if ! redis_up; then
+  if command -v redis-server >/dev/null; then
+    say "Starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 30); do redis_up && break; sleep 0.2; done
+  else
+    die "Redis is not installed. Install it with: sudo apt-get install -y redis-server"
+  fi
+fi
+
+# --- .env (first run) --------------------------------------------------------------------------
+if [ ! -f .env ]; then
+  say "Writing .env with fresh SECRETS_KEY and ADMIN_TOKEN"
+  cat > .env <<ENV
+# Written by scripts/setup.sh; see .env.example for every variable.
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/connect
+REDIS_URL=redis://127.0.0.1:6379
+SECRETS_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
+ADMIN_TOKEN=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+S3_ALLOWED_ENDPOINTS=http://127.0.0.1:4569
+ENV
+fi
+set -a; . ./.env; set +a
+
+# --- npm dependencies and build ----------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "Installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "Building"
+npm run --silent build
+
+# --- database ----------------------------------------------------------------------------------
+set +e
+node dist/src/cli/ensure-database.js
+status=$?
+set -e
+if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && grep -q '^DATABASE_URL=postgres://postgres@' .env; then
+  # A fresh Debian PostgreSQL asks for a password over TCP; give the postgres role one (as root).
+  say "Setting a password for the postgres role (TCP logins on Debian need one)"
+  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  sed -i 's#^DATABASE_URL=postgres://postgres@#DATABASE_URL=postgres://postgres:postgres@#' .env
+  set -a; . ./.env; set +a
+  node dist/src/cli/ensure-database.js
+elif [ "$status" != 0 ]; then
+  die "cannot use PostgreSQL with DATABASE_URL=${DATABASE_URL}; set DATABASE_URL in .env to a role that can create databases."
+fi
+say "Applying migrations"
+npm run --silent migration:run >/dev/null

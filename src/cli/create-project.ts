@@ -1,0 +1,45 @@
+import 'dotenv/config';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SecretBox } from '../common/secret-box';
+import { AppConfig, loadConfig } from '../config/app.config';
+import { dataSourceOptions } from '../database/data-source-options';
+import { ProjectsService } from '../projects/projects.service';
+
+/**
+ * `npm run project:create -- <name>`: creates a project and prints
+ * `{"projectId": "...", "name": "...", "keys": {...}}` (the keys are shown only this once).
+ */
+async function main(): Promise<void> {
+  const name = process.argv.slice(2).join(' ').trim();
+  if (!name) {
+    console.error('usage: npm run project:create -- <name>');
+    process.exit(2);
+  }
+  const config = loadConfig();
+
+  @Module({
+    imports: [TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl))],
+    providers: [
+      ProjectsService,
+      { provide: AppConfig, useValue: config },
+      { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
+    ],
+  })
+  class CreateProjectModule {}
+
+  const context = await NestFactory.createApplicationContext(CreateProjectModule, { logger: ['error'] });
+  try {
+    const created = await context.get(ProjectsService).create(name.slice(0, 200));
+    console.log(JSON.stringify(created, null, 2));
+  } finally {
+    await context.close();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,167 @@
+import { FieldError, ValidationError } from '../common/errors';
+import { parseFilter } from './filter';
+
+function errorsOf(run: () => unknown): FieldError[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ValidationError) return error.errors;
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseFilter', () => {
+  it.each([undefined, null, {}])('gives no conditions for %j', (value) => {
+    expect(parseFilter(value)).toEqual([]);
+  });
+
+  it('reads a scalar as eq and splits the path on dots (docs vector)', () => {
+    expect(parseFilter({ product: '12 red roses', 'product.category': 'Bikes', qty: 5, paid: true, note: null })).toEqual([
+      { path: ['product'], operator: 'eq', operand: '12 red roses' },
+      { path: ['product', 'category'], operator: 'eq', operand: 'Bikes' },
+      { path: ['qty'], operator: 'eq', operand: 5 },
+      { path: ['paid'], operator: 'eq', operand: true },
+      { path: ['note'], operator: 'eq', operand: null },
+    ]);
+  });
+
+  it('reads an array as in', () => {
+    expect(parseFilter({ category: ['Bikes', 'Books'] })).toEqual([{ path: ['category'], operator: 'in', operand: ['Bikes', 'Books'] }]);
+  });
+
+  it('reads an operator object as ANDed conditions, in order (docs vector)', () => {
+    expect(parseFilter({ price: { gt: 5, lt: 10 } })).toEqual([
+      { path: ['price'], operator: 'gt', operand: 5 },
+      { path: ['price'], operator: 'lt', operand: 10 },
+    ]);
+  });
+
+  it('accepts every operator with its operand types', () => {
+    const filter = {
+      a: { eq: 'x', neq: null, gte: 'm', lte: 9.5 },
+      b: { exists: false, in: [1, 2.5], startsWith: '5%', endsWith: '_', contains: '' },
+      c: { in: [true, false], eq: false, gt: -1, lt: 'z' },
+    };
+    expect(parseFilter(filter).map((c) => [c.path.join('.'), c.operator, c.operand])).toEqual([
+      ['a', 'eq', 'x'],
+      ['a', 'neq', null],
+      ['a', 'gte', 'm'],
+      ['a', 'lte', 9.5],
+      ['b', 'exists', false],
+      ['b', 'in', [1, 2.5]],
+      ['b', 'startsWith', '5%'],
+      ['b', 'endsWith', '_'],
+      ['b', 'contains', ''],
+      ['c', 'in', [true, false]],
+      ['c', 'eq', false],
+      ['c', 'gt', -1],
+      ['c', 'lt', 'z'],
+    ]);
+  });
+
+  it('accepts the legacy "ne" as neq, and the demo app\'s {"neq": null}', () => {
+    expect(parseFilter({ x: { ne: 5 }, 'address.components.locality': { neq: null } })).toEqual([
+      { path: ['x'], operator: 'neq', operand: 5 },
+      { path: ['address', 'components', 'locality'], operator: 'neq', operand: null },
+    ]);
+  });
+
+  it('accepts segments of 255 characters and paths that only start like id/timestamp', () => {
+    const long = 'x'.repeat(255);
+    expect(parseFilter({ [long]: 1, identifier: 1, 'customer.id': 1, timestamps: 1 }).map((c) => c.path)).toEqual([
+      [long],
+      ['identifier'],
+      ['customer', 'id'],
+      ['timestamps'],
+    ]);
+  });
+});
+
+describe('parseFilter errors (422)', () => {
+  it.each<[unknown]>([['price > 5'], [5], [true], [['a']]])('rejects the non-object filter %j with field "filter"', (value) => {
+    expect(errorsOf(() => parseFilter(value)).map((e) => e.field)).toEqual(['filter']);
+  });
+
+  it.each<[string, string]>([
+    ['', 'non-empty names'],
+    ['a..b', 'non-empty names'],
+    ['.a', 'non-empty names'],
+    ['a.', 'non-empty names'],
+    ['x'.repeat(256), 'at most 255'],
+    ['a.' + 'y'.repeat(256), 'at most 255'],
+    ['a\u0000b', 'NUL'],
+    ['id', 'id cannot be queried'],
+    ['id.x', 'id cannot be queried'],
+    ['timestamp', 'use "timeframe"'],
+  ])('rejects the path %j with field "filter.<path>"', (path, description) => {
+    expect(errorsOf(() => parseFilter({ [path]: 1 }))).toEqual([{ field: `filter.${path}`, description: expect.stringContaining(description) }]);
+  });
+
+  it('rejects an unknown operator, listing the accepted ones', () => {
+    expect(errorsOf(() => parseFilter({ price: { foo: 1 } }))).toEqual([
+      {
+        field: 'filter.price.foo',
+        description: "Unknown filter operator 'foo'; expected one of eq, neq, gt, gte, lt, lte, exists, in, startsWith, endsWith, contains.",
+      },
+    ]);
+  });
+
+  it('rejects the docs typo "endsWidth" and wrong case', () => {
+    expect(errorsOf(() => parseFilter({ a: { endsWidth: 'x', StartsWith: 'y', EQ: 1 } })).map((e) => e.field)).toEqual([
+      'filter.a.endsWidth',
+      'filter.a.StartsWith',
+      'filter.a.EQ',
+    ]);
+  });
+
+  it('rejects an empty operator object and a nested object value', () => {
+    expect(errorsOf(() => parseFilter({ a: {}, customer: { firstName: 'Tom' } })).map((e) => e.field)).toEqual([
+      'filter.a',
+      'filter.customer.firstName',
+    ]);
+  });
+
+  it.each<[string, unknown]>([
+    ['eq', { a: 1 }],
+    ['eq', [1]],
+    ['eq', Infinity],
+    ['eq', NaN],
+    ['eq', 'nul\u0000'],
+    ['neq', { a: 1 }],
+    ['gt', true],
+    ['gt', null],
+    ['gte', [1]],
+    ['lt', { a: 1 }],
+    ['lte', -Infinity],
+    ['exists', 'true'],
+    ['exists', 1],
+    ['exists', null],
+    ['in', []],
+    ['in', 'Bikes'],
+    ['in', ['a', 1]],
+    ['in', [1, true]],
+    ['in', [null]],
+    ['in', [['a']]],
+    ['in', [{ a: 1 }]],
+    ['in', [1, NaN]],
+    ['startsWith', 5],
+    ['startsWith', null],
+    ['endsWith', ['a']],
+    ['contains', true],
+    ['contains', 'a\u0000'],
+  ])('rejects %s with operand %j, field "filter.x.<op>"', (operator, operand) => {
+    expect(errorsOf(() => parseFilter({ x: { [operator]: operand } }))).toEqual([
+      { field: `filter.x.${operator}`, description: expect.stringMatching(/^Expected /) },
+    ]);
+  });
+
+  it('rejects shorthand values of the wrong type with field "filter.<path>"', () => {
+    expect(errorsOf(() => parseFilter({ a: [], b: ['x', 2], c: Infinity })).map((e) => e.field)).toEqual(['filter.a', 'filter.b', 'filter.c']);
+  });
+
+  it('collects every error of every property in one ValidationError', () => {
+    const errors = errorsOf(() => parseFilter({ id: 1, price: { gt: 'x', lt: true, foo: 1 }, ok: 1, tags: { in: [] } }));
+    expect(errors.map((e) => e.field)).toEqual(['filter.id', 'filter.price.lt', 'filter.price.foo', 'filter.tags.in']);
+  });
+});
