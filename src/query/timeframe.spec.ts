@@ -259,6 +259,9 @@ describe('resolveTimeframe with an absolute timeframe', () => {
 
   it('treats "" and null as an absent bound (Swift SDK sends "")', () => {
     expect(range({ start: '', end: '2015-02-25T00:00:00Z' }, NOW)).toEqual([null, '2015-02-25T00:00:00.000Z']);
+    // The Swift SDK sends both bounds as "" for "no custom timeframe": all time.
+    expect(range({ start: '', end: '' }, NOW)).toEqual([null, null]);
+    expect(range({ start: '', end: null }, NOW)).toEqual([null, null]);
     expect(range({ start: '2015-02-01T00:00:00Z', end: null }, NOW)).toEqual(['2015-02-01T00:00:00.000Z', null]);
   });
 
@@ -293,7 +296,7 @@ describe('resolveTimeframe errors (422)', () => {
     ['beyond year 1', { previous: { years: 5000 } }],
     ['huge count', { previous: { minutes: Number.MAX_SAFE_INTEGER } }],
     ['relative and absolute keys mixed', { current: { days: 1 }, start: '2015-01-01T00:00:00Z' }],
-    ['no bound', { start: '', end: null }],
+    ['no bound', {}],
   ])('%s → field "timeframe"', (_label, value) => {
     const errors = errorsOf(() => resolveTimeframe(value, null, new Date(NOW)));
     expect(errors.map((e) => e.field)).toEqual(['timeframe']);

@@ -1,5 +1,6 @@
 import { DateTime, DurationLikeObject, Zone } from 'luxon';
 import { FieldError, ValidationError } from '../common/errors';
+import { ISO_INSTANT_DESCRIPTION, MAX_INSTANT_MS, MIN_INSTANT_MS, parseIsoInstant } from '../common/iso-instant';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { QueryTimezone, ResolvedTimeframe } from './query.types';
 import { toLuxonZone } from './timezone';
@@ -50,29 +51,12 @@ const LUXON_UNIT = {
   years: 'year',
 } as const;
 
-/**
- * Instants outside years 0001–9999 UTC are rejected (4-digit ISO years; PostgreSQL stores more, JS Dates
- * less). The upper limit is the exclusive end of year 9999, so `this_year` in 9999 still resolves.
- */
-const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
-const MAX_INSTANT_MS = Date.parse('+010000-01-01T00:00:00.000Z');
-
-/**
- * The ISO-8601 shapes accepted for absolute bounds: a date, or a date-time with minutes, optional
- * seconds and fraction, and an optional offset `Z` / `±hh` / `±hh:mm` / `±hhmm` (PHP's `DATE_ISO8601`).
- */
-const ISO_DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
 
 const FORMS_DESCRIPTION =
   `a named timeframe (${[...NAMED_TIMEFRAMES.keys()].join(', ')}), ` +
   '{"current": {"<unit>": N}}, {"previous": {"<unit>": N}} ' +
   `(unit one of ${RELATIVE_UNITS.join(', ')}; N a positive integer), ` +
   'or {"start": "<ISO-8601>", "end": "<ISO-8601>"}';
-
-const ISO_DESCRIPTION =
-  'an ISO-8601 date-time such as "2015-02-01T00:00:00Z", "2015-02-01T10:00:00+10:00", ' +
-  '"2015-02-01T10:00:00+1000" or "2015-02-01T00:00:00.000" (no offset = UTC)';
 
 /**
  * Tells which form a `timeframe` value has, without validating it fully (connect-api.md §4.5, used for
@@ -181,7 +165,9 @@ function resolveAbsolute(value: Record<string, unknown>): ResolvedTimeframe {
   }
   const start = parseBound(value.start, 'timeframe.start', errors);
   const end = parseBound(value.end, 'timeframe.end', errors);
-  if (errors.length === 0 && start === null && end === null) {
+  // `{"start": "", "end": ""}` is how the Swift SDK says "no timeframe" (connect-api.md §4.5): all time.
+  // Only an object naming neither bound is an error.
+  if (errors.length === 0 && start === null && end === null && !('start' in value) && !('end' in value)) {
     errors.push(timeframeFieldError('An absolute timeframe needs a start, an end or both'));
   }
   if (errors.length === 0 && start !== null && end !== null && start.getTime() > end.getTime()) {
@@ -195,15 +181,14 @@ function resolveAbsolute(value: Record<string, unknown>): ResolvedTimeframe {
 function parseBound(value: unknown, field: string, errors: FieldError[]): Date | null {
   if (value === undefined || value === null || value === '') return null;
   const invalid = (): null => {
-    errors.push({ field, description: `The value must be ${ISO_DESCRIPTION}.` });
+    errors.push({ field, description: `The value must be ${ISO_INSTANT_DESCRIPTION}.` });
     return null;
   };
-  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) return invalid();
-  const parsed = DateTime.fromISO(value, { zone: 'utc' });
-  if (!parsed.isValid || !inRange(parsed)) return invalid();
-  return parsed.toJSDate();
+  const instant = typeof value === 'string' ? parseIsoInstant(value) : null;
+  return instant ?? invalid();
 }
 
+/** Resolved instants must lie in years 0001–9999; the end of 9999 itself is allowed (`this_year` in 9999). */
 function inRange(dt: DateTime): boolean {
   return dt.isValid && dt.toMillis() >= MIN_INSTANT_MS && dt.toMillis() <= MAX_INSTANT_MS;
 }
