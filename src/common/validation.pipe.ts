@@ -14,6 +14,7 @@ export function connectValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     transform: true,
+    stopAtFirstError: true,
     exceptionFactory: (errors) => new ValidationError(flatten(errors)),
   });
 }
