@@ -57,7 +57,7 @@ describe('projects, keys and isolation (connect-api.md §1)', () => {
     it('answers 422 for a missing name', async () => {
       const res = await t.http.post('/projects').set('X-Admin-Token', TEST_ADMIN_TOKEN).send({});
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: [{ field: 'name', description: 'name must be a string' }] });
+      expect(res.body).toEqual({ errors: [{ field: 'name', description: expect.stringMatching(/^name must/) }] });
     });
 
     it('answers 403 when ADMIN_TOKEN is not set', async () => {
