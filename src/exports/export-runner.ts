@@ -76,9 +76,12 @@ export function describeExportError(error: unknown, record: Export, credentials:
         : '';
     return redact(`S3 rejected the upload to ${target}: ${error.name}: ${error.message}.${hint}`, credentials);
   }
-  const code = (error as { code?: string }).code;
-  if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code)) {
-    return redact(`Could not reach S3 to upload ${target}: ${code}.`, credentials);
+  // The SDK may wrap a socket error so that only its message keeps the errno code.
+  const network = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(
+    `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? error.message : String(error)}`,
+  );
+  if (network) {
+    return redact(`Could not reach S3 to upload ${target}: ${network[1]}.`, credentials);
   }
   if (error instanceof Error && error.name === 'TimeoutError') {
     return redact(`S3 did not answer in time while uploading ${target}.`, credentials);
