@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOpenApiDocument } from '../src/app.setup';
+import { startTestApp, TestApp } from './support/test-app';
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('matches the committed openapi.json (run `npm run build && npm run openapi:sync` after changing the API)', () => {
+    const committed = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8'));
+    expect(buildOpenApiDocument(t.app)).toEqual(committed);
+  });
+
+  it('serves Swagger UI at /docs and the document at /docs-json', async () => {
+    const ui = await t.http.get('/docs');
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger-ui');
+    const json = await t.http.get('/docs-json');
+    expect(json.status).toBe(200);
+    expect(json.body.paths['/events/{collection}/export/{id}'].get.responses['404']).toBeDefined();
+  });
+
+  it('documents every status each endpoint returns, with Connect error shapes', () => {
+    const doc = buildOpenApiDocument(t.app) as unknown as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+    };
+    const statuses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses).sort();
+    expect(statuses('/events/{collection}', 'post')).toEqual(['200', '400', '401', '403', '413', '422']);
+    expect(statuses('/events', 'post')).toEqual(['200', '400', '401', '403', '413']);
+    expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422']);
+    expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '422']);
+    expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422']);
+    expect(statuses('/projects', 'post')).toEqual(['201', '401', '403', '422']);
+    expect(statuses('/health', 'get')).toEqual(['200', '503']);
+    const schemaOf = (path: string, method: string, status: string) =>
+      doc.paths[path][method].responses[status].content?.['application/json'].schema.$ref;
+    expect(schemaOf('/events/{collection}', 'post', '422')).toBe('#/components/schemas/ValidationErrorDto');
+    expect(schemaOf('/events/{collection}/export/{id}', 'get', '404')).toBe('#/components/schemas/ErrorMessageDto');
+  });
+});
