@@ -1,0 +1,65 @@
+import { ValidationError } from '../common/errors';
+import { exportObjectKey, parseS3Path, S3Location } from './s3-location';
+
+const ALLOWED = ['http://127.0.0.1:4569', 'https://minio.internal.example'];
+
+describe('parseS3Path', () => {
+  it.each<[string, S3Location]>([
+    ['https://my-bucket.s3.amazonaws.com/exports/', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/' }],
+    ['https://my-bucket.s3.ap-southeast-2.amazonaws.com/a/b', { endpoint: null, region: 'ap-southeast-2', bucket: 'my-bucket', prefix: 'a/b/' }],
+    ['https://my-bucket.s3-eu-west-1.amazonaws.com/', { endpoint: null, region: 'eu-west-1', bucket: 'my-bucket', prefix: '' }],
+    ['https://my.dotted.bucket.s3.amazonaws.com/x', { endpoint: null, region: 'us-east-1', bucket: 'my.dotted.bucket', prefix: 'x/' }],
+    ['https://s3.amazonaws.com/my-bucket/exports', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/' }],
+    ['https://s3.us-west-2.amazonaws.com/my-bucket/deep//path/', { endpoint: null, region: 'us-west-2', bucket: 'my-bucket', prefix: 'deep/path/' }],
+    ['https://s3-us-gov-west-1.amazonaws.com/my-bucket', { endpoint: null, region: 'us-gov-west-1', bucket: 'my-bucket', prefix: '' }],
+    ['s3://my-bucket/exports/2015', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/2015/' }],
+    ['s3://my-bucket', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: '' }],
+    ['http://127.0.0.1:4569/local/exports/', { endpoint: 'http://127.0.0.1:4569', region: 'us-east-1', bucket: 'local', prefix: 'exports/' }],
+    ['https://minio.internal.example/bk1/with%20space/', { endpoint: 'https://minio.internal.example', region: 'us-east-1', bucket: 'bk1', prefix: 'with space/' }],
+  ])('%s', (s3Path, expected) => {
+    expect(parseS3Path(s3Path, ALLOWED)).toEqual(expected);
+  });
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://127.0.0.1:4570/local/',
+    'http://localhost:4569/local/',
+    'https://example.com/bucket/',
+    'http://my-bucket.s3.amazonaws.com/',
+    'https://my-bucket.s3.amazonaws.com:8443/',
+    'https://my-bucket.s3.not-a-region.amazonaws.com/',
+    'https://evil.com#.s3.amazonaws.com/',
+    'https://ec2.us-east-1.amazonaws.com/bucket/',
+    's3://UPPER/x',
+    's3://ab/x',
+    's3://a..b/x',
+    's3://user:secret@bucket/x',
+    's3://bucket/x?versionId=1',
+    'ftp://bucket/x',
+    'bucket/x',
+    '',
+    's3://bucket/%E0%A4%A',
+  ])('refuses %j with 422 on s3Path', (s3Path) => {
+    let error: unknown;
+    try {
+      parseS3Path(s3Path, ALLOWED);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).errors).toEqual([{ field: 's3Path', description: expect.any(String) }]);
+  });
+});
+
+describe('exportObjectKey', () => {
+  const location = (prefix: string): S3Location => ({ endpoint: null, region: 'us-east-1', bucket: 'b', prefix });
+
+  it('puts <id>.json under the prefix', () => {
+    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e')).toBe('exports/55b80dd4eb6742481c62c05e.json');
+    expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e')).toBe('55b80dd4eb6742481c62c05e.json');
+  });
+
+  it('refuses keys over 1,024 bytes', () => {
+    expect(() => exportObjectKey(location(`${'é'.repeat(500)}/`), '55b80dd4eb6742481c62c05e')).toThrow(ValidationError);
+  });
+});
