@@ -3,9 +3,8 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 
 /**
- * Jest global setup: a fresh test database with every migration applied, and a Bull key prefix
- * unique to this run (so leftover jobs of another run never reach this one's workers). Both are
- * handed to the test workers through the environment.
+ * Jest global setup: a fresh test database with every migration applied, handed to the test
+ * workers through DATABASE_URL. (Each test app also gets a Bull queue prefix of its own.)
  */
 export default async function globalSetup(): Promise<void> {
   // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own.
@@ -23,7 +22,6 @@ export default async function globalSetup(): Promise<void> {
   const url = new URL(admin);
   url.pathname = `/${database}`;
   process.env.DATABASE_URL = url.toString();
-  process.env.QUEUE_PREFIX = `test-${process.pid}-${Date.now()}`;
   const dataSource = await new DataSource(dataSourceOptions(process.env.DATABASE_URL)).initialize();
   await dataSource.runMigrations();
   await dataSource.destroy();

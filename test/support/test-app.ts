@@ -1,9 +1,14 @@
+import { getQueueToken } from '@nestjs/bull';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Queue } from 'bull';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createHttpApp } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { EXPORT_QUEUE } from '../../src/exports/exports.constants';
 import { ProjectsService, CreatedProject } from '../../src/projects/projects.service';
+
+let apps = 0;
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_SECRETS_KEY = 'test-secrets-key-0123456789abcdef0123456789';
@@ -22,6 +27,8 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     ...process.env,
+    // A queue of this app's own, so no other test file's in-process worker takes its jobs.
+    QUEUE_PREFIX: `test-${process.pid}-${++apps}-${Date.now()}`,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SECRETS_KEY: TEST_SECRETS_KEY,
     EXPORT_PROGRESS_INTERVAL_MS: '50',
@@ -36,7 +43,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     http: request(app.getHttpServer()),
     baseUrl,
     createProject: (name = 'test') => app.get(ProjectsService).create(name),
-    close: () => app.close(),
+    close: async () => {
+      await app.get<Queue>(getQueueToken(EXPORT_QUEUE)).obliterate({ force: true });
+      await app.close();
+    },
   };
 }
 
