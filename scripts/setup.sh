@@ -41,15 +41,10 @@ fi
 
 # --- .env (first run) --------------------------------------------------------------------------
 if [ ! -f .env ]; then
-  say "Writing .env with fresh SECRETS_KEY and ADMIN_TOKEN"
-  cat > .env <<ENV
-# Written by scripts/setup.sh; see .env.example for every variable.
-DATABASE_URL=postgres://postgres@127.0.0.1:5432/connect
-REDIS_URL=redis://127.0.0.1:6379
-SECRETS_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
-ADMIN_TOKEN=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
-S3_ALLOWED_ENDPOINTS=http://127.0.0.1:4569
-ENV
+  say "Writing .env from .env.example, with a fresh SECRETS_KEY and ADMIN_TOKEN"
+  secrets_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
+  admin_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+  sed -e "s/^SECRETS_KEY=.*/SECRETS_KEY=${secrets_key}/" -e "s/^ADMIN_TOKEN=.*/ADMIN_TOKEN=${admin_token}/" .env.example > .env
 fi
 set -a; . ./.env; set +a
 
