@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
@@ -10,7 +11,9 @@ export default async function globalSetup(): Promise<void> {
   // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own.
   const admin = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
   admin.pathname = '/postgres';
-  const database = process.env.TEST_DATABASE_NAME ?? 'connect_test';
+  // One test database per checkout, so two checkouts on one machine can run their tests at once.
+  const checkout = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 8);
+  const database = process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`;
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
