@@ -1,3 +1,4 @@
+import { errorsOf } from '../../test/support/validation-errors';
 import { ValidationError } from '../common/errors';
 import { exportObjectKey, parseS3Path, S3Location } from './s3-location';
 
@@ -40,14 +41,7 @@ describe('parseS3Path', () => {
     '',
     's3://bucket/%E0%A4%A',
   ])('refuses %j with 422 on s3Path', (s3Path) => {
-    let error: unknown;
-    try {
-      parseS3Path(s3Path, ALLOWED);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).errors).toEqual([{ field: 's3Path', description: expect.any(String) }]);
+    expect(errorsOf(() => parseS3Path(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
   });
 });
 

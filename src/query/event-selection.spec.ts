@@ -1,15 +1,7 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { errorsOf } from '../../test/support/validation-errors';
+import { ValidationError } from '../common/errors';
 import { parseEventSelection, parseExportQuery } from './event-selection';
 
-function errorsOf(run: () => unknown): FieldError[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ValidationError) return error.errors;
-    throw error;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const now = new Date('2026-05-13T15:42:17.123Z');
 const absolute = { start: '2015-02-01T00:00:00.000Z', end: '2015-02-25T00:00:00.000Z' };

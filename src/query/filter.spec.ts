@@ -1,15 +1,7 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { errorsOf } from '../../test/support/validation-errors';
+import { ValidationError } from '../common/errors';
 import { parseFilter } from './filter';
 
-function errorsOf(run: () => unknown): FieldError[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ValidationError) return error.errors;
-    throw error;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('parseFilter', () => {
   it.each([undefined, null, {}])('gives no conditions for %j', (value) => {

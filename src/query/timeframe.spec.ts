@@ -1,5 +1,5 @@
+import { errorsOf } from '../../test/support/validation-errors';
 import { Settings } from 'luxon';
-import { FieldError, ValidationError } from '../common/errors';
 import { QueryTimezone } from './query.types';
 import { resolveTimeframe, timeframeKind } from './timeframe';
 import { parseTimezone } from './timezone';
@@ -10,15 +10,6 @@ function range(value: unknown, now: string, timezone: QueryTimezone | null = nul
   return [tf.start?.toISOString() ?? null, tf.end?.toISOString() ?? null];
 }
 
-function errorsOf(run: () => unknown): FieldError[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ValidationError) return error.errors;
-    throw error;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 const NOW = '2026-05-13T15:42:17.123Z'; // a Wednesday
 
