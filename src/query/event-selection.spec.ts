@@ -1,5 +1,4 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { ValidationError } from '../common/errors';
 import { parseEventSelection, parseExportQuery } from './event-selection';
 
 

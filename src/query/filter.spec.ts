@@ -1,5 +1,4 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { ValidationError } from '../common/errors';
 import { parseFilter } from './filter';
 
 
