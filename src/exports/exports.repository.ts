@@ -109,17 +109,17 @@ export class ExportsRepository {
    * encrypted credentials; null when it is unknown or already finished.
    */
   async start(id: string): Promise<{ record: Export; credentials: string | null } | null> {
-    const rows: Array<{ s3_credentials_encrypted: string | null }> = await this.dataSource.query(
+    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affected row count].
+    const [rows]: [Array<{ s3_credentials_encrypted: string | null }>, number] = await this.dataSource.query(
       `UPDATE exports SET status = 'Running', started_at = coalesce(started_at, now()), attempts = attempts + 1
         WHERE id = $1 AND status IN ('Pending', 'Running')
         RETURNING s3_credentials_encrypted`,
       [id],
     );
-    const [[row] = []] = rows as unknown as [[{ s3_credentials_encrypted: string | null }]];
-    if (!row) {
+    if (rows.length === 0) {
       return null;
     }
-    return { record: await this.exports.findOneByOrFail({ id }), credentials: row.s3_credentials_encrypted };
+    return { record: await this.exports.findOneByOrFail({ id }), credentials: rows[0].s3_credentials_encrypted };
   }
 
   async setTotalBytes(id: string, totalBytes: number): Promise<void> {
