@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { auth, startTestApp, TEST_SECRETS_KEY } from './support/test-app';
+
+const CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'create-project.js');
+
+describe('operations', () => {
+  it('GET /health answers 503 when Redis does not answer', async () => {
+    const t = await startTestApp({ ROLE: 'api', REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await t.http.get('/health');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ errorMessage: 'Unhealthy: Redis not answering.' });
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('`npm run project:create -- <name>` creates a project whose keys work', async () => {
+    if (!existsSync(CLI)) {
+      throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
+    }
+    const t = await startTestApp();
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'My', 'shop'], {
+        env: { ...process.env, DATABASE_URL: t.config.databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY },
+      });
+      const created = JSON.parse(stdout);
+      expect(created).toEqual({
+        projectId: expect.stringMatching(/^[0-9a-f]{24}$/),
+        name: 'My shop',
+        keys: { master: expect.any(String), pushQuery: expect.any(String), push: expect.any(String), query: expect.any(String) },
+      });
+      const res = await t.http.post('/events/cli').set(auth(created, 'push')).send({ a: 1 });
+      expect(res.status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses to start without SECRETS_KEY, listing the problem', async () => {
+    await expect(startTestApp({ SECRETS_KEY: 'short' })).rejects.toThrow(/SECRETS_KEY must be set to a random string of at least 32 characters/);
+  });
+});
