@@ -226,7 +226,7 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
     expect(relaxed.body).toEqual({ errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] });
   });
 
-  it('answers 404 for an unknown export, another collection\'s, or another project\'s', async () => {
+  it('answers 404 for an unknown export, another collection\'s, or another project\'s (and 401, 403, 422)', async () => {
     const other = await t.createProject('other');
     const { created } = await run('small', { s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
     const id = created.body.filename.slice(0, 24);
@@ -240,6 +240,13 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
       expect(res.status).toBe(404);
       expect(res.body.errorMessage).toMatch(/^No export/);
     }
+    const pushKey = await t.http.get(`/events/small/export/${id}`).set(auth(project, 'push'));
+    expect(pushKey.status).toBe(403);
+    const noKey = await t.http.get(`/events/small/export/${id}`);
+    expect(noKey.status).toBe(401);
+    const badCollection = await t.http.get(`/events/%0A/export/${id}`).set(auth(project, 'query'));
+    expect(badCollection.status).toBe(422);
+    expect(badCollection.body.errors[0].field).toBe('collection');
   });
 
   it('uses PUBLIC_BASE_URL for the Location header when set', async () => {
