@@ -1,0 +1,47 @@
+import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ConnectErrorFilter, INTERNAL_ERROR_MESSAGE } from './connect-error.filter';
+import { NotFoundError, PayloadTooLargeError, TooManyResultsError, ValidationError } from './errors';
+
+function respond(exception: unknown): { status: number; body: unknown } {
+  const sent = { status: 0, body: undefined as unknown };
+  const response = {
+    headersSent: false,
+    status(code: number) {
+      sent.status = code;
+      return this;
+    },
+    json(body: unknown) {
+      sent.body = body;
+    },
+  };
+  const host = {
+    switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({ method: 'GET', path: '/x' }) }),
+  } as unknown as ArgumentsHost;
+  new ConnectErrorFilter().catch(exception, host);
+  return sent;
+}
+
+describe('ConnectErrorFilter', () => {
+  it.each([
+    [ValidationError.of('query', 'The query JSON supplied is not valid.'), 422, { errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] }],
+    [new NotFoundError('No export'), 404, { errorMessage: 'No export' }],
+    [new PayloadTooLargeError('Maximum event size of 64kb exceeded.'), 413, { errorMessage: 'Maximum event size of 64kb exceeded.' }],
+    [new TooManyResultsError('too many'), 413, { errorMessage: 'too many' }],
+    [new NotFoundException('Cannot GET /nope'), 404, { errorMessage: 'Not found.' }],
+    [new BadRequestException('bad'), 400, { errorMessage: 'bad' }],
+  ])('maps %p to Connect shapes', (exception, status, body) => {
+    expect(respond(exception)).toEqual({ status, body });
+  });
+
+  it('hides the details of unexpected errors behind a 500 and logs them with a request id', () => {
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      expect(respond(new Error('relation "secret_table" does not exist'))).toEqual({ status: 500, body: { errorMessage: INTERNAL_ERROR_MESSAGE } });
+      expect(respond(new ServiceUnavailableException('internal detail'))).toEqual({ status: 500, body: { errorMessage: INTERNAL_ERROR_MESSAGE } });
+      expect(log).toHaveBeenCalledTimes(2);
+      expect(log.mock.calls[0][0]).toMatch(/^request [0-9a-f-]{36} GET \/x failed: Error: relation "secret_table" does not exist/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
