@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecretBox } from './common/secret-box';
+import { SecretsKeyCheck } from './common/secrets-key.check';
 import { AppConfig } from './config/app.config';
 import { dataSourceOptions } from './database/data-source-options';
 
@@ -19,6 +20,7 @@ export class CoreModule {
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
+        SecretsKeyCheck,
       ],
       exports: [AppConfig, SecretBox],
     };

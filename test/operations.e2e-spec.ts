@@ -1,7 +1,10 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { EXPORT_QUEUE } from '../src/exports/exports.constants';
 import { auth, startTestApp, TEST_SECRETS_KEY } from './support/test-app';
 
 const CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'create-project.js');
@@ -14,6 +17,9 @@ describe('operations', () => {
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ errorMessage: 'Unhealthy: Redis not answering.' });
     } finally {
+      // Bull keeps trying to reach the dead Redis; drop its connections so the process can exit.
+      const queue = t.app.get<Queue>(getQueueToken(EXPORT_QUEUE));
+      queue.clients.forEach((client) => client.disconnect());
       await t.app.close();
     }
   });
@@ -42,5 +48,12 @@ describe('operations', () => {
 
   it('refuses to start without SECRETS_KEY, listing the problem', async () => {
     await expect(startTestApp({ SECRETS_KEY: 'short' })).rejects.toThrow(/SECRETS_KEY must be set to a random string of at least 32 characters/);
+  });
+
+  it('refuses to start with a SECRETS_KEY other than the one the database was set up with', async () => {
+    await (await startTestApp()).close(); // the database now holds the canary of TEST_SECRETS_KEY
+    await expect(startTestApp({ SECRETS_KEY: 'another-secrets-key-of-at-least-32-characters' })).rejects.toThrow(
+      /SECRETS_KEY is not the key this database was set up with/,
+    );
   });
 });

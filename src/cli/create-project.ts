@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecretBox } from '../common/secret-box';
+import { SecretsKeyCheck } from '../common/secrets-key.check';
 import { AppConfig, loadConfig } from '../config/app.config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { ProjectsService } from '../projects/projects.service';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
       ProjectsService,
       { provide: AppConfig, useValue: config },
       { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
+      SecretsKeyCheck,
     ],
   })
   class CreateProjectModule {}

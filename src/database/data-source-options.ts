@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import { Init1764470000000 } from '../../migrations/1764470000000-Init';
+import { InstanceSettings1764480000000 } from '../../migrations/1764480000000-InstanceSettings';
 import { Export } from '../exports/entities/export.entity';
 import { ApiKey } from '../projects/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
@@ -14,7 +15,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     type: 'postgres',
     url: databaseUrl,
     entities: [Project, ApiKey, Export],
-    migrations: [Init1764470000000],
+    migrations: [Init1764470000000, InstanceSettings1764480000000],
     migrationsTableName: 'migrations',
     synchronize: false,
     extra: { max: 20 },

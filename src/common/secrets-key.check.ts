@@ -1,0 +1,41 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { SecretBox } from './secret-box';
+
+const SETTING = 'secrets_key_check';
+const CANARY = 'connect-events-api secrets canary';
+
+/**
+ * Refuses to start a process whose SECRETS_KEY differs from the one this database's secrets were
+ * encrypted with. Without it, such a process (a worker deployed with the wrong key, or a second
+ * checkout sharing the database) would take export jobs it cannot decrypt and fail them.
+ * The first process to start on a database stores an encrypted canary; every later one must read it.
+ */
+@Injectable()
+export class SecretsKeyCheck implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly secretBox: SecretBox,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+      [SETTING, this.secretBox.encrypt(CANARY)],
+    );
+    const [row]: Array<{ value: string }> = await this.dataSource.query(`SELECT value FROM instance_settings WHERE name = $1`, [SETTING]);
+    let plaintext: string | null = null;
+    try {
+      plaintext = this.secretBox.decrypt(row.value);
+    } catch {
+      plaintext = null;
+    }
+    if (plaintext !== CANARY) {
+      throw new Error(
+        'SECRETS_KEY is not the key this database was set up with, so stored secrets (S3 credentials of pending exports, ' +
+          'master keys) could not be read. Start with the original SECRETS_KEY, or point DATABASE_URL at another database.',
+      );
+    }
+  }
+}
