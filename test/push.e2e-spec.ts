@@ -96,7 +96,7 @@ describe('push (connect-api.md §3)', () => {
         { field: 'invalid.property', description: "Property names cannot contain '.'." },
         { field: 'nested.a.b', description: "Property names cannot contain '.'." },
         { field: `nested.${long}`, description: 'Property names must be at most 255 characters.' },
-        { field: 'id', description: 'The id must be a non-empty string of at most 255 characters, or a number.' },
+        { field: 'id', description: 'The id must be a non-empty string of at most 255 characters, or an integer of at most 2^53 - 1 in magnitude.' },
         { field: 'timestamp', description: 'The timestamp must be an ISO-8601 date-time, e.g. 2015-02-05T14:55:56.587Z.' },
       ]),
     );
@@ -149,6 +149,87 @@ describe('push (connect-api.md §3)', () => {
       expect(res.body.errors[0].field).toBe('collection');
     }
     expect((await push(encodeURIComponent('c'.repeat(255)), { n: 1 })).status).toBe(200);
+  });
+
+  describe('hostile input (regressions)', () => {
+    const raw = (path: string, body: string) =>
+      t.http.post(path).set(auth(project, 'push')).set('Content-Type', 'application/json').send(body);
+
+    it('answers 400 for bodies nested over 100 levels and 422 for events over 64, never 500', async () => {
+      const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      const deep = await raw('/events/deep', nested(5000));
+      expect(deep.status).toBe(400);
+      expect(deep.body).toEqual({ errorMessage: 'The request body is nested more than 100 levels deep.' });
+      expect((await raw('/events', `{"deep":[${nested(5000)}]}`)).status).toBe(400);
+      const tooDeep = await raw('/events/deep', nested(80));
+      expect(tooDeep.status).toBe(422);
+      expect(tooDeep.body.errors[0].description).toBe('Events cannot be nested more than 64 levels deep.');
+      expect((await raw('/events/deep', nested(60))).status).toBe(200);
+      const brackets = await raw('/events/deep', JSON.stringify({ text: '['.repeat(5000) }));
+      expect(brackets.status).toBe(200);
+    });
+
+    it('answers 422 for __proto__ property names, and reports a batch collection named __proto__', async () => {
+      const res = await raw('/events/proto', '{"__proto__":{"x":1},"ok":1}');
+      expect(res.status).toBe(422);
+      expect(res.body).toEqual({ errors: [{ field: '__proto__', description: 'The property name __proto__ is reserved.' }] });
+      const batch = await raw('/events', '{"__proto__":[{"id":"r1"},{"tp_x":1}],"other":[{}]}');
+      expect(batch.status).toBe(200);
+      expect(JSON.parse(batch.text)).toEqual(
+        JSON.parse('{"__proto__":[{"success":true},{"success":false,"message":"Property names starting with tp_ are reserved and cannot be set."}],"other":[{"success":true}]}'),
+      );
+      expect(Object.keys(JSON.parse(batch.text))).toEqual(['__proto__', 'other']);
+    });
+
+    it('answers 422 for numeric ids beyond 2^53 and numbers JSON cannot hold, instead of altering them', async () => {
+      const big = await raw('/events/numbers', '{"id":123456789012345678901,"n":"first"}');
+      expect(big.status).toBe(422);
+      expect(big.body.errors[0].field).toBe('id');
+      const inf = await raw('/events/numbers', '{"big":1e400}');
+      expect(inf.status).toBe(422);
+      expect(inf.body).toEqual({ errors: [{ field: 'big', description: 'Numbers must be finite (at most about 1.8e308).' }] });
+      expect((await raw('/events/numbers', `{"id":${Number.MAX_SAFE_INTEGER}}`)).status).toBe(200);
+    });
+
+    it('treats an empty chunked body like an empty body', async () => {
+      const res = await t.http
+        .post('/events/chunked')
+        .set(auth(project, 'push'))
+        .set('Transfer-Encoding', 'chunked')
+        .set('Content-Type', 'application/json')
+        .send('');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errorMessage: 'An event must be a JSON object.' });
+      expect(await exportAll('chunked')).toEqual([]);
+    });
+
+    it('accepts routes in any case, with the same rules', async () => {
+      expect((await push('case', { a: 1 }).then(() => raw('/EVENTS/case', '{"b":2}'))).status).toBe(200);
+      expect((await exportAll('case')).map((e) => e.a ?? e.b)).toEqual([1, 2]);
+    });
+
+    it('stores concurrent batches of the same ids in any order once each, without deadlocks', async () => {
+      const ids = Array.from({ length: 5000 }, (_, i) => `id-${i}`);
+      const shuffled = (seed: number) => {
+        const copy = [...ids];
+        let state = seed;
+        for (let i = copy.length - 1; i > 0; i--) {
+          state = (state * 1103515245 + 12345) % 2147483648;
+          const j = state % (i + 1);
+          [copy[i], copy[j]] = [copy[j], copy[i]];
+        }
+        return copy;
+      };
+      // Bodies serialised up front so the eight requests really reach PostgreSQL together.
+      const bodies = Array.from({ length: 8 }, (_, i) => JSON.stringify({ overlap: shuffled(i + 1).map((id) => ({ id })) }));
+      const results = await Promise.all(
+        bodies.map((body) =>
+          fetch(`${t.baseUrl}/events`, { method: 'POST', headers: { ...auth(project, 'push'), 'Content-Type': 'application/json' }, body }),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect((await t.http.get("/events/overlap/export").set(auth(project, "query")).query({ query: "{filter:{}}" })).body.results).toHaveLength(5000);
+    });
   });
 
   describe('batch (connect-api.md §3.2)', () => {

@@ -116,7 +116,7 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
       });
       expect(final.status).toBe('Complete');
       const object = await s3.getObject(BUCKET, `${prefix}${created.body.filename}`);
-      expect(object.toString()).toBe('{"id":"a","timestamp":"2015-07-28T00:00:30.295Z","name": "test", "product": "apple"}\n');
+      expect(object.toString()).toBe('{"id": "a", "timestamp": "2015-07-28T00:00:30.295Z", "name": "test", "product": "apple"}\n');
     }
   });
 

@@ -43,7 +43,7 @@ export function assertCollectionName(name: string): string {
 export const CollectionParam = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
   const request = ctx.switchToHttp().getRequest<Request>();
   const segments = request.originalUrl.split('?')[0].split('/');
-  const index = segments.findIndex((s) => s === 'events' || s === 'collections');
+  const index = segments.findIndex((s) => /^(events|collections)$/i.test(s)); // routes match in any case
   const raw = segments[index + 1] ?? '';
   let name: string;
   try {

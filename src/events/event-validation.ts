@@ -43,6 +43,11 @@ function checkProperties(root: Record<string, unknown>, errors: FieldError[]): v
       if (unstorableString(value)) {
         errors.push({ field: path, description: 'Strings cannot contain NUL characters or unpaired surrogates.' });
       }
+    } else if (typeof value === 'number') {
+      // JSON.parse turns 1e400 into Infinity, which JSON cannot represent: refuse rather than store null.
+      if (!Number.isFinite(value)) {
+        errors.push({ field: path, description: 'Numbers must be finite (at most about 1.8e308).' });
+      }
     } else if (Array.isArray(value)) {
       value.forEach((item, i) => stack.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
     } else if (isPlainObject(value)) {
@@ -54,6 +59,8 @@ function checkProperties(root: Record<string, unknown>, errors: FieldError[]): v
           errors.push({ field, description: "Property names cannot contain '.'." });
         } else if (name.length > MAX_PROPERTY_NAME_LENGTH) {
           errors.push({ field: field.slice(0, 300), description: `Property names must be at most ${MAX_PROPERTY_NAME_LENGTH} characters.` });
+        } else if (name === '__proto__') {
+          errors.push({ field, description: 'The property name __proto__ is reserved.' });
         } else if (unstorableString(name)) {
           errors.push({ field, description: 'Property names cannot contain NUL characters or unpaired surrogates.' });
         }
@@ -91,10 +98,14 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
     eventId = newId();
   } else if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !unstorableString(id)) {
     eventId = id;
-  } else if (typeof id === 'number' && Number.isFinite(id)) {
+  } else if (typeof id === 'number' && Number.isSafeInteger(id)) {
     eventId = id;
   } else {
-    errors.push({ field: 'id', description: 'The id must be a non-empty string of at most 255 characters, or a number.' });
+    // Larger numbers lose digits in JSON parsing, so two different ids could collapse into one.
+    errors.push({
+      field: 'id',
+      description: 'The id must be a non-empty string of at most 255 characters, or an integer of at most 2^53 - 1 in magnitude.',
+    });
   }
   let instant: Date | null = now;
   if (timestamp !== undefined && timestamp !== null) {

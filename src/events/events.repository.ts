@@ -11,16 +11,17 @@ export interface EventRow {
 
 /**
  * SQL expression rendering an events row (alias `alias`) as the exported JSON text:
- * `{"id":…,"timestamp":"2015-07-28T00:00:30.295Z",…properties}` (exporting-events.md). Built in
- * PostgreSQL so exports stream text without parsing events in Node.
+ * `{"id": …, "timestamp": "2015-07-28T00:00:30.295Z", …properties}` (exporting-events.md), spaced
+ * like PostgreSQL's jsonb output throughout. Built in PostgreSQL so exports stream text without
+ * parsing events in Node.
  */
 export function eventJsonSql(alias: string): string {
-  return `'{"id":' || ${alias}.event_id::text || ',"timestamp":"'
+  return `'{"id": ' || ${alias}.event_id::text || ', "timestamp": "'
     || to_char(${alias}."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'
-    || CASE WHEN ${alias}.properties = '{}'::jsonb THEN '}' ELSE ',' || substr(${alias}.properties::text, 2) END`;
+    || CASE WHEN ${alias}.properties = '{}'::jsonb THEN '}' ELSE ', ' || substr(${alias}.properties::text, 2) END`;
 }
 
-/** Writes events. Reads go through the query compiler (query/) and the exports module. */
+/** Writes and deletes events. Reads go through the query compiler (query/) and the exports module. */
 @Injectable()
 export class EventsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -28,7 +29,8 @@ export class EventsRepository {
   /**
    * Stores events in one statement. A repeated id within (project, collection) is stored once,
    * also when both copies are in `rows` or arrive concurrently (unique index + ON CONFLICT).
-   * Resolves once the rows are committed.
+   * Rows go in in unique-key order, so concurrent batches with the same ids wait on one another
+   * instead of deadlocking. Resolves once the rows are committed.
    */
   async insert(projectId: string, rows: EventRow[]): Promise<void> {
     if (rows.length === 0) {
@@ -38,6 +40,7 @@ export class EventsRepository {
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
        SELECT $1, u.collection, u.event_id, u.ts, u.properties
          FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[], $5::jsonb[]) AS u(collection, event_id, ts, properties)
+        ORDER BY u.collection, u.event_id
        ON CONFLICT (project_id, collection, event_id) DO NOTHING`,
       [
         projectId,
@@ -47,5 +50,18 @@ export class EventsRepository {
         rows.map((r) => JSON.stringify(r.event.properties)),
       ],
     );
+  }
+
+  /**
+   * Deletes every event of one collection of a project (connect-api.md §6), in one statement.
+   * @returns how many events were deleted (0: the collection has no events, i.e. does not exist).
+   */
+  async deleteCollection(projectId: string, collection: string): Promise<number> {
+    const [row]: Array<{ deleted: string }> = await this.dataSource.query(
+      `WITH deleted AS (DELETE FROM events WHERE project_id = $1 AND collection = $2 RETURNING 1)
+       SELECT count(*) AS deleted FROM deleted`,
+      [projectId, collection],
+    );
+    return Number(row.deleted);
   }
 }

@@ -56,10 +56,9 @@ export class EventsService {
     }
     const now = new Date();
     const rows: EventRow[] = [];
-    const response: BatchPushResponse = {};
-    for (const [collection, events] of Object.entries(batch) as Array<[string, unknown[]]>) {
+    const results = (Object.entries(batch) as Array<[string, unknown[]]>).map(([collection, events]) => {
       const collectionProblem = collectionNameProblem(collection);
-      response[collection] = events.map((raw): PushResult => {
+      const outcomes = events.map((raw): PushResult => {
         if (collectionProblem) {
           return { success: false, message: collectionProblem };
         }
@@ -73,8 +72,10 @@ export class EventsService {
           throw error;
         }
       });
-    }
+      return [collection, outcomes] as const;
+    });
     await this.events.insert(projectId, rows);
-    return response;
+    // fromEntries defines own properties, so even a collection named __proto__ gets its results.
+    return Object.fromEntries(results);
   }
 }
