@@ -57,6 +57,8 @@ export async function createHttpApp(
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
     exposedHeaders: ['ETag', 'Location'],
   });
+  // A client that stops reading a streamed export is dropped after this long (Node has no default).
+  app.getHttpServer().setTimeout(config.httpIdleTimeoutMs);
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;

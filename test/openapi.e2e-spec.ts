@@ -32,7 +32,7 @@ describe('OpenAPI document', () => {
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses).sort();
     expect(statuses('/events/{collection}', 'post')).toEqual(['200', '400', '401', '403', '413', '422']);
     expect(statuses('/events', 'post')).toEqual(['200', '400', '401', '403', '413']);
-    expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422']);
+    expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422', '503']);
     expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '422']);
     expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422']);
     expect(statuses('/projects', 'post')).toEqual(['201', '401', '403', '422']);

@@ -114,6 +114,14 @@ describe('small export GET /events/:collection/export (exporting-events.md)', ()
     expect(res.body).toEqual({ errors });
   });
 
+  it('answers 422 for a repeated query parameter instead of picking one (regression)', async () => {
+    const res = await t.http
+      .get('/events/shop/export?query=%7B%22filter%22%3A%7B%22price%22%3A5%7D%7D&query=%7B%22filter%22%3A%7B%22price%22%3A5%7D%7D')
+      .set(auth(project, 'query'));
+    expect(res.status).toBe(422);
+    expect(res.body).toEqual({ errors: [{ field: 'query', description: 'Give the query parameter once, as one JSON document.' }] });
+  });
+
   it('ignores empty groupBy and filter values (the Swift SDK sends them)', async () => {
     const res = await exportQuery('shop', { filter: {}, groupBy: [] });
     expect(res.status).toBe(200);

@@ -38,6 +38,10 @@ export class AppConfig {
   exportConcurrency: number;
   /** Minimum ms between two progress writes of one export. */
   exportProgressIntervalMs: number;
+  /** PostgreSQL connections small exports may stream through at once (the rest answer 503). */
+  exportStreamConnections: number;
+  /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
+  httpIdleTimeoutMs: number;
 }
 
 const DEFAULTS = {
@@ -53,6 +57,8 @@ const DEFAULTS = {
   EXPORT_QUEUE_SIZE: '4',
   EXPORT_CONCURRENCY: '2',
   EXPORT_PROGRESS_INTERVAL_MS: '250',
+  EXPORT_STREAM_CONNECTIONS: '4',
+  HTTP_IDLE_TIMEOUT_MS: '60000',
 } as const;
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -118,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportQueueSize: int('EXPORT_QUEUE_SIZE', 1),
     exportConcurrency: int('EXPORT_CONCURRENCY', 1),
     exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
+    exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
+    httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

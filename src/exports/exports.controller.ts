@@ -8,6 +8,7 @@ import {
   ApiParam,
   ApiPayloadTooLargeResponse,
   ApiQuery,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -60,12 +61,13 @@ export class ExportsController {
   })
   @ApiUnprocessableEntityResponse(INVALID_QUERY)
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Too Many Results: more than 10,000 events match.' })
+  @ApiServiceUnavailableResponse({ type: ErrorMessageDto, description: 'Every streaming connection is busy; try again shortly.' })
   smallExport(
     @CurrentProject() project: ProjectContext,
     @CollectionParam() collection: string,
-    @Query('query') query: string | undefined,
+    @Query('query') query: unknown,
   ): Promise<StreamableFile> {
-    return this.exports.smallExport(project.projectId, collection, typeof query === 'string' ? query : undefined);
+    return this.exports.smallExport(project.projectId, collection, query);
   }
 
   @Post(':collection/export')

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ExportQueueModule } from './export-queue.module';
+import { ExportReadPool } from './export-read-pool';
 import { ExportRunner } from './export-runner';
 import { ExportsController } from './exports.controller';
 import { ExportsProcessor } from './exports.processor';
@@ -16,7 +17,7 @@ export class ExportsModule {
         ExportQueueModule,
       ],
       controllers: options.http ? [ExportsController] : [],
-      providers: [ExportsService, ExportsRepository, ...(options.worker ? [ExportRunner, ExportsProcessor] : [])],
+      providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor] : [])],
     };
   }
 }

@@ -1,12 +1,9 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, StreamableFile } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import QueryStream from 'pg-query-stream';
-import type { PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
 import { NotFoundError, TooManyResultsError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
@@ -15,6 +12,7 @@ import { parseQueryParam } from '../query/query-document';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportStatus } from './entities/export.entity';
+import { ExportReadPool } from './export-read-pool';
 import {
   EXPORT_JOB,
   EXPORT_QUEUE,
@@ -42,21 +40,22 @@ export class ExportsService {
     private readonly exports: ExportsRepository,
     private readonly config: AppConfig,
     private readonly secretBox: SecretBox,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly readPool: ExportReadPool,
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
   ) {}
 
   /**
    * Small export (exporting-events.md, "Small exports"): `{"results": [events]}` in (timestamp, id)
-   * order, streamed from one REPEATABLE READ snapshot so the count and the rows agree.
-   * @throws ValidationError (422) for an invalid query or one with select/groupBy/interval;
-   *         TooManyResultsError (413) when more than 10,000 events match.
+   * order, streamed from one REPEATABLE READ snapshot so the count and the rows agree, through a
+   * connection of ExportReadPool.
+   * @throws ValidationError (422) for an invalid or repeated query, or one with select/groupBy/interval;
+   *         TooManyResultsError (413) when more than 10,000 events match;
+   *         ServiceUnavailableError (503) when every streaming connection is busy.
    */
-  async smallExport(projectId: string, collection: string, rawQuery: string | undefined): Promise<StreamableFile> {
+  async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
     const selection = parseExportQuery(parseQueryParam(rawQuery), new Date());
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
-    const runner = this.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as PoolClient;
+    const client = await this.readPool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const count = this.exports.countStatement(scope, MAX_SMALL_EXPORT_EVENTS);
@@ -69,7 +68,7 @@ export class ExportsService {
       }
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      await runner.release();
+      client.release();
       throw error;
     }
     const lines = this.exports.linesStatement(scope);
@@ -93,8 +92,7 @@ export class ExportsService {
       rows.destroy();
       void client
         .query('ROLLBACK')
-        .catch(() => undefined)
-        .finally(() => runner.release());
+        .then(() => client.release(), (error: Error) => client.release(error));
     });
     return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
   }

@@ -11,13 +11,17 @@ export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.'
  * Parsing uses JSON5, so the relaxed JSON of Connect's own docs is accepted
  * (`{select:{totalPrice:{sum:'price'}}}`: unquoted keys, single quotes, trailing commas), as is strict JSON.
  *
- * @param raw the already URL-decoded parameter value; `undefined` when the parameter is missing.
+ * @param raw the already URL-decoded parameter value as Express hands it over: `undefined` when
+ *   the parameter is missing, an array when it is repeated.
  * @returns the query document; `{}` when `raw` is missing, empty or only whitespace.
  * @throws ValidationError `[{field: "query", description: "The query JSON supplied is not valid."}]`
- *   when `raw` is not JSON5 or its top-level value is not an object (array, string, number, null…).
+ *   when `raw` is not JSON5 or its top-level value is not an object (array, string, number, null…);
+ *   `[{field: "query", ...}]` too when the parameter is repeated (never silently pick one copy).
  */
-export function parseQueryParam(raw: string | undefined): Record<string, unknown> {
-  if (raw === undefined || raw.trim() === '') return {};
+export function parseQueryParam(raw: unknown): Record<string, unknown> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'string') throw ValidationError.of('query', 'Give the query parameter once, as one JSON document.');
+  if (raw.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON5.parse(raw);
