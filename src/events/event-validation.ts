@@ -1,4 +1,5 @@
 import { parseIsoInstant } from '../common/iso-instant';
+import { isStorableText } from '../common/storable-text';
 import { BadRequestError, FieldError, PayloadTooLargeError, ValidationError } from '../common/errors';
 
 /** Largest event, in bytes of its compact JSON (connect-api.md §3.1: "Maximum event size of 64kb"). */
@@ -25,10 +26,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Strings PostgreSQL's jsonb cannot store: NUL characters and lone UTF-16 surrogates. */
-function unstorableString(text: string): boolean {
-  return text.includes('\u0000') || !text.isWellFormed();
-}
 
 /** Checks names and values at every depth, iteratively (deep nesting cannot overflow the stack). */
 function checkProperties(root: Record<string, unknown>, errors: FieldError[]): void {
@@ -40,7 +37,7 @@ function checkProperties(root: Record<string, unknown>, errors: FieldError[]): v
       continue;
     }
     if (typeof value === 'string') {
-      if (unstorableString(value)) {
+      if (!isStorableText(value)) {
         errors.push({ field: path, description: 'Strings cannot contain NUL characters or unpaired surrogates.' });
       }
     } else if (typeof value === 'number') {
@@ -61,7 +58,7 @@ function checkProperties(root: Record<string, unknown>, errors: FieldError[]): v
           errors.push({ field: field.slice(0, 300), description: `Property names must be at most ${MAX_PROPERTY_NAME_LENGTH} characters.` });
         } else if (name === '__proto__') {
           errors.push({ field, description: 'The property name __proto__ is reserved.' });
-        } else if (unstorableString(name)) {
+        } else if (!isStorableText(name)) {
           errors.push({ field, description: 'Property names cannot contain NUL characters or unpaired surrogates.' });
         }
         stack.push({ value: child, path: field, depth: depth + 1 });
@@ -96,7 +93,7 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
   let eventId: string | number = '';
   if (id === undefined || id === null) {
     eventId = newId();
-  } else if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !unstorableString(id)) {
+  } else if (typeof id === 'string' && id.length > 0 && id.length <= 255 && isStorableText(id)) {
     eventId = id;
   } else if (typeof id === 'number' && Number.isSafeInteger(id)) {
     eventId = id;

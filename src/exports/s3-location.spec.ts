@@ -40,6 +40,11 @@ describe('parseS3Path', () => {
     'bucket/x',
     '',
     's3://bucket/%E0%A4%A',
+    's3://bucket/a%00b',
+    'http://127.0.0.1:4569/local/..%2fother%2fx',
+    'http://127.0.0.1:4569/local/a/%2e%2e%2fb',
+    's3://127.0.0.1/x',
+    's3://bucket:9000/x',
   ])('refuses %j with 422 on s3Path', (s3Path) => {
     expect(errorsOf(() => parseS3Path(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
   });

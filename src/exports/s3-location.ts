@@ -1,4 +1,5 @@
 import { ValidationError } from '../common/errors';
+import { isStorableText } from '../common/storable-text';
 
 /** Where an export goes: an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
 export interface S3Location {
@@ -13,6 +14,8 @@ export interface S3Location {
 const AWS_SUFFIX = '.amazonaws.com';
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** S3 refuses bucket names formatted as IP addresses. */
+const IP_ADDRESS = /^\d+\.\d+\.\d+\.\d+$/;
 const DEFAULT_REGION = 'us-east-1';
 
 export const S3_PATH_HELP =
@@ -33,6 +36,7 @@ function splitPathStyle(path: string): [string, string] {
 /**
  * Normalises an object key prefix: percent-decoded, no leading '/', no empty segments ('a//b' →
  * 'a/b'), and treated as a folder ('exports' → 'exports/'); '' stays ''.
+ * @throws ValidationError for control characters, unpaired surrogates, or '.' / '..' segments.
  */
 export function normalisePrefix(rawPath: string): string {
   let decoded: string;
@@ -41,7 +45,15 @@ export function normalisePrefix(rawPath: string): string {
   } catch {
     throw invalid('s3Path is not correctly URL-encoded.');
   }
+  if (/[\u0000-\u001f\u007f]/.test(decoded) || !isStorableText(decoded)) {
+    throw invalid('The s3Path prefix cannot contain control characters or unpaired surrogates.');
+  }
   const segments = decoded.split('/').filter((s) => s.length > 0);
+  // An encoded '..' (%2e%2e, ..%2f) survives URL parsing; a server or proxy that resolves it would
+  // write outside the bucket the request named.
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw invalid("The s3Path prefix cannot contain '.' or '..' segments.");
+  }
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
 }
 
@@ -79,6 +91,9 @@ export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[])
   }
   let location: S3Location | null = null;
   if (url.protocol === 's3:') {
+    if (url.port) {
+      throw invalid('s3:// paths name a bucket, not a host and port.');
+    }
     location = { endpoint: null, region: DEFAULT_REGION, bucket: url.hostname, prefix: url.pathname };
   } else if (allowedEndpoints.includes(url.origin)) {
     const [bucket, rest] = splitPathStyle(url.pathname);
@@ -89,7 +104,7 @@ export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[])
   if (!location) {
     throw invalid();
   }
-  if (!BUCKET.test(location.bucket) || location.bucket.includes('..')) {
+  if (!BUCKET.test(location.bucket) || location.bucket.includes('..') || IP_ADDRESS.test(location.bucket)) {
     throw invalid('s3Path must name a valid bucket (3–63 characters: lower-case letters, digits, dots and hyphens).');
   }
   if (location.endpoint === null && !REGION.test(location.region)) {

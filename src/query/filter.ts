@@ -1,5 +1,6 @@
 import { FieldError, ValidationError } from '../common/errors';
-import { describeValue, hasNulCharacter, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
+import { isStorableText } from '../common/storable-text';
+import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { FilterCondition, FilterOperator } from './query.types';
 
 /** Every operator of connect-api.md §4.4, in the order error messages list them. */
@@ -80,7 +81,7 @@ export function checkPath(key: string): string | null {
   if (segments.some((s) => [...s].length > MAX_PATH_SEGMENT_LENGTH)) {
     return `Each name in a property path must be at most ${MAX_PATH_SEGMENT_LENGTH} characters.`;
   }
-  if (hasNulCharacter(key)) return 'A property path must not contain the NUL character (U+0000).';
+  if (!isStorableText(key)) return 'A property path must not contain NUL characters (U+0000) or unpaired surrogates.';
   if (segments[0] === 'id') return 'The event id cannot be queried.';
   if (segments[0] === 'timestamp') return 'The event timestamp cannot be filtered; use "timeframe" instead.';
   return null;
@@ -120,7 +121,7 @@ function toOperator(name: string): FilterOperator | undefined {
 /** A JSON scalar PostgreSQL can store: finite number, boolean, or string without U+0000. */
 function isStorableScalar(value: unknown): value is string | number | boolean {
   if (typeof value === 'number') return Number.isFinite(value);
-  if (typeof value === 'string') return !hasNulCharacter(value);
+  if (typeof value === 'string') return isStorableText(value);
   return typeof value === 'boolean';
 }
 
@@ -144,7 +145,7 @@ function checkExists(operand: unknown): string | null {
 
 function checkString(operand: unknown): string | null {
   if (typeof operand === 'string' && isStorableScalar(operand)) return null;
-  return `Expected a string without NUL characters, not ${describeValue(operand)}.`;
+  return `Expected a string without NUL characters or unpaired surrogates, not ${describeValue(operand)}.`;
 }
 
 function checkIn(operand: unknown): string | null {

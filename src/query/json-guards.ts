@@ -26,11 +26,6 @@ export function quoteForMessage(value: string, max = 100): string {
   return `'${cut}'`;
 }
 
-/** True when a string holds U+0000, which PostgreSQL text and jsonb cannot store. */
-export function hasNulCharacter(value: string): boolean {
-  return value.includes('\u0000');
-}
-
 /** A short rendering of any client value for an error description: `5`, `'abc'`, `an array`, … */
 export function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
