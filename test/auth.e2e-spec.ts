@@ -54,10 +54,15 @@ describe('projects, keys and isolation (connect-api.md §1)', () => {
       }
     });
 
-    it('answers 422 for a missing name', async () => {
+    it('answers 422 for a missing or unusable name (regression: NUL was a 500)', async () => {
       const res = await t.http.post('/projects').set('X-Admin-Token', TEST_ADMIN_TOKEN).send({});
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: [{ field: 'name', description: expect.stringMatching(/^name must/) }] });
+      expect(res.body).toEqual({ errors: [{ field: 'name', description: 'name must be a string' }] });
+      for (const name of ['a\u0000b', '   ', 'tab\there', '\ud800']) {
+        const bad = await t.http.post('/projects').set('X-Admin-Token', TEST_ADMIN_TOKEN).send({ name });
+        expect(bad.status).toBe(422);
+        expect(bad.body).toEqual({ errors: [{ field: 'name', description: 'name must be text without control characters, and not only spaces' }] });
+      }
     });
 
     it('answers 403 when ADMIN_TOKEN is not set', async () => {

@@ -218,7 +218,30 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
   it('answers 422 for missing fields and invalid queries, before creating anything', async () => {
     const missing = await startExport('purchases', {});
     expect(missing.status).toBe(422);
-    expect(missing.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['s3AccessKeyId', 's3Path', 's3SecretAccessKey']);
+    expect(missing.body).toEqual({
+      errors: [
+        { field: 's3Path', description: 's3Path must be a string' },
+        { field: 's3AccessKeyId', description: 's3AccessKeyId must be a string' },
+        { field: 's3SecretAccessKey', description: 's3SecretAccessKey must be a string' },
+      ],
+    });
+    const controlCharacters = await startExport('purchases', { s3Path: `${s3.endpoint}/${BUCKET}/`, s3AccessKeyId: 'AKIA\r\nX-Evil: 1', s3SecretAccessKey: 'a\u0000b' });
+    expect(controlCharacters.body).toEqual({
+      errors: [
+        { field: 's3AccessKeyId', description: 's3AccessKeyId must be printable ASCII without spaces' },
+        { field: 's3SecretAccessKey', description: 's3SecretAccessKey must be printable ASCII without spaces' },
+      ],
+    });
+    const traversal = await startExport('purchases', { s3Path: `${s3.endpoint}/${BUCKET}/..%2fother%2fx`, ...credentials() });
+    expect(traversal.status).toBe(422);
+    expect(traversal.body.errors).toEqual([{ field: 's3Path', description: "The s3Path prefix cannot contain '.' or '..' segments." }]);
+    const proto = await t.http
+      .post('/events/purchases/export')
+      .set(auth(project, 'query'))
+      .set('Content-Type', 'application/json')
+      .send(`{"query":{"filter":{"__proto__":{"exists":true}}},"s3Path":"${s3.endpoint}/${BUCKET}/","s3AccessKeyId":"a","s3SecretAccessKey":"b"}`);
+    expect(proto.status).toBe(422);
+    expect(proto.body).toEqual({ errors: [{ field: 'query.filter.__proto__', description: '__proto__ cannot be used as a property name.' }] });
     const select = await startExport('purchases', { query: { select: { n: 'count' } }, s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
     expect(select.status).toBe(422);
     expect(select.body.errors[0].field).toBe('select');

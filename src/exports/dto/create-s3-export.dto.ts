@@ -1,5 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import {
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+
+/** AWS access keys and secrets are printable ASCII; anything else (CR/LF, NUL) would break request signing. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 @ValidatorConstraint({ name: 'isQueryDocument' })
 class IsQueryDocument implements ValidatorConstraintInterface {
@@ -28,20 +40,21 @@ export class CreateS3ExportDto {
       'regional virtual-hosted or path-style AWS URLs, or a path-style URL of an endpoint in S3_ALLOWED_ENDPOINTS.',
     example: 'https://my-bucket.s3.amazonaws.com/exports/',
   })
-  @IsString()
-  @IsNotEmpty()
+  // class-validator checks the bottom rule first, and stops at the first failure.
   @MaxLength(2048)
+  @IsNotEmpty()
+  @IsString()
   s3Path: string;
 
   @ApiProperty({ description: 'Access key id for the bucket; stored encrypted, wiped when the export ends.', example: 'AKIA...' })
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(256)
+  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
+  @IsString()
   s3AccessKeyId: string;
 
   @ApiProperty({ description: 'Secret access key for the bucket; stored encrypted, wiped when the export ends.', example: 'NOT_TELLING' })
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(256)
+  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
+  @IsString()
   s3SecretAccessKey: string;
 }

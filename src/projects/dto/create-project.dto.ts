@@ -1,11 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { IsCleanText } from '../../common/validators';
 
 export class CreateProjectDto {
   @ApiProperty({ example: 'Flower shop', description: 'A name for operators; 1–200 characters.' })
-  @IsString()
-  @IsNotEmpty()
+  // class-validator checks the bottom rule first, and stops at the first failure.
   @MaxLength(200)
+  @IsCleanText()
+  @IsString()
   name: string;
 }
 
