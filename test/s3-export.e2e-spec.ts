@@ -147,6 +147,7 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
     expect(outcome.final.status).toBe('Failed');
     expect(outcome.final.finished).not.toBeNull();
     expect(outcome.final.error).toMatch(/SignatureDoesNotMatch/);
+    expect(outcome.final.error).not.toMatch(/\.\./);
     expect(outcome.final.error).toMatch(/Check s3AccessKeyId, s3SecretAccessKey/);
     expect(JSON.stringify(outcome.final)).not.toContain(secret);
     expect(logged.join('')).not.toContain(secret);
@@ -270,6 +271,19 @@ describe('S3 export POST /events/:collection/export (exporting-events.md)', () =
     const badCollection = await t.http.get(`/events/%0A/export/${id}`).set(auth(project, 'query'));
     expect(badCollection.status).toBe(422);
     expect(badCollection.body.errors[0].field).toBe('collection');
+  });
+
+  it('builds Location from a plain Host header only (regression: any Host was echoed)', async () => {
+    await pushAll('hosts', [{ n: 1 }]);
+    const create = (host: string) =>
+      t.http.post('/events/hosts/export').set(auth(project, 'query')).set('Host', host).send({ s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
+    const plain = await create('analytics.example.com:8080');
+    expect(plain.headers.location).toMatch(/^http:\/\/analytics\.example\.com:8080\/events\/hosts\/export\/[0-9a-f]{24}$/);
+    const hostile = await create('evil.example.com/path?x=<script>');
+    expect(hostile.headers.location).toMatch(/^http:\/\/localhost\/events\/hosts\/export\/[0-9a-f]{24}$/);
+    for (const res of [plain, hostile]) {
+      await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'));
+    }
   });
 
   it('uses PUBLIC_BASE_URL for the Location header when set', async () => {

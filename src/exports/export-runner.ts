@@ -54,11 +54,14 @@ class NdjsonEncoder extends Transform {
   }
 }
 
-/** Replaces any occurrence of the credentials in a message (belt and braces: SDK messages do not contain them). */
+/**
+ * Replaces any occurrence of the credentials in a message (belt and braces: SDK messages do not
+ * contain them). Values under 8 characters are left alone: they would blank out ordinary words.
+ */
 function redact(message: string, credentials: S3Credentials | null): string {
   let text = message;
   for (const secret of [credentials?.secretAccessKey, credentials?.accessKeyId]) {
-    if (secret) {
+    if (secret && secret.length >= 8) {
       text = text.split(secret).join('***');
     }
   }
@@ -74,7 +77,8 @@ export function describeExportError(error: unknown, record: Export, credentials:
       : error.name === 'NoSuchBucket'
         ? ' Check the bucket name in s3Path.'
         : '';
-    return redact(`S3 rejected the upload to ${target}: ${error.name}: ${error.message}.${hint}`, credentials);
+    const reason = error.message.replace(/\.?\s*$/, '.');
+    return redact(`S3 rejected the upload to ${target}: ${error.name}: ${reason}${hint}`, credentials);
   }
   // The SDK may wrap a socket error so that only its message keeps the errno code.
   const network = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(
