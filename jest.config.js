@@ -18,5 +18,6 @@ module.exports = {
   testRegex: '(src/.*\\.spec\\.ts|test/.*\\.e2e-spec\\.ts)$',
   transform: { '^.+\\.ts$': swc },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
 };

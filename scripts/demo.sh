@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # The run command: set-up (scripts/setup.sh), then start the service (API + export worker) and run
 # the demo against it (scripts/demo.ts). With --keep the service stays up afterwards (Ctrl-C stops it).
+# PORT (default 3000) and DEMO_S3_PORT (default 4569) choose the ports; the environment wins over .env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-set -a; . ./.env; set +a
+. scripts/lib/env.sh
+load_env
 export PORT="${PORT:-3000}"
+export DEMO_S3_PORT="${DEMO_S3_PORT:-4569}"
 export API_URL="http://127.0.0.1:${PORT}"
+# The demo's S3 server must be an allowed export endpoint.
+export S3_ALLOWED_ENDPOINTS="${S3_ALLOWED_ENDPOINTS:+${S3_ALLOWED_ENDPOINTS},}http://127.0.0.1:${DEMO_S3_PORT}"
 
-if (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; then
-  echo "error: port ${PORT} is in use; stop what runs there or set PORT=<free port>." >&2
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if in_use "$PORT"; then
+  echo "error: port ${PORT} is in use; stop what runs there or run: PORT=<free port> npm run demo" >&2
   exit 1
 fi
+if in_use "$DEMO_S3_PORT"; then
+  echo "error: port ${DEMO_S3_PORT} (the demo's S3 server) is in use; run: DEMO_S3_PORT=<free port> npm run demo" >&2
+  exit 1
+fi
+
+bash scripts/setup.sh
+
 printf '\033[1m==> %s\033[0m\n' "Starting the service on port ${PORT} (log: service.log)"
 node dist/src/main.js > service.log 2>&1 &
 service=$!
@@ -22,7 +34,8 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 
-node --no-warnings dist/scripts/demo.js
+# The demo client only: the AWS SDK's notice about Node 22 in 2027 says nothing about this demo.
+AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/scripts/demo.js
 
 if [ "${1:-}" = "--keep" ]; then
   echo "The service is running at ${API_URL} (Swagger UI: ${API_URL}/docs). Ctrl-C stops it."

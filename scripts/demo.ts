@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   const project = await api<{ projectId: string; keys: Record<string, string> }>('POST', '/projects', { 'X-Admin-Token': ADMIN_TOKEN }, { name: `demo ${new Date().toISOString()}` });
   expectStatus('create project', project.status, 201, project.body);
   const { projectId, keys } = project.body;
-  console.log(`   project ${projectId}; keys: master, pushQuery, push, query (shown once)`);
+  console.log(`   project ${projectId}`);
+  console.log(`   keys (shown only now; use them to try the API): ${JSON.stringify(keys)}`);
   const pushHeaders = { 'X-Project-Id': projectId, 'X-Api-Key': keys.push };
   const queryHeaders = { 'X-Project-Id': projectId, 'X-Api-Key': keys.query };
 

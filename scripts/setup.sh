@@ -5,6 +5,7 @@
 # applies migrations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/env.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -44,9 +45,9 @@ if [ ! -f .env ]; then
   say "Writing .env from .env.example, with a fresh SECRETS_KEY and ADMIN_TOKEN"
   secrets_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
   admin_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
-  sed -e "s/^SECRETS_KEY=.*/SECRETS_KEY=${secrets_key}/" -e "s/^ADMIN_TOKEN=.*/ADMIN_TOKEN=${admin_token}/" .env.example > .env
+  (umask 077 && sed -e "s/^SECRETS_KEY=.*/SECRETS_KEY=${secrets_key}/" -e "s/^ADMIN_TOKEN=.*/ADMIN_TOKEN=${admin_token}/" .env.example > .env)
 fi
-set -a; . ./.env; set +a
+load_env
 
 # --- npm dependencies and build ----------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -62,11 +63,13 @@ node dist/src/cli/ensure-database.js
 status=$?
 set -e
 if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && grep -q '^DATABASE_URL=postgres://postgres@' .env; then
-  # A fresh Debian PostgreSQL asks for a password over TCP; give the postgres role one (as root).
-  say "Setting a password for the postgres role (TCP logins on Debian need one)"
-  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-  sed -i 's#^DATABASE_URL=postgres://postgres@#DATABASE_URL=postgres://postgres:postgres@#' .env
-  set -a; . ./.env; set +a
+  # A fresh Debian PostgreSQL asks for a password over TCP: as root, give the postgres role a
+  # random one and keep it in .env (readable by this user only).
+  say "Setting a random password for the postgres role (TCP logins on Debian need one); it is kept in .env"
+  password=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
+  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD '${password}'\"" >/dev/null
+  sed -i "s#^DATABASE_URL=postgres://postgres@#DATABASE_URL=postgres://postgres:${password}@#" .env
+  export DATABASE_URL="${DATABASE_URL/postgres:\/\/postgres@/postgres://postgres:${password}@}"
   node dist/src/cli/ensure-database.js
 elif [ "$status" != 0 ]; then
   die "cannot use PostgreSQL with DATABASE_URL=${DATABASE_URL}; set DATABASE_URL in .env to a role that can create databases."

@@ -33,7 +33,7 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createHttpApp(config);
   await app.listen(config.port, '0.0.0.0');
-  Logger.log(`listening on ${await app.getUrl()} (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
+  Logger.log(`listening on port ${config.port} of every interface (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {
