@@ -27,41 +27,63 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 
-/** Checks names and values at every depth, iteratively (deep nesting cannot overflow the stack). */
-function checkProperties(root: Record<string, unknown>, errors: FieldError[]): void {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
-  while (stack.length > 0 && errors.length < 20) {
-    const { value, path, depth } = stack.pop()!;
-    if (depth > MAX_EVENT_DEPTH) {
-      errors.push({ field: path, description: `Events cannot be nested more than ${MAX_EVENT_DEPTH} levels deep.` });
-      continue;
+const join = (path: string, name: string): string => (path ? `${path}.${name}` : name);
+
+/**
+ * Checks names and values at every depth (connect-api.md §3.3). Recursion stops one level past
+ * MAX_EVENT_DEPTH, so its depth is bounded whatever the input; field paths are only built for
+ * containers and errors, which keeps the common case (a valid event) cheap.
+ */
+/** `level`: how deep `value` sits if it is an object or array (the event itself is level 1). */
+function checkValue(value: unknown, path: string, level: number, errors: FieldError[]): void {
+  if (errors.length >= 20) {
+    return;
+  }
+  if (typeof value === 'string') {
+    if (!isStorableText(value)) {
+      errors.push({ field: path, description: 'Strings cannot contain NUL characters or unpaired surrogates.' });
     }
-    if (typeof value === 'string') {
-      if (!isStorableText(value)) {
-        errors.push({ field: path, description: 'Strings cannot contain NUL characters or unpaired surrogates.' });
-      }
-    } else if (typeof value === 'number') {
-      // JSON.parse turns 1e400 into Infinity, which JSON cannot represent: refuse rather than store null.
-      if (!Number.isFinite(value)) {
-        errors.push({ field: path, description: 'Numbers must be finite (at most about 1.8e308).' });
-      }
+  } else if (typeof value === 'number') {
+    // JSON.parse turns 1e400 into Infinity, which JSON cannot represent: refuse rather than store null.
+    if (!Number.isFinite(value)) {
+      errors.push({ field: path, description: 'Numbers must be finite (at most about 1.8e308).' });
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    if (level > MAX_EVENT_DEPTH) {
+      errors.push({ field: path, description: `Events cannot be nested more than ${MAX_EVENT_DEPTH} levels deep.` });
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => stack.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
-    } else if (isPlainObject(value)) {
-      for (const [name, child] of Object.entries(value)) {
-        const field = path ? `${path}.${name}` : name;
-        if (name.length === 0) {
-          errors.push({ field, description: 'Property names cannot be empty.' });
-        } else if (name.includes('.')) {
-          errors.push({ field, description: "Property names cannot contain '.'." });
-        } else if (name.length > MAX_PROPERTY_NAME_LENGTH) {
-          errors.push({ field: field.slice(0, 300), description: `Property names must be at most ${MAX_PROPERTY_NAME_LENGTH} characters.` });
-        } else if (name === '__proto__') {
-          errors.push({ field, description: 'The property name __proto__ is reserved.' });
-        } else if (!isStorableText(name)) {
-          errors.push({ field, description: 'Property names cannot contain NUL characters or unpaired surrogates.' });
-        }
-        stack.push({ value: child, path: field, depth: depth + 1 });
+      for (let i = 0; i < value.length; i++) {
+        checkValue(value[i], `${path}[${i}]`, level + 1, errors);
+      }
+    } else {
+      checkObject(value as Record<string, unknown>, path, level, errors);
+    }
+  }
+}
+
+function checkObject(object: Record<string, unknown>, path: string, level: number, errors: FieldError[]): void {
+  for (const name in object) {
+    const problem =
+      name.length === 0
+        ? 'Property names cannot be empty.'
+        : name.includes('.')
+          ? "Property names cannot contain '.'."
+          : name.length > MAX_PROPERTY_NAME_LENGTH
+            ? `Property names must be at most ${MAX_PROPERTY_NAME_LENGTH} characters.`
+            : name === '__proto__'
+              ? 'The property name __proto__ is reserved.'
+              : !isStorableText(name)
+                ? 'Property names cannot contain NUL characters or unpaired surrogates.'
+                : null;
+    if (problem) {
+      errors.push({ field: join(path, name).slice(0, 300), description: problem });
+    }
+    const child = object[name];
+    if (typeof child === 'object' && child !== null) {
+      checkValue(child, join(path, name), level + 1, errors);
+    } else if (typeof child === 'string' || typeof child === 'number') {
+      if ((typeof child === 'string' && !isStorableText(child)) || (typeof child === 'number' && !Number.isFinite(child))) {
+        checkValue(child, join(path, name), level + 1, errors);
       }
     }
   }
@@ -111,7 +133,7 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
       errors.push({ field: 'timestamp', description: 'The timestamp must be an ISO-8601 date-time, e.g. 2015-02-05T14:55:56.587Z.' });
     }
   }
-  checkProperties(properties, errors);
+  checkObject(properties, '', 1, errors);
   if (errors.length > 0) {
     throw new ValidationError(errors);
   }
