@@ -10,6 +10,7 @@ import { EventsModule } from './events/events.module';
 import { ExportsModule } from './exports/exports.module';
 import { HealthModule } from './health/health.module';
 import { ProjectsModule } from './projects/projects.module';
+import { QueryModule } from './query/query.module';
 
 /**
  * The HTTP API (and, with role `all`, the export worker in the same process). Global pipe, guard
@@ -24,6 +25,7 @@ export class AppModule implements NestModule {
         CoreModule.forConfig(config),
         ProjectsModule,
         EventsModule,
+        QueryModule,
         ExportsModule.register({ http: true, worker: config.role === 'all' }),
         HealthModule,
       ],

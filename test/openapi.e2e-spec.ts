@@ -35,11 +35,17 @@ describe('OpenAPI document', () => {
     expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422', '503']);
     expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '422']);
     expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422']);
+    expect(statuses('/events/{collection}', 'get')).toEqual(['200', '304', '401', '403', '413', '422']);
+    expect(statuses('/collections/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422']);
+    expect(statuses('/events/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422']);
     expect(statuses('/projects', 'post')).toEqual(['201', '401', '403', '422']);
     expect(statuses('/health', 'get')).toEqual(['200', '503']);
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path][method].responses[status].content?.['application/json'].schema.$ref;
     expect(schemaOf('/events/{collection}', 'post', '422')).toBe('#/components/schemas/ValidationErrorDto');
     expect(schemaOf('/events/{collection}/export/{id}', 'get', '404')).toBe('#/components/schemas/ErrorMessageDto');
+    expect(schemaOf('/events/{collection}', 'get', '200')).toBe('#/components/schemas/QueryResponseDto');
+    expect(schemaOf('/events/{collection}', 'get', '413')).toBe('#/components/schemas/ErrorMessageDto');
+    expect(schemaOf('/collections/{collection}', 'delete', '404')).toBe('#/components/schemas/ErrorMessageDto');
   });
 });

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { CollectionsController } from './collections.controller';
+import { CollectionsService } from './collections.service';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
 import { EventsService } from './events.service';
 
 @Module({
-  controllers: [EventsController],
-  providers: [EventsService, EventsRepository],
+  controllers: [EventsController, CollectionsController],
+  providers: [EventsService, EventsRepository, CollectionsService],
 })
 export class EventsModule {}

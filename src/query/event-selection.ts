@@ -65,7 +65,7 @@ export function parseExportQuery(doc: Record<string, unknown>, now: Date): Event
 }
 
 /** Runs a parser; on ValidationError appends its errors and returns undefined. Other errors propagate. */
-function collect<T>(errors: FieldError[], parse: () => T): T | undefined {
+export function collect<T>(errors: FieldError[], parse: () => T): T | undefined {
   try {
     return parse();
   } catch (error) {

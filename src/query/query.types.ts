@@ -45,3 +45,37 @@ export interface EventSelection {
   timeframe: ResolvedTimeframe | null;
   timezone: QueryTimezone | null;
 }
+
+/** Aggregation operations of connect-api.md §4.3 (lower-case on the wire). */
+export type AggregationOperation = 'count' | 'sum' | 'avg' | 'min' | 'max';
+
+/** One `select` entry: the alias (a result key, case kept) and what it computes. */
+export type Aggregation =
+  | { alias: string; operation: 'count' }
+  | {
+      alias: string;
+      operation: Exclude<AggregationOperation, 'count'>;
+      /** The property path as given (`"product.price"`) and split on dots. */
+      property: string;
+      path: string[];
+    };
+
+/** One `groupBy` entry (connect-api.md §4.7): `key` is the dotted path as given, the result rows' flat key. */
+export interface GroupBy {
+  key: string;
+  path: string[];
+}
+
+/** Interval names of connect-api.md §4.8, in increasing length. */
+export type IntervalName = 'minutely' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly';
+
+/** A parsed E5 query document (connect-api.md §4.2): what to compute, over which events, bucketed how. */
+export interface AggregationQuery {
+  /** In input order; never empty. */
+  select: Aggregation[];
+  /** In input order, duplicates removed; empty when not grouped. */
+  groupBy: GroupBy[];
+  /** Null when not bucketed; when set, `selection.timeframe` has both a start and an end. */
+  interval: IntervalName | null;
+  selection: EventSelection;
+}

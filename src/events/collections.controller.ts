@@ -1,0 +1,45 @@
+import { Controller, Delete, HttpCode, HttpStatus } from '@nestjs/common';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { CurrentProject, RequiresKey } from '../common/auth';
+import { CollectionParam } from '../common/collection-param';
+import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
+import type { ProjectContext } from '../projects/projects.service';
+import { CollectionsService } from './collections.service';
+
+const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
+const DESCRIPTION = 'Removes every event of the collection, irreversibly. Needs the Master Project Key; any other key gets 403.';
+
+/** Deleting collections (connect-api.md §6, E9). */
+@ApiTags('collections')
+@Controller()
+export class CollectionsController {
+  constructor(private readonly collections: CollectionsService) {}
+
+  @Delete('collections/:collection')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @RequiresKey('admin')
+  @ApiOperation({ summary: 'Delete a collection (connect-api.md §6)', description: DESCRIPTION })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
+  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'The project has no event in this collection.' })
+  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  delete(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string): Promise<void> {
+    return this.collections.delete(project.projectId, collection);
+  }
+
+  @Delete('events/:collection')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @RequiresKey('admin')
+  @ApiOperation({
+    summary: 'Delete a collection, legacy path (documented until 2016-03-01, connect-api.md §2)',
+    description: `Same as DELETE /collections/{collection}. ${DESCRIPTION}`,
+    deprecated: true,
+  })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
+  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'The project has no event in this collection.' })
+  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  deleteLegacy(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string): Promise<void> {
+    return this.collections.delete(project.projectId, collection);
+  }
+}

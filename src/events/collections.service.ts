@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../common/errors';
+import { EventsRepository } from './events.repository';
+
+/** Collections as a whole (connect-api.md §6). A collection exists while it holds at least one event. */
+@Injectable()
+export class CollectionsService {
+  constructor(private readonly events: EventsRepository) {}
+
+  /**
+   * Deletes every event of the collection, irreversibly.
+   * @throws NotFoundError (404) when the project has no event in that collection.
+   */
+  async delete(projectId: string, collection: string): Promise<void> {
+    if ((await this.events.deleteCollection(projectId, collection)) === 0) {
+      throw new NotFoundError(`No collection '${collection}' in this project.`);
+    }
+  }
+}

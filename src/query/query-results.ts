@@ -1,0 +1,61 @@
+import { aggregateColumn, BUCKET_COLUMN, COUNT_COLUMN, groupColumn } from './aggregation-compiler';
+import { IntervalResultDto, QueryResponseDto, QueryResultRow, ResultValue } from './dto/query-response.dto';
+import { formatIntervalInstant, IntervalBoundary } from './interval';
+import { AggregationQuery } from './query.types';
+import { COUNT_KEY } from './select';
+
+/** A row of an aggregation statement as `pg` returns it (bigint and numeric as strings, jsonb parsed). */
+export type AggregateRow = Record<string, unknown>;
+
+/**
+ * Turns the rows of `compileAggregation`'s statement into the response body of connect-api.md §4.9:
+ * `{"metadata": {"groups", "interval", "timezone"}, "results": [...]}`.
+ *
+ * - Plain: `results` is the one row. Grouped: one row per group, in the statement's order.
+ * - Interval: one `{"interval": {"start", "end"}, "results": [rows]}` per bucket of `boundaries`, in
+ *   ascending order; `results` is `[]` for a bucket without events. Start and end carry the zone's offset.
+ * - Each row: group keys (value as stored, null for the null group), aliases, then `_count`. Aggregates are
+ *   JSON numbers (`toJsonNumber`); `count` aliases equal `_count`.
+ * - `metadata.timezone` is the timezone as the client gave it (10.5, "Australia/Brisbane"), null when absent.
+ *
+ * @param boundaries bucket boundaries from `intervalBoundaries`, null without an interval.
+ */
+export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[], boundaries: IntervalBoundary[] | null): QueryResponseDto {
+  const metadata = {
+    groups: query.groupBy.map((group) => group.key),
+    interval: query.interval,
+    timezone: query.selection.timezone?.input ?? null,
+  };
+  const toRow = (row: AggregateRow): QueryResultRow => {
+    const count = toJsonNumber(row[COUNT_COLUMN]);
+    // fromEntries defines own properties, so even an alias such as "__proto__" is an ordinary key.
+    return Object.fromEntries([
+      ...query.groupBy.map((group, i): [string, ResultValue] => [group.key, (row[groupColumn(i)] ?? null) as ResultValue]),
+      ...query.select.map((a, i): [string, ResultValue] => [a.alias, a.operation === 'count' ? count : toJsonNumber(row[aggregateColumn(i)])]),
+      [COUNT_KEY, count],
+    ]);
+  };
+  if (boundaries === null) return { metadata, results: rows.map(toRow) };
+
+  const formatted = boundaries.map(formatIntervalInstant);
+  const buckets: IntervalResultDto[] = formatted.slice(0, -1).map((start, i) => ({
+    interval: { start, end: formatted[i + 1] },
+    results: [],
+  }));
+  for (const row of rows) {
+    buckets[Number(row[BUCKET_COLUMN]) - 1].results.push(toRow(row));
+  }
+  return { metadata, results: buckets };
+}
+
+/**
+ * A PostgreSQL number as a JSON number: `pg` returns bigint and numeric as strings to keep their
+ * precision; this converts them to the nearest double, as much precision as JSON numbers carry in
+ * JavaScript clients. `"219.7300000000000000"` → 219.73, `"25"` → 25.
+ * @returns null for SQL NULL, and for a value beyond the double range (a sum over ±1.8e308).
+ */
+export function toJsonNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const number = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(number) ? number : null;
+}

@@ -1,0 +1,10 @@
+/** Most result rows one query may return: groups, intervals, or groups across intervals (connect-api.md §4.10). */
+export const MAX_QUERY_RESULTS = 10_000;
+
+/**
+ * Most aliases in `select` and properties in `groupBy` (connect-api.md §4.3 and §4.7 set none). Far above
+ * any dashboard's needs, and far below PostgreSQL's 1,664 result columns, which a URL of 16 KB could
+ * otherwise exceed with a 500.
+ */
+export const MAX_SELECT_ALIASES = 100;
+export const MAX_GROUP_BY_PROPERTIES = 20;
