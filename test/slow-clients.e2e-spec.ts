@@ -53,4 +53,14 @@ describe('small exports to clients that stop reading', () => {
     expect(again.status).toBe(200);
     expect(again.body.results.map((e: { n: number }) => e.n)).toEqual([1, 2, 3]);
   }, 30_000);
+
+  it('decides the 413 by counting when the result is too large to hold (read-ahead exceeded)', async () => {
+    const all = await t.http.get('/events/fat/export').set(auth(project, 'query'));
+    expect(all.status).toBe(200);
+    expect(all.body.results.map((e: { n: number }) => e.n)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+    await t.http.post('/events/fat').set(auth(project, 'push')).send({ n: 10_001, blob: 'y', timestamp: '2027-01-01T00:00:00Z' }).expect(200);
+    const tooMany = await t.http.get('/events/fat/export').set(auth(project, 'query'));
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.body.errorMessage).toMatch(/^The query matched more than 10,000 events/);
+  }, 60_000);
 });

@@ -80,12 +80,13 @@ export class ExportsRepository {
     };
   }
 
-  /** The exported JSON text of each matching event, one column, in (timestamp, id) order. */
-  linesStatement(scope: ExportScope): SqlStatement {
+  /** The exported JSON text of each matching event, one column, in (timestamp, id) order, at most `limit` rows. */
+  linesStatement(scope: ExportScope, limit?: number): SqlStatement {
     const params = new SqlParams();
     const where = scopeWhere(scope, params);
+    const limitClause = limit === undefined ? '' : ` LIMIT ${params.add(limit)}`;
     return {
-      text: `SELECT ${eventJsonSql('e')} AS line FROM events e WHERE ${where} ORDER BY e."timestamp", e.id`,
+      text: `SELECT ${eventJsonSql('e')} AS line FROM events e WHERE ${where} ORDER BY e."timestamp", e.id${limitClause}`,
       values: params.values,
     };
   }

@@ -26,6 +26,40 @@ import { exportObjectKey, parseS3Path } from './s3-location';
 
 /** Rows fetched per round trip while streaming a small export. */
 const STREAM_BATCH_ROWS = 500;
+/** JSON characters of a small export held in memory before answering (see `smallExport`). */
+const READ_AHEAD_CHARS = 8 * 1024 * 1024;
+
+function tooManyForSmallExport(): TooManyResultsError {
+  return new TooManyResultsError(
+    `The query matched more than ${MAX_SMALL_EXPORT_EVENTS.toLocaleString('en-US')} events. ` +
+      'Export them to Amazon S3 instead (POST /events/:collection/export, up to 1,000,000 events).',
+  );
+}
+
+/** `{"results":[…]}` text from lines already read and, optionally, the rest of a cursor, in 64 KB chunks. */
+async function* jsonResults(head: string[], rest: AsyncIterator<[string]> | null): AsyncGenerator<string> {
+  let chunk = '{"results":[';
+  let first = true;
+  const add = (line: string) => {
+    chunk += first ? line : `,${line}`;
+    first = false;
+  };
+  for (const line of head) {
+    add(line);
+    if (chunk.length >= 65536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  for (let next = rest ? await rest.next() : null; next && !next.done; next = await rest!.next()) {
+    add(next.value[0]);
+    if (chunk.length >= 65536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]}`;
+}
 
 /** The created export: its monitor document and where to watch it. */
 export interface CreatedExport {
@@ -46,8 +80,12 @@ export class ExportsService {
 
   /**
    * Small export (exporting-events.md, "Small exports"): `{"results": [events]}` in (timestamp, id)
-   * order, streamed from one REPEATABLE READ snapshot so the count and the rows agree, through a
-   * connection of ExportReadPool.
+   * order, from one REPEATABLE READ snapshot, through a connection of ExportReadPool.
+   *
+   * One pass in the common case: the first rows (up to READ_AHEAD_CHARS of JSON) are read before
+   * answering; if the result ends within them, the 413 is decided by that read alone. A larger
+   * result is counted in the same snapshot, then streamed from its start, so memory stays bounded
+   * by READ_AHEAD_CHARS whatever the events' size.
    * @throws ValidationError (422) for an invalid or repeated query, or one with select/groupBy/interval;
    *         TooManyResultsError (413) when more than 10,000 events match;
    *         ServiceUnavailableError (503) when every streaming connection is busy.
@@ -55,46 +93,62 @@ export class ExportsService {
   async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
     const selection = parseExportQuery(parseQueryParam(rawQuery), new Date());
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
+    const lines = this.exports.linesStatement(scope, MAX_SMALL_EXPORT_EVENTS + 1);
     const client = await this.readPool.connect();
+    let cursor: QueryStream | null = null;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      cursor?.destroy();
+      void client.query('ROLLBACK').then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
+    };
+    const openCursor = () => {
+      cursor = client.query(new QueryStream(lines.text, lines.values, { batchSize: STREAM_BATCH_ROWS, rowMode: 'array' }));
+      return (cursor as AsyncIterable<[string]>)[Symbol.asyncIterator]();
+    };
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const count = this.exports.countStatement(scope, MAX_SMALL_EXPORT_EVENTS);
-      const { rows } = await client.query<{ count: string }>(count.text, count.values);
-      if (Number(rows[0].count) > MAX_SMALL_EXPORT_EVENTS) {
-        throw new TooManyResultsError(
-          `The query matched more than ${MAX_SMALL_EXPORT_EVENTS.toLocaleString('en-US')} events. ` +
-            'Export them to Amazon S3 instead (POST /events/:collection/export, up to 1,000,000 events).',
-        );
-      }
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-      throw error;
-    }
-    const lines = this.exports.linesStatement(scope);
-    const rows = client.query(new QueryStream(lines.text, lines.values, { batchSize: STREAM_BATCH_ROWS, rowMode: 'array' }));
-    async function* body(): AsyncGenerator<string> {
-      let chunk = '{"results":[';
-      let first = true;
-      for await (const [line] of rows as AsyncIterable<[string]>) {
-        chunk += first ? line : `,${line}`;
-        first = false;
-        if (chunk.length >= 65536) {
-          yield chunk;
-          chunk = '';
+      let rows = openCursor();
+      const head: string[] = [];
+      let chars = 0;
+      let complete = false;
+      while (!complete && chars < READ_AHEAD_CHARS) {
+        const next = await rows.next();
+        complete = next.done === true;
+        if (!complete) {
+          head.push(next.value[0]);
+          chars += next.value[0].length;
         }
       }
-      yield `${chunk}]}`;
+      if (head.length > MAX_SMALL_EXPORT_EVENTS) {
+        throw tooManyForSmallExport();
+      }
+      if (!complete) {
+        // Too large to hold: count in this snapshot, then stream again from the first row.
+        await new Promise<void>((resolve) => {
+          cursor!.once('close', () => resolve()); // emitted once the server has closed the portal
+          cursor!.destroy();
+        });
+        head.length = 0;
+        const count = this.exports.countStatement(scope, MAX_SMALL_EXPORT_EVENTS);
+        const { rows: counted } = await client.query<{ count: string }>(count.text, count.values);
+        if (Number(counted[0].count) > MAX_SMALL_EXPORT_EVENTS) {
+          throw tooManyForSmallExport();
+        }
+        rows = openCursor();
+      }
+      const readable = Readable.from(jsonResults(head, complete ? null : rows));
+      // Runs whether the body was sent in full, failed, or the client went away before it started.
+      readable.once('close', release);
+      return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+    } catch (error) {
+      release();
+      throw error;
     }
-    const readable = Readable.from(body());
-    // Runs whether the body was sent in full, failed, or the client went away before it started.
-    readable.once('close', () => {
-      rows.destroy();
-      void client
-        .query('ROLLBACK')
-        .then(() => client.release(), (error: Error) => client.release(error));
-    });
-    return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
   }
 
   /**
