@@ -58,7 +58,12 @@ export async function createHttpApp(
     exposedHeaders: ['ETag', 'Location'],
   });
   // A client that stops reading a streamed export is dropped after this long (Node has no default).
-  app.getHttpServer().setTimeout(config.httpIdleTimeoutMs);
+  const server = app.getHttpServer();
+  server.setTimeout(config.httpIdleTimeoutMs);
+  // Keep idle keep-alive connections longer than the usual load balancer (60 s) and client pools
+  // do, so the server is not the side that closes a socket a client is about to reuse (Node: 5 s).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;

@@ -21,7 +21,21 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  request(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<HttpAnswer> {
+  /**
+   * One request. A keep-alive socket the server closed just as it was reused fails with
+   * ECONNRESET before any answer; such a request is sent once more on a fresh socket (every
+   * request of the harness is safe to repeat: pushed events carry ids).
+   */
+  async request(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<HttpAnswer> {
+    try {
+      return await this.send(method, path, headers, body);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+      return this.send(method, path, headers, body);
+    }
+  }
+
+  private send(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<HttpAnswer> {
     const url = new URL(path, this.baseUrl);
     const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     return new Promise((resolve, reject) => {
