@@ -21,6 +21,7 @@ import { BenchOptions } from './lib/options';
 import { repoRoot } from './lib/paths';
 import { Child, freePort, RssSampler, startS3Process, startService } from './lib/processes';
 import { BenchResults } from './lib/report';
+import { recreateDatabase } from '../scripts/lib/databases';
 
 const S3_BUCKET = 'bench-exports';
 
@@ -66,23 +67,6 @@ function gitState(): BenchResults['git'] {
   } catch {
     return { commit: null, dirty: null };
   }
-}
-
-/** Drops and recreates the bench database (everything from an earlier run goes), on the server of DATABASE_URL. */
-async function recreateDatabase(serverUrl: string, database: string): Promise<string> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {

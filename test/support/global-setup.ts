@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { recreateDatabase } from '../../scripts/lib/databases';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 
 /**
@@ -8,23 +8,13 @@ import { dataSourceOptions } from '../../src/database/data-source-options';
  * workers through DATABASE_URL. (Each test app also gets a Bull queue prefix of its own.)
  */
 export default async function globalSetup(): Promise<void> {
-  // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own.
-  const admin = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
-  admin.pathname = '/postgres';
-  // One test database per checkout, so two checkouts on one machine can run their tests at once.
+  // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own, one
+  // per checkout, so two checkouts on one machine can run their tests at once.
   const checkout = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 8);
-  const database = process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`;
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
-  process.env.DATABASE_URL = url.toString();
+  process.env.DATABASE_URL = await recreateDatabase(
+    process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect',
+    process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`,
+  );
   const dataSource = await new DataSource(dataSourceOptions(process.env.DATABASE_URL)).initialize();
   await dataSource.runMigrations();
   await dataSource.destroy();
