@@ -1,3 +1,4 @@
+import 'dotenv/config';
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -7,9 +8,9 @@ import { loadConfig } from '../config/app.config';
 /** The committed OpenAPI document, at the repository root (npm scripts run there). */
 const OPENAPI_PATH = resolve(process.cwd(), 'openapi.json');
 
-/** `npm run openapi:sync`: regenerates openapi.json from the code (needs PostgreSQL and Redis). */
+/** `npm run openapi:sync`: regenerates openapi.json from the code (boots the app: needs PostgreSQL, Redis and .env). */
 async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, SECRETS_KEY: process.env.SECRETS_KEY ?? 'x'.repeat(32) });
+  const config = loadConfig();
   const app = await createHttpApp(config, ['error']);
   await app.init();
   writeFileSync(OPENAPI_PATH, `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`);
