@@ -41,7 +41,9 @@ if ! redis_up; then
 fi
 
 # --- .env (first run) --------------------------------------------------------------------------
+fresh_env=0
 if [ ! -f .env ]; then
+  fresh_env=1
   say "Writing .env from .env.example, with a fresh SECRETS_KEY and ADMIN_TOKEN"
   secrets_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
   admin_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
@@ -71,6 +73,16 @@ if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && gre
   sed -i "s#^DATABASE_URL=postgres://postgres@#DATABASE_URL=postgres://postgres:${password}@#" .env
   export DATABASE_URL="${DATABASE_URL/postgres:\/\/postgres@/postgres://postgres:${password}@}"
   node dist/src/cli/ensure-database.js
+elif [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
+  # The database of .env.example already serves another deployment on this machine (another
+  # checkout, with its own SECRETS_KEY): give this new checkout a database of its own.
+  own="connect_$(printf '%s' "$PWD" | sha256sum | cut -c1-8)"
+  say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses ${own} (see .env)"
+  sed -i "s#^DATABASE_URL=\(.*\)/[^/]*\$#DATABASE_URL=\1/${own}#" .env
+  export DATABASE_URL="${DATABASE_URL%/*}/${own}"
+  node dist/src/cli/ensure-database.js || die "cannot use DATABASE_URL=${DATABASE_URL}"
+elif [ "$status" = 4 ]; then
+  die "DATABASE_URL=${DATABASE_URL} holds secrets of another SECRETS_KEY than the one in .env; use that deployment's SECRETS_KEY or another database."
 elif [ "$status" != 0 ]; then
   die "cannot use PostgreSQL with DATABASE_URL=${DATABASE_URL}; set DATABASE_URL in .env to a role that can create databases."
 fi

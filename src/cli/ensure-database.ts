@@ -1,13 +1,17 @@
 import 'dotenv/config';
 import { Client } from 'pg';
+import { SecretBox } from '../common/secret-box';
+import { canaryMatches, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';
 import { loadConfig } from '../config/app.config';
 
 /**
  * Creates the database named in DATABASE_URL when it does not exist (connecting to the server's
- * `postgres` database with the same credentials). Exit code 3 when the server refuses the login.
+ * `postgres` database with the same credentials). Exit codes: 3 when the server refuses the login;
+ * 4 when the database exists but belongs to a deployment with another SECRETS_KEY (its secrets
+ * canary does not decrypt), which the service would refuse to start on.
  */
 async function main(): Promise<void> {
-  const target = new URL(loadConfig({ ...process.env, SECRETS_KEY: 'x'.repeat(32) }).databaseUrl);
+  const target = new URL(loadConfig({ ...process.env, SECRETS_KEY: process.env.SECRETS_KEY || 'x'.repeat(32) }).databaseUrl);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(target);
   admin.pathname = '/postgres';
@@ -19,11 +23,31 @@ async function main(): Promise<void> {
     process.exit(3);
   }
   const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (rowCount === 0) {
-    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
-    console.log(`created database ${name}`);
-  }
+  await (rowCount === 0 ? client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`) : null);
   await client.end();
+  if (rowCount === 0) {
+    console.log(`created database ${name}`);
+    return;
+  }
+  if (process.env.SECRETS_KEY && !(await ownsDatabase(target.toString(), new SecretBox(process.env.SECRETS_KEY)))) {
+    console.error(`database ${name} belongs to a deployment with another SECRETS_KEY`);
+    process.exit(4);
+  }
+}
+
+/** True unless the database holds a secrets canary that this key cannot decrypt. */
+async function ownsDatabase(url: string, secretBox: SecretBox): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ value: string }>(
+      `SELECT value FROM instance_settings WHERE name = $1`,
+      [SECRETS_CANARY_SETTING],
+    ).catch(() => ({ rows: [] as Array<{ value: string }> })); // no table yet: a database never used
+    return rows.length === 0 || canaryMatches(secretBox, rows[0].value);
+  } finally {
+    await client.end();
+  }
 }
 
 void main();

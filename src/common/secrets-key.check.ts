@@ -3,8 +3,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SecretBox } from './secret-box';
 
-const SETTING = 'secrets_key_check';
+export const SECRETS_CANARY_SETTING = 'secrets_key_check';
 const CANARY = 'connect-events-api secrets canary';
+
+/** Whether `stored` (the canary row's value) was encrypted with this SecretBox's key. */
+export function canaryMatches(secretBox: SecretBox, stored: string): boolean {
+  try {
+    return secretBox.decrypt(stored) === CANARY;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Refuses to start a process whose SECRETS_KEY differs from the one this database's secrets were
@@ -22,16 +31,12 @@ export class SecretsKeyCheck implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
-      [SETTING, this.secretBox.encrypt(CANARY)],
+      [SECRETS_CANARY_SETTING, this.secretBox.encrypt(CANARY)],
     );
-    const [row]: Array<{ value: string }> = await this.dataSource.query(`SELECT value FROM instance_settings WHERE name = $1`, [SETTING]);
-    let plaintext: string | null = null;
-    try {
-      plaintext = this.secretBox.decrypt(row.value);
-    } catch {
-      plaintext = null;
-    }
-    if (plaintext !== CANARY) {
+    const [row]: Array<{ value: string }> = await this.dataSource.query(`SELECT value FROM instance_settings WHERE name = $1`, [
+      SECRETS_CANARY_SETTING,
+    ]);
+    if (!canaryMatches(this.secretBox, row.value)) {
       throw new Error(
         'SECRETS_KEY is not the key this database was set up with, so stored secrets (S3 credentials of pending exports, ' +
           'master keys) could not be read. Start with the original SECRETS_KEY, or point DATABASE_URL at another database.',
