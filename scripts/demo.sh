@@ -23,6 +23,7 @@ if in_use "$DEMO_S3_PORT"; then
 fi
 
 bash scripts/setup.sh
+load_env # again: a first run has only now written .env (secrets, maybe a database of its own)
 
 printf '\033[1m==> %s\033[0m\n' "Starting the service on port ${PORT} (log: service.log)"
 node dist/src/main.js > service.log 2>&1 &
