@@ -76,7 +76,7 @@ if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && gre
 elif [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
   # The database of .env.example already serves another deployment on this machine (another
   # checkout, with its own SECRETS_KEY): give this new checkout a database of its own.
-  own="connect_$(printf '%s' "$PWD" | sha256sum | cut -c1-8)"
+  own="connect_$(printf '%s' "$SECRETS_KEY" | sha256sum | cut -c1-8)" # one database per key: never another's
   say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses ${own} (see .env)"
   sed -i "s#^DATABASE_URL=\(.*\)/[^/]*\$#DATABASE_URL=\1/${own}#" .env
   export DATABASE_URL="${DATABASE_URL%/*}/${own}"
