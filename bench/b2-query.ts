@@ -8,7 +8,7 @@
 import { DateTime } from 'luxon';
 import { authHeaders, BenchContext, connect } from './lib/context';
 import { WINDOW_END } from './lib/dataset';
-import { latency, Latency, ratio, since } from './lib/stats';
+import { alternate, latency, Latency, ratio, since } from './lib/stats';
 
 /** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (issue 4). */
 export const B2_TARGET_MAX_RATIO = 1.5;
@@ -228,15 +228,7 @@ export async function runQueries(ctx: BenchContext): Promise<QueryBenchResult> {
       let answersMatch = true;
       let resultRows = 0;
       for (let run = 0; run < ctx.options.warmup + ctx.options.runs; run++) {
-        let service: Awaited<ReturnType<typeof viaHttp>>;
-        let baseline: Awaited<ReturnType<typeof viaSql>>;
-        if (run % 2 === 0) {
-          service = await viaHttp();
-          baseline = await viaSql();
-        } else {
-          baseline = await viaSql();
-          service = await viaHttp();
-        }
+        const [service, baseline] = await alternate(run, viaHttp, viaSql);
         if (run === 0 || run === ctx.options.warmup) {
           answersMatch &&= sameAnswer(q.fromService(service.body), q.fromSql(baseline.rows));
           resultRows = service.body.results.length;

@@ -10,7 +10,7 @@ import type { Client } from 'pg';
 import { authHeaders, BenchContext, connect } from './lib/context';
 import { WINDOW_START } from './lib/dataset';
 import { eventLineSql } from './lib/event-line';
-import { latency, Latency, ratio, since } from './lib/stats';
+import { alternate, latency, Latency, ratio, since } from './lib/stats';
 
 /** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (issue 4). */
 export const B3_TARGET_MAX_RATIO = 1.5;
@@ -83,15 +83,7 @@ export async function runSmallExport(ctx: BenchContext): Promise<SmallExportResu
       return { ms: since(t), body };
     };
     for (let run = 0; run < ctx.options.warmup + ctx.options.runs; run++) {
-      let service: { ms: number; body: Buffer };
-      let baseline: { ms: number; body: Buffer };
-      if (run % 2 === 0) {
-        service = await viaHttp();
-        baseline = await viaSql();
-      } else {
-        baseline = await viaSql();
-        service = await viaHttp();
-      }
+      const [service, baseline] = await alternate(run, viaHttp, viaSql);
       if (run === 0) {
         const hash = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
         answersMatch = hash(service.body) === hash(baseline.body);

@@ -42,3 +42,16 @@ export async function mapConcurrent<T, R>(items: readonly T[], concurrency: numb
   );
   return results;
 }
+
+/**
+ * Measures the service and its baseline back to back, alternating which goes first from one run
+ * to the next, so noise from other work on the machine lands on both sides.
+ */
+export async function alternate<S, B>(run: number, service: () => Promise<S>, baseline: () => Promise<B>): Promise<[S, B]> {
+  if (run % 2 === 0) {
+    const s = await service();
+    return [s, await baseline()];
+  }
+  const b = await baseline();
+  return [await service(), b];
+}
