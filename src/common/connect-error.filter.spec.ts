@@ -1,11 +1,22 @@
 import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { ConnectErrorFilter, INTERNAL_ERROR_MESSAGE } from './connect-error.filter';
-import { NotFoundError, PayloadTooLargeError, TooManyResultsError, ValidationError } from './errors';
+import {
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  TooManyResultsError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors';
 
-function respond(exception: unknown): { status: number; body: unknown } {
-  const sent = { status: 0, body: undefined as unknown };
+function respond(exception: unknown): { status: number; body: unknown; headers?: Record<string, string> } {
+  const sent: { status: number; body: unknown; headers?: Record<string, string> } = { status: 0, body: undefined };
   const response = {
     headersSent: false,
+    setHeader(name: string, value: string) {
+      sent.headers = { ...sent.headers, [name]: value };
+    },
     status(code: number) {
       sent.status = code;
       return this;
@@ -31,6 +42,17 @@ describe('ConnectErrorFilter', () => {
     [new BadRequestException('bad'), 400, { errorMessage: 'bad' }],
   ])('maps %p to Connect shapes', (exception, status, body) => {
     expect(respond(exception)).toEqual({ status, body });
+  });
+
+  it.each([
+    [new TooManyRequestsError('Slow down.', 2.2), 429, '3'],
+    [new ServiceUnavailableError('Busy.'), 503, '1'],
+  ])('sends Retry-After with %p', (exception, status, retryAfter) => {
+    expect(respond(exception)).toEqual({ status, body: { errorMessage: exception.message }, headers: { 'Retry-After': retryAfter } });
+  });
+
+  it('answers 415 without Retry-After', () => {
+    expect(respond(new UnsupportedMediaTypeError('No gzip.'))).toEqual({ status: 415, body: { errorMessage: 'No gzip.' } });
   });
 
   it('hides the details of unexpected errors behind a 500 and logs them with a request id', () => {

@@ -15,6 +15,8 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [ErrorCode.TooManyRequests]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.TooManyResults]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.Validation]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.ServiceUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -37,6 +39,9 @@ export class ConnectErrorFilter implements ExceptionFilter {
     if (response.headersSent) {
       response.destroy();
       return;
+    }
+    if (exception instanceof ConnectError && exception.retryAfterSeconds !== null) {
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     response.status(status).json(body);
   }

@@ -18,6 +18,8 @@ export enum ErrorCode {
   Forbidden = 'Forbidden',
   NotFound = 'NotFound',
   PayloadTooLarge = 'PayloadTooLarge',
+  UnsupportedMediaType = 'UnsupportedMediaType',
+  TooManyRequests = 'TooManyRequests',
   TooManyResults = 'TooManyResults',
   Validation = 'Validation',
   ServiceUnavailable = 'ServiceUnavailable',
@@ -26,6 +28,17 @@ export enum ErrorCode {
 /** Base class of every deliberate API error. `message` is shown to the client as-is. */
 export abstract class ConnectError extends Error {
   abstract readonly code: ErrorCode;
+  /** Seconds after which a retry may succeed; sent as the `Retry-After` header when set. */
+  readonly retryAfterSeconds: number | null = null;
+}
+
+/** A ConnectError that says when to try again (`Retry-After`, whole seconds, at least 1). */
+abstract class RetryableError extends ConnectError {
+  override readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
 }
 
 /** 400: the request is malformed in a way that is not about one field (e.g. a reserved `tp_` property). */
@@ -53,13 +66,23 @@ export class PayloadTooLargeError extends ConnectError {
   readonly code = ErrorCode.PayloadTooLarge;
 }
 
+/** 415: a `Content-Encoding` other than `identity` (request bodies are read as plain JSON only). */
+export class UnsupportedMediaTypeError extends ConnectError {
+  readonly code = ErrorCode.UnsupportedMediaType;
+}
+
+/** 429: a rate limit is exhausted; `Retry-After` says when the next request is allowed. */
+export class TooManyRequestsError extends RetryableError {
+  readonly code = ErrorCode.TooManyRequests;
+}
+
 /** 413 ("Too Many Results"): a query or export that matches more events than the endpoint allows. */
 export class TooManyResultsError extends ConnectError {
   readonly code = ErrorCode.TooManyResults;
 }
 
-/** 503: a dependency (PostgreSQL, Redis) does not answer. */
-export class ServiceUnavailableError extends ConnectError {
+/** 503: a dependency (PostgreSQL, Redis) does not answer, or a shared resource is busy; always with `Retry-After`. */
+export class ServiceUnavailableError extends RetryableError {
   readonly code = ErrorCode.ServiceUnavailable;
 }
 
