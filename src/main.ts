@@ -2,22 +2,15 @@ import 'dotenv/config';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import { WorkerModule } from './app.module';
 import { createHttpApp } from './app.setup';
 import { loadConfig } from './config/app.config';
-import { dataSourceOptions } from './database/data-source-options';
+import { runMigrationsLocked } from './database/migrate';
 
-/** Applies pending migrations before anything serves (synchronize is never used). */
+/** Applies pending migrations before anything serves (synchronize is never used), one process at a time. */
 async function migrate(databaseUrl: string): Promise<void> {
-  const dataSource = await new DataSource(dataSourceOptions(databaseUrl)).initialize();
-  try {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    for (const migration of applied) {
-      Logger.log(`applied migration ${migration.name}`, 'Migrations');
-    }
-  } finally {
-    await dataSource.destroy();
+  for (const name of await runMigrationsLocked(databaseUrl)) {
+    Logger.log(`applied migration ${name}`, 'Migrations');
   }
 }
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { recreateDatabase } from '../../scripts/lib/databases';
-import { dataSourceOptions } from '../../src/database/data-source-options';
+import { runMigrationsLocked } from '../../src/database/migrate';
 
 /**
  * Jest global setup: a fresh test database with every migration applied, handed to the test
@@ -15,7 +14,5 @@ export default async function globalSetup(): Promise<void> {
     process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect',
     process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`,
   );
-  const dataSource = await new DataSource(dataSourceOptions(process.env.DATABASE_URL)).initialize();
-  await dataSource.runMigrations();
-  await dataSource.destroy();
+  await runMigrationsLocked(process.env.DATABASE_URL);
 }

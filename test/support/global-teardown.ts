@@ -1,6 +1,9 @@
 import { Client } from 'pg';
 
-/** Jest global teardown: drops the test database global-setup made (its name is in DATABASE_URL). */
+/**
+ * Jest global teardown: drops the test database global-setup made (its name is in DATABASE_URL)
+ * and the scratch databases tests made beside it (named `<test database>_<suffix>`).
+ */
 export default async function globalTeardown(): Promise<void> {
   const url = new URL(process.env.DATABASE_URL!);
   const database = decodeURIComponent(url.pathname.slice(1));
@@ -11,7 +14,13 @@ export default async function globalTeardown(): Promise<void> {
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`,
+      [database],
+    );
+    for (const { datname } of rows) {
+      await client.query(`DROP DATABASE IF EXISTS "${datname.replace(/"/g, '""')}" WITH (FORCE)`);
+    }
   } finally {
     await client.end();
   }

@@ -1,4 +1,5 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Project } from '../../projects/entities/project.entity';
 
 /** Export statuses of the seed (exporting-events.md, "Monitoring the export"). */
 export enum ExportStatus {
@@ -19,6 +20,9 @@ const bigintAsNumber = {
  * mark taken) so a retried export writes exactly the same events.
  */
 @Entity('exports')
+@Index('exports_project_id_idx', ['projectId', 'createdAt'])
+@Index('exports_unfinished_idx', ['createdAt'], { where: `status IN ('Pending', 'Running')` })
+@Check('exports_status_check', `status IN ('Pending', 'Running', 'Complete', 'Failed')`)
 export class Export {
   /** 24 lower-case hex characters; also the exported object's name (`<id>.json`). */
   @PrimaryColumn({ type: 'char', length: 24 })
@@ -26,6 +30,10 @@ export class Export {
 
   @Column({ name: 'project_id', type: 'char', length: 24 })
   projectId: string;
+
+  @ManyToOne(() => Project, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'project_id', foreignKeyConstraintName: 'exports_project_id_fkey' })
+  project?: Project;
 
   @Column({ type: 'text' })
   collection: string;
@@ -60,25 +68,25 @@ export class Export {
   @Column({ name: 's3_credentials_encrypted', type: 'text', nullable: true, select: false })
   s3CredentialsEncrypted: string | null;
 
-  @Column({ type: 'text' })
+  @Column({ type: 'text', default: ExportStatus.Pending })
   status: ExportStatus;
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
-  @Column({ name: 'percent_done', type: 'double precision' })
+  @Column({ name: 'percent_done', default: 0, type: 'double precision' })
   percentDone: number;
 
-  @Column({ name: 'transferred_bytes', type: 'bigint', transformer: bigintAsNumber })
+  @Column({ name: 'transferred_bytes', default: 0, type: 'bigint', transformer: bigintAsNumber })
   transferredBytes: number;
 
-  @Column({ name: 'total_bytes', type: 'bigint', transformer: bigintAsNumber })
+  @Column({ name: 'total_bytes', default: 0, type: 'bigint', transformer: bigintAsNumber })
   totalBytes: number;
 
-  @Column({ type: 'integer' })
+  @Column({ type: 'integer', default: 0 })
   attempts: number;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true })

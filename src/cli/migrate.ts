@@ -1,0 +1,18 @@
+import 'dotenv/config';
+import 'reflect-metadata';
+import { runMigrationsLocked } from '../database/migrate';
+
+/**
+ * `npm run migration:run`: applies pending migrations to DATABASE_URL under the same advisory lock
+ * the service takes at start, so it is safe while processes are starting.
+ */
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/connect';
+  const applied = await runMigrationsLocked(databaseUrl);
+  console.log(applied.length === 0 ? 'no pending migrations' : applied.map((name) => `applied migration ${name}`).join('\n'));
+}
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
