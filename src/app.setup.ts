@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import type { Duplex } from 'node:stream';
 import { AppConfig } from './config/app.config';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
@@ -36,6 +37,36 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return sortKeys(document) as OpenAPIObject;
 }
 
+/** Statuses and Connect-shaped bodies for requests Node's HTTP parser refuses before Express sees them. */
+function clientErrorResponse(code: string | undefined): [number, string, string] {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'Request Header Fields Too Large', 'The request line and headers are larger than 16 KB; a query that long is over the query size limit.'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADERS_TIMEOUT':
+      return [408, 'Request Timeout', 'The request was not received in time.'];
+    default:
+      return [400, 'Bad Request', 'The request is not valid HTTP.'];
+  }
+}
+
+/**
+ * Answers requests that Node's HTTP parser refuses (an over-long URL or headers, malformed HTTP)
+ * in Connect's shape instead of Node's bare status line, then closes the connection.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = clientErrorResponse(error.code);
+  const body = JSON.stringify({ errorMessage: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /**
  * Creates the HTTP application with everything production has: JSON body parsing by route
  * (middleware in AppModule), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
@@ -64,6 +95,7 @@ export async function createHttpApp(
   // do, so the server is not the side that closes a socket a client is about to reuse (Node: 5 s).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.on('clientError', answerClientError);
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;

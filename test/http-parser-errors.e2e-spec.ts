@@ -1,0 +1,35 @@
+import { connect } from 'node:net';
+import { startTestApp, TestApp } from './support/test-app';
+
+/** Sends raw bytes and resolves with everything the server answers before it closes. */
+function rawRequest(baseUrl: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+describe('requests refused by the HTTP parser', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ROLE: 'api' });
+  });
+  afterAll(() => t.close());
+
+  it('answers an over-long URL with 431 in Connect shape, not a bare status line', async () => {
+    const res = await t.http.get(`/events/purchases?query=${'a'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.body).toEqual({ errorMessage: expect.stringContaining('larger than 16 KB') });
+  });
+
+  it('answers malformed HTTP with 400 in Connect shape', async () => {
+    const answer = await rawRequest(t.baseUrl, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ errorMessage: 'The request is not valid HTTP.' });
+  });
+});
