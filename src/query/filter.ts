@@ -81,6 +81,9 @@ export function checkPath(key: string): string | null {
   if (segments.some((s) => [...s].length > MAX_PATH_SEGMENT_LENGTH)) {
     return `Each name in a property path must be at most ${MAX_PATH_SEGMENT_LENGTH} characters.`;
   }
+  // Pushed events can never hold it (event-validation.ts), and JSON bodies refuse it (JsonBodyMiddleware),
+  // so the query parameter refuses it too; every other name, `constructor` or `toString` included, is a plain path.
+  if (segments.includes('__proto__')) return '__proto__ cannot be used as a property name.';
   if (!isStorableText(key)) return 'A property path must not contain NUL characters (U+0000) or unpaired surrogates.';
   if (segments[0] === 'id') return 'The event id cannot be queried.';
   if (segments[0] === 'timestamp') return 'The event timestamp cannot be filtered; use "timeframe" instead.';
