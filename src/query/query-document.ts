@@ -29,12 +29,25 @@ export function parseQueryParam(raw: unknown, maxChars = DEFAULT_QUERY_LIMITS.ma
   if (raw.trim() === '') return {};
   let parsed: unknown;
   try {
-    parsed = JSON5.parse(raw);
+    parsed = parseJsonOrJson5(raw);
   } catch {
     throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
   }
   if (!isPlainObject(parsed)) throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
   return parsed;
+}
+
+/**
+ * Strict JSON through the native parser, else JSON5. Both give the same value for strict JSON (own
+ * `__proto__` keys included), and JSON5 is written in JavaScript: about 20 ms for a 16 KB document
+ * here against well under 1 ms, and most SDKs send strict JSON.
+ */
+function parseJsonOrJson5(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return JSON5.parse(raw);
+  }
 }
 
 /**
