@@ -14,7 +14,9 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        // Every statement of the API runs under QUERY_STATEMENT_TIMEOUT_MS, set when each connection opens;
+        // the export worker raises it for its own reads (export-runner.ts).
+        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.queryStatementTimeoutMs)),
         BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
       ],
       providers: [

@@ -33,9 +33,9 @@ describe('OpenAPI document', () => {
     expect(statuses('/events/{collection}', 'post')).toEqual(['200', '400', '401', '403', '413', '422']);
     expect(statuses('/events', 'post')).toEqual(['200', '400', '401', '403', '413']);
     expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422', '503']);
-    expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '422']);
+    expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '422', '503']);
     expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422']);
-    expect(statuses('/events/{collection}', 'get')).toEqual(['200', '304', '401', '403', '413', '422']);
+    expect(statuses('/events/{collection}', 'get')).toEqual(['200', '304', '401', '403', '413', '422', '503']);
     expect(statuses('/collections/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422']);
     expect(statuses('/events/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422']);
     expect(statuses('/projects', 'post')).toEqual(['201', '401', '403', '422']);

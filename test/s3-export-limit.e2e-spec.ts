@@ -11,12 +11,16 @@ describe('S3 export limit of 1,000,000 events (exporting-events.md)', () => {
     // API only (and, like every test app, on a queue of its own): the accepted export must not run.
     t = await startTestApp({ ROLE: 'api' });
     project = await t.createProject();
-    await t.app.get(DataSource).query(
-      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
-       SELECT $1, 'huge', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', '{}'::jsonb
-         FROM generate_series(1, 1000000) AS n`,
-      [project.projectId],
-    );
+    // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
+    await t.app.get(DataSource).transaction(async (manager) => {
+      await manager.query('SET LOCAL statement_timeout = 0');
+      await manager.query(
+        `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+         SELECT $1, 'huge', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', '{}'::jsonb
+           FROM generate_series(1, 1000000) AS n`,
+        [project.projectId],
+      );
+    });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { STATEMENT_TIMEOUT_MESSAGE } from '../database/statement-timeout';
 import { ConnectErrorFilter, INTERNAL_ERROR_MESSAGE } from './connect-error.filter';
 import {
   NotFoundError,
@@ -49,6 +50,19 @@ describe('ConnectErrorFilter', () => {
     [new ServiceUnavailableError('Busy.'), 503, '1'],
   ])('sends Retry-After with %p', (exception, status, retryAfter) => {
     expect(respond(exception)).toEqual({ status, body: { errorMessage: exception.message }, headers: { 'Retry-After': retryAfter } });
+  });
+
+  it('answers a statement PostgreSQL cancelled (57014), raw or wrapped by TypeORM, with 503, Retry-After and what to narrow', () => {
+    const pgError = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    const typeormError = Object.assign(new Error('canceling statement due to statement timeout'), { driverError: pgError });
+    for (const exception of [pgError, typeormError]) {
+      expect(respond(exception)).toEqual({
+        status: 503,
+        body: { errorMessage: STATEMENT_TIMEOUT_MESSAGE },
+        headers: { 'Retry-After': '5' },
+      });
+    }
+    expect(STATEMENT_TIMEOUT_MESSAGE).toMatch(/narrow the timeframe or the filter, or group by fewer properties/);
   });
 
   it('answers 415 without Retry-After', () => {

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { isQueryCanceled, statementTimeoutError } from '../database/statement-timeout';
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
 
 /** Connect's body for unexpected failures (connect-api.md §10 vector 4). */
@@ -24,14 +25,16 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
 
 /**
  * The one error funnel: maps domain errors and framework HTTP errors (unknown routes) to
- * Connect's shapes. Anything else is a 500 with a generic message; its details go to the log
- * with a request id, never to the client.
+ * Connect's shapes. A statement PostgreSQL cancelled (57014: QUERY_STATEMENT_TIMEOUT_MS) is a 503
+ * with Retry-After saying what to narrow. Anything else is a 500 with a generic message; its
+ * details go to the log with a request id, never to the client.
  */
 @Catch()
 export class ConnectErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const exception = isQueryCanceled(thrown) ? statementTimeoutError() : thrown;
     const ctx = host.switchToHttp();
     const response = ctx.getResponse<Response>();
     const request = ctx.getRequest<Request>();

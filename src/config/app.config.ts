@@ -3,6 +3,8 @@
  * `.env.example`; `loadConfig` throws one error listing every problem, so a misconfigured process
  * stops at boot instead of failing later.
  */
+import { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS, QueryLimits } from '../query/query.constants';
+
 export type ProcessRole = 'all' | 'api' | 'worker';
 
 export class AppConfig {
@@ -42,6 +44,15 @@ export class AppConfig {
   exportStreamConnections: number;
   /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
   httpIdleTimeoutMs: number;
+  /** Caps on a query document: filter conditions, `in` values, characters (src/query/query.constants.ts). */
+  queryLimits: QueryLimits;
+  /**
+   * `statement_timeout` of every API statement, ms (queries, exports' reads in the API, the S3 export's
+   * count, key lookups, pushes); set on each connection of the API's pools. 0 = none.
+   */
+  queryStatementTimeoutMs: number;
+  /** `statement_timeout` of the export worker's reads (size pass and cursor), ms, set per transaction. 0 = none. */
+  exportStatementTimeoutMs: number;
 }
 
 const DEFAULTS = {
@@ -59,6 +70,11 @@ const DEFAULTS = {
   EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '4',
   HTTP_IDLE_TIMEOUT_MS: '60000',
+  QUERY_MAX_FILTER_CONDITIONS: String(DEFAULT_QUERY_LIMITS.maxFilterConditions),
+  QUERY_MAX_IN_VALUES: String(DEFAULT_QUERY_LIMITS.maxInValues),
+  QUERY_MAX_DOCUMENT_CHARS: String(DEFAULT_QUERY_LIMITS.maxDocumentChars),
+  QUERY_STATEMENT_TIMEOUT_MS: '10000',
+  EXPORT_STATEMENT_TIMEOUT_MS: '600000',
 } as const;
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -70,10 +86,10 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
   const read = (name: keyof typeof DEFAULTS): string => env[name]?.trim() || DEFAULTS[name];
-  const int = (name: keyof typeof DEFAULTS, min: number): number => {
+  const int = (name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const value = Number(read(name));
-    if (!Number.isInteger(value) || value < min) {
-      problems.push(`${name} must be an integer >= ${min}`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`);
     }
     return value;
   };
@@ -126,6 +142,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
     exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
     httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
+    queryLimits: {
+      maxFilterConditions: int('QUERY_MAX_FILTER_CONDITIONS', 1, MAX_CONFIGURABLE_FILTER_CONDITIONS),
+      maxInValues: int('QUERY_MAX_IN_VALUES', 1, 100_000),
+      // The largest JSON body outside pushes is 256 KB (json-body.middleware.ts), so more could never arrive.
+      maxDocumentChars: int('QUERY_MAX_DOCUMENT_CHARS', 2, 256 * 1024),
+    },
+    queryStatementTimeoutMs: int('QUERY_STATEMENT_TIMEOUT_MS', 0),
+    exportStatementTimeoutMs: int('EXPORT_STATEMENT_TIMEOUT_MS', 0),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -9,8 +9,10 @@ import { Project } from '../projects/entities/project.entity';
  * The one TypeORM configuration, used by the app (TypeOrmModule), the CLI (ormconfig.ts) and the
  * tests. Migrations only: `synchronize` is never on. Migrations are listed as classes (not a glob)
  * so the same list works from `src/` under jest and from `dist/`.
+ * @param statementTimeoutMs `statement_timeout` of every connection of the pool, ms (the API's
+ *   QUERY_STATEMENT_TIMEOUT_MS); 0 (migrations, CLI) = none.
  */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, statementTimeoutMs = 0): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -18,6 +20,6 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: [Init1764470000000, InstanceSettings1764480000000],
     migrationsTableName: 'migrations',
     synchronize: false,
-    extra: { max: 20 },
+    extra: { max: 20, statement_timeout: statementTimeoutMs || undefined },
   };
 }

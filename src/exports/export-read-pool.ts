@@ -20,6 +20,9 @@ export class ExportReadPool implements OnModuleDestroy {
       connectionString: config.databaseUrl,
       max: config.exportStreamConnections,
       connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
+      // As the main pool (core.module.ts). A cursor's timeout covers each fetch, not the time a slow
+      // reader takes between fetches (that is HTTP_IDLE_TIMEOUT_MS's job).
+      statement_timeout: config.queryStatementTimeoutMs || undefined,
     });
     this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
   }

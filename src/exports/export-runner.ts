@@ -7,6 +7,7 @@ import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../common/secret-box';
+import { isQueryCanceled } from '../database/statement-timeout';
 import { AppConfig } from '../config/app.config';
 import { Export } from './entities/export.entity';
 import { ExportScope, ExportsRepository } from './exports.repository';
@@ -87,6 +88,12 @@ export function describeExportError(error: unknown, record: Export, credentials:
   if (network) {
     return redact(`Could not reach S3 to upload ${target}: ${network[1]}.`, credentials);
   }
+  if (isQueryCanceled(error)) {
+    return (
+      'Reading the events took longer than the export statement timeout (EXPORT_STATEMENT_TIMEOUT_MS) allows. ' +
+      'Narrow the timeframe or the filter and export in several parts.'
+    );
+  }
   if (error instanceof Error && error.name === 'TimeoutError') {
     return redact(`S3 did not answer in time while uploading ${target}.`, credentials);
   }
@@ -158,6 +165,9 @@ export class ExportRunner {
     const encoder = new NdjsonEncoder();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The connection comes from the API's pool, whose statement_timeout (QUERY_STATEMENT_TIMEOUT_MS) would
+      // cut the size pass over up to 1,000,000 events; this transaction gets the worker's own.
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.config.exportStatementTimeoutMs)]);
       const size = this.exports.sizeStatement(scope);
       const { rows } = await client.query<{ bytes: string }>(size.text, size.values);
       const totalBytes = Number(rows[0].bytes);

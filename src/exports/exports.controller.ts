@@ -25,7 +25,9 @@ import { ExportsService } from './exports.service';
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 const INVALID_QUERY = {
   type: ValidationErrorDto,
-  description: 'Invalid query (or one with select, groupBy or interval), or invalid s3Path or credentials fields.',
+  description:
+    'Invalid query (or one with select, groupBy or interval), a query over a limit (QUERY_MAX_FILTER_CONDITIONS, ' +
+    'QUERY_MAX_IN_VALUES, QUERY_MAX_DOCUMENT_CHARS), or invalid s3Path or credentials fields.',
 };
 
 @ApiTags('exports')
@@ -61,7 +63,12 @@ export class ExportsController {
   })
   @ApiUnprocessableEntityResponse(INVALID_QUERY)
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Too Many Results: more than 10,000 events match.' })
-  @ApiServiceUnavailableResponse({ type: ErrorMessageDto, description: 'Every streaming connection is busy; try again shortly.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorMessageDto,
+    description:
+      'Every streaming connection is busy, or reading the events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe ' +
+      'or filter); with Retry-After.',
+  })
   smallExport(
     @CurrentProject() project: ProjectContext,
     @CollectionParam() collection: string,
@@ -87,6 +94,10 @@ export class ExportsController {
   })
   @ApiUnprocessableEntityResponse(INVALID_QUERY)
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorMessageDto,
+    description: 'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter); with Retry-After.',
+  })
   async createS3Export(
     @CurrentProject() project: ProjectContext,
     @CollectionParam() collection: string,

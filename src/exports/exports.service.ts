@@ -8,7 +8,7 @@ import { NotFoundError, TooManyResultsError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
-import { parseQueryParam } from '../query/query-document';
+import { parseQueryBody, parseQueryParam } from '../query/query-document';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportStatus } from './entities/export.entity';
@@ -86,12 +86,14 @@ export class ExportsService {
    * answering; if the result ends within them, the 413 is decided by that read alone. A larger
    * result is counted in the same snapshot, then streamed from its start, so memory stays bounded
    * by READ_AHEAD_CHARS whatever the events' size.
-   * @throws ValidationError (422) for an invalid or repeated query, or one with select/groupBy/interval;
+   * @throws ValidationError (422) for an invalid or repeated query, one with select/groupBy/interval, or
+   *         one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) when more than 10,000 events match;
    *         ServiceUnavailableError (503) when every streaming connection is busy.
    */
   async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
-    const selection = parseExportQuery(parseQueryParam(rawQuery), new Date());
+    const limits = this.config.queryLimits;
+    const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
     const lines = this.exports.linesStatement(scope, MAX_SMALL_EXPORT_EVENTS + 1);
     const client = await this.readPool.connect();
@@ -155,12 +157,13 @@ export class ExportsService {
    * Creates an S3 export (exporting-events.md, "Exporting to Amazon S3"): validates everything,
    * freezes the selection, stores the credentials encrypted and queues the job (its data is the
    * export id only).
-   * @throws ValidationError (422) for an invalid query or s3Path; TooManyResultsError (413) over
+   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits) or
+   *         s3Path; TooManyResultsError (413) over
    *         1,000,000 events, before anything is uploaded.
    */
   async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
-    const rawQuery = typeof body.query === 'string' ? parseQueryParam(body.query) : (body.query ?? {});
-    const selection = parseExportQuery(rawQuery, new Date());
+    const limits = this.config.queryLimits;
+    const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits);
     const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
     const id = randomBytes(12).toString('hex');
     const key = exportObjectKey(location, id);

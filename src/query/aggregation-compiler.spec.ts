@@ -1,6 +1,15 @@
 import { Client } from 'pg';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
+import { intervalBoundaries } from './interval';
+import {
+  MAX_CONFIGURABLE_FILTER_CONDITIONS,
+  MAX_GROUP_BY_PROPERTIES,
+  MAX_QUERY_RESULTS,
+  MAX_SELECT_ALIASES,
+  POSTGRES_MAX_BIND_PARAMETERS,
+} from './query.constants';
+import { toLuxonZone } from './timezone';
 
 /**
  * The SQL of each result shape, and what it computes on the real PostgreSQL against a TEMP `events`
@@ -135,5 +144,41 @@ describe('compileAggregation on PostgreSQL', () => {
 
   it('stops at the row limit', async () => {
     expect(await run({ select: { n: 'count' }, groupBy: 'country' }, null, 2)).toHaveLength(2);
+  });
+});
+
+describe('compileAggregation: bind parameters with every cap at its maximum', () => {
+  it('stays far below PostgreSQL\'s 32,767 and runs: 10,000 conditions, in lists of 100,000 values, 100 aliases, 20 groups, 10,000 buckets', async () => {
+    // The highest values the configuration accepts (app.config.ts), not the defaults.
+    const limits = { maxFilterConditions: MAX_CONFIGURABLE_FILTER_CONDITIONS, maxInValues: 100_000, maxDocumentChars: 256 * 1024 };
+    const filter: Record<string, unknown> = {};
+    // 1,000 paths × 10 operators (endsWith binds its operand once though it uses it twice) = 10,000.
+    for (let i = 0; i < 1_000; i++) {
+      filter[`p${i}`] = {
+        neq: i,
+        eq: 'x',
+        gt: 1,
+        lte: 'z',
+        exists: true,
+        in: i % 100 === 0 ? Array.from({ length: 100_000 }, (_, n) => n) : [1, 2],
+        startsWith: 'a',
+        endsWith: 'b',
+        contains: 'c',
+        gte: 0,
+      };
+    }
+    const select = Object.fromEntries(Array.from({ length: MAX_SELECT_ALIASES }, (_, i) => [`a${i}`, { sum: `s${i}` }]));
+    const groupBy = Array.from({ length: MAX_GROUP_BY_PROPERTIES }, (_, i) => `g${i}`);
+    const doc = { select, groupBy, filter, interval: 'daily', timeframe: { start: '2000-01-01T00:00:00Z', end: '2027-05-19T00:00:00Z' } };
+    const query = parseAggregationQuery(doc, now, limits);
+    expect(query.selection.filters).toHaveLength(MAX_CONFIGURABLE_FILTER_CONDITIONS);
+    const buckets = intervalBoundaries(query.selection.timeframe, 'daily', toLuxonZone(null), MAX_QUERY_RESULTS);
+    expect(buckets.length - 1).toBe(MAX_QUERY_RESULTS);
+
+    const statement = compileAggregation(query, scope, buckets.slice(0, -1).map((b) => b.epochMs), MAX_QUERY_RESULTS + 1);
+    // Two per condition (path and operand; an in list is one jsonb[]), plus at most 125 others.
+    expect(statement.values.length).toBeLessThanOrEqual(2 * MAX_CONFIGURABLE_FILTER_CONDITIONS + 125);
+    expect(statement.values.length).toBeLessThan(POSTGRES_MAX_BIND_PARAMETERS);
+    expect((await client.query(statement.text, statement.values)).rows).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { FieldError, ValidationError } from '../common/errors';
 import { collect, parseEventSelection } from './event-selection';
 import { parseGroupBy } from './group-by';
 import { INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION, parseInterval } from './interval';
+import { QueryLimits } from './query.constants';
 import { AggregationQuery } from './query.types';
 import { parseSelect } from './select';
 
@@ -17,16 +18,17 @@ import { parseSelect } from './select';
  *
  * @param doc the parsed `query` parameter (`parseQueryParam`).
  * @param now the instant relative timeframes are resolved against.
+ * @param limits caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent.
  * @throws ValidationError collecting every problem of every key, in the order
  *   select, groupBy, interval, filter, timezone, timeframe, then the cross-key rules.
  */
-export function parseAggregationQuery(doc: Record<string, unknown>, now: Date): AggregationQuery {
+export function parseAggregationQuery(doc: Record<string, unknown>, now: Date, limits?: QueryLimits): AggregationQuery {
   const errors: FieldError[] = [];
   const select = collect(errors, () => parseSelect(doc.select));
   const groupBy = collect(errors, () => parseGroupBy(doc.groupBy));
   const interval = collect(errors, () => parseInterval(doc.interval));
   // An invalid interval (undefined here) still counts as given, so it does not add a timezone error.
-  const selection = collect(errors, () => parseEventSelection(doc, { now, hasInterval: interval !== null }));
+  const selection = collect(errors, () => parseEventSelection(doc, { now, hasInterval: interval !== null, limits }));
 
   if (interval && selection && !(selection.timeframe?.start && selection.timeframe.end)) {
     errors.push({ field: 'interval', description: INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION });

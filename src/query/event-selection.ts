@@ -1,6 +1,7 @@
 import { FieldError, ValidationError } from '../common/errors';
 import { parseFilter } from './filter';
 import { isAbsent, isPlainObject } from './json-guards';
+import { QueryLimits } from './query.constants';
 import { EventSelection } from './query.types';
 import { resolveTimeframe, timeframeKind } from './timeframe';
 import { parseTimezone } from './timezone';
@@ -11,6 +12,8 @@ export interface EventSelectionOptions {
   now: Date;
   /** Whether the query has an `interval` (parsed elsewhere); it decides whether a timezone is allowed. */
   hasInterval: boolean;
+  /** Caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent. */
+  limits?: QueryLimits;
 }
 
 /** Query keys an export must not carry (connect-api.md §5: exports take only `filter` and `timeframe`). */
@@ -32,7 +35,7 @@ export const TIMEZONE_RULE_DESCRIPTION =
  */
 export function parseEventSelection(doc: Record<string, unknown>, opts: EventSelectionOptions): EventSelection {
   const errors: FieldError[] = [];
-  const filters = collect(errors, () => parseFilter(doc.filter)) ?? [];
+  const filters = collect(errors, () => parseFilter(doc.filter, opts.limits)) ?? [];
   const timezone = isAbsent(doc.timezone) ? null : collect(errors, () => parseTimezone(doc.timezone));
   const timeframe = isAbsent(doc.timeframe)
     ? null
@@ -54,12 +57,12 @@ export function parseEventSelection(doc: Record<string, unknown>, opts: EventSel
  *
  * @throws ValidationError collecting the forbidden keys (field = the key) and every selection error.
  */
-export function parseExportQuery(doc: Record<string, unknown>, now: Date): EventSelection {
+export function parseExportQuery(doc: Record<string, unknown>, now: Date, limits?: QueryLimits): EventSelection {
   const errors: FieldError[] = EXPORT_FORBIDDEN_KEYS.filter((key) => !isEmptyValue(doc[key])).map((key) => ({
     field: key,
     description: `Exports support only filter and timeframe; remove "${key}".`,
   }));
-  const result = collect(errors, () => parseEventSelection(doc, { now, hasInterval: false }));
+  const result = collect(errors, () => parseEventSelection(doc, { now, hasInterval: false, limits }));
   if (errors.length > 0 || result === undefined) throw new ValidationError(errors);
   return result;
 }

@@ -162,3 +162,52 @@ describe('parseFilter errors (422)', () => {
     expect(errors.map((e) => e.field)).toEqual(['filter.id', 'filter.price.lt', 'filter.price.foo', 'filter.tags.in']);
   });
 });
+
+describe('parseFilter: caps (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES)', () => {
+  const limits = { maxFilterConditions: 3, maxInValues: 2, maxDocumentChars: 16_384 };
+
+  it('counts every operator of every path, and each shorthand, as one condition', () => {
+    expect(parseFilter({ a: 1, b: [1, 2], c: { gt: 1 } }, limits)).toHaveLength(3);
+    expect(errorsOf(() => parseFilter({ a: 1, c: { gt: 1, lt: 5, neq: 3 } }, limits))).toEqual([
+      { field: 'filter', description: 'A filter can have at most 3 conditions (property paths × operators); this one has 4.' },
+    ]);
+  });
+
+  it('refuses the 1,000-condition filter with the default cap of 100, before looking at any condition', () => {
+    const filter = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [i === 0 ? 'id' : `p${i}`, { neq: i }]));
+    expect(errorsOf(() => parseFilter(filter))).toEqual([
+      { field: 'filter', description: 'A filter can have at most 100 conditions (property paths × operators); this one has 1,000.' },
+    ]);
+  });
+
+  it('refuses an in list over the cap, in either spelling, naming its field', () => {
+    expect(parseFilter({ a: { in: [1, 2] } }, limits)).toHaveLength(1);
+    expect(errorsOf(() => parseFilter({ a: { in: [1, 2, 3] }, b: ['x', 'y', 'z'] }, limits))).toEqual([
+      { field: 'filter.a.in', description: 'An in list can have at most 2 values; this one has 3.' },
+      { field: 'filter.b', description: 'An in list can have at most 2 values; this one has 3.' },
+    ]);
+    expect(errorsOf(() => parseFilter({ a: { in: Array.from({ length: 1_001 }, (_, i) => i) } }))).toEqual([
+      { field: 'filter.a.in', description: 'An in list can have at most 1,000 values; this one has 1,001.' },
+    ]);
+  });
+
+  it.each(['constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf'])(
+    'takes %s as an ordinary property path and an unknown operator',
+    (name) => {
+      expect(parseFilter({ [name]: 'x', [`a.${name}`]: { eq: 1 } })).toEqual([
+        { path: [name], operator: 'eq', operand: 'x' },
+        { path: ['a', name], operator: 'eq', operand: 1 },
+      ]);
+      expect(errorsOf(() => parseFilter({ price: { gt: 100, [name]: 1 } }))).toEqual([
+        { field: `filter.price.${name}`, description: expect.stringMatching(/^Unknown filter operator/) },
+      ]);
+    },
+  );
+
+  it('refuses __proto__ in a path, as pushes and JSON bodies do', () => {
+    expect(errorsOf(() => parseFilter(JSON.parse('{"__proto__": 1, "a.__proto__.b": 2}')))).toEqual([
+      { field: 'filter.__proto__', description: '__proto__ cannot be used as a property name.' },
+      { field: 'filter.a.__proto__.b', description: '__proto__ cannot be used as a property name.' },
+    ]);
+  });
+});

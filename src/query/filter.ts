@@ -1,6 +1,7 @@
 import { FieldError, ValidationError } from '../common/errors';
 import { isStorableText } from '../common/storable-text';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
+import { DEFAULT_QUERY_LIMITS, QueryLimits } from './query.constants';
 import { FilterCondition, FilterOperator } from './query.types';
 
 /** Every operator of connect-api.md §4.4, in the order error messages list them. */
@@ -27,7 +28,7 @@ export const MAX_PATH_SEGMENT_LENGTH = 255;
 type Operand = FilterCondition['operand'];
 
 /** Validates one operand; returns its error description, or null when it is valid for the operator. */
-type OperandCheck = (operand: unknown) => string | null;
+type OperandCheck = (operand: unknown, limits: QueryLimits) => string | null;
 
 /**
  * Parses the query's `filter` (connect-api.md §4.4) into ANDed conditions, in input order.
@@ -38,24 +39,36 @@ type OperandCheck = (operand: unknown) => string | null;
  *   - `eq`, `neq` (legacy `ne`): string, number, boolean or null.
  *   - `gt`, `gte`, `lt`, `lte`: a number (matches numeric properties only, compared numerically) or a
  *     string (matches string properties only, compared in byte order, i.e. collation "C").
- *   - `exists`: boolean. `in`: non-empty array of all strings, all numbers or all booleans.
+ *   - `exists`: boolean. `in`: non-empty array of all strings, all numbers or all booleans, of at
+ *     most `limits.maxInValues` elements.
  *   - `startsWith`, `endsWith`, `contains`: string (string properties only, case-sensitive).
  * - Paths: dot-separated, non-empty segments of at most 255 characters; the root `id` and `timestamp`
  *   are rejected. A numeric segment also indexes into arrays (`items.0.sku`), as jsonb `#>` does.
  * - Numbers must be finite (JSON5 could yield Infinity/NaN); strings must not contain U+0000, which
  *   PostgreSQL cannot store (such a value could never match anyway).
  *
+ * - At most `limits.maxFilterConditions` conditions: each operator of each path counts one, as does a
+ *   scalar or array shorthand (checked first, so an oversized filter costs no further parsing).
+ *
  * @param value the raw `filter` value; `undefined`, `null` and `{}` give no conditions (Swift sends `{}`).
- * @throws ValidationError with every problem found: field `filter` when the value is not an object,
- *   `filter.<path>` for a bad path or value, `filter.<path>.<operator>` for an unknown operator or a
- *   bad operand.
+ * @throws ValidationError with every problem found: field `filter` when the value is not an object or
+ *   has too many conditions, `filter.<path>` for a bad path or value, `filter.<path>.<operator>` for an
+ *   unknown operator or a bad operand (an `in` list too long included).
  */
-export function parseFilter(value: unknown): FilterCondition[] {
+export function parseFilter(value: unknown, limits: QueryLimits = DEFAULT_QUERY_LIMITS): FilterCondition[] {
   if (value === undefined || value === null) return [];
   if (!isPlainObject(value)) {
     throw ValidationError.of(
       'filter',
       `The filter must be an object mapping property paths to a value, an array or an object of operators, not ${jsonTypeName(value)}.`,
+    );
+  }
+  const count = Object.values(value).reduce<number>((n, spec) => n + (isPlainObject(spec) ? Math.max(1, Object.keys(spec).length) : 1), 0);
+  if (count > limits.maxFilterConditions) {
+    throw ValidationError.of(
+      'filter',
+      `A filter can have at most ${limits.maxFilterConditions.toLocaleString('en-US')} conditions (property paths × operators); ` +
+        `this one has ${count.toLocaleString('en-US')}.`,
     );
   }
   const conditions: FilterCondition[] = [];
@@ -66,7 +79,7 @@ export function parseFilter(value: unknown): FilterCondition[] {
       errors.push({ field: `filter.${key}`, description: pathError });
       continue;
     }
-    parsePropertySpec(key, spec, conditions, errors);
+    parsePropertySpec(key, spec, limits, conditions, errors);
   }
   if (errors.length > 0) throw new ValidationError(errors);
   return conditions;
@@ -81,6 +94,9 @@ export function checkPath(key: string): string | null {
   if (segments.some((s) => [...s].length > MAX_PATH_SEGMENT_LENGTH)) {
     return `Each name in a property path must be at most ${MAX_PATH_SEGMENT_LENGTH} characters.`;
   }
+  // Pushed events can never hold it (event-validation.ts), and JSON bodies refuse it (JsonBodyMiddleware),
+  // so the query parameter refuses it too; every other name, `constructor` or `toString` included, is a plain path.
+  if (segments.includes('__proto__')) return '__proto__ cannot be used as a property name.';
   if (!isStorableText(key)) return 'A property path must not contain NUL characters (U+0000) or unpaired surrogates.';
   if (segments[0] === 'id') return 'The event id cannot be queried.';
   if (segments[0] === 'timestamp') return 'The event timestamp cannot be filtered; use "timeframe" instead.';
@@ -88,11 +104,11 @@ export function checkPath(key: string): string | null {
 }
 
 /** Adds the conditions of one `path: spec` entry, or its errors. */
-function parsePropertySpec(key: string, spec: unknown, conditions: FilterCondition[], errors: FieldError[]): void {
+function parsePropertySpec(key: string, spec: unknown, limits: QueryLimits, conditions: FilterCondition[], errors: FieldError[]): void {
   const path = key.split('.');
   if (!isPlainObject(spec)) {
     const operator: FilterOperator = Array.isArray(spec) ? 'in' : 'eq';
-    const problem = OPERAND_CHECKS[operator](spec);
+    const problem = OPERAND_CHECKS[operator](spec, limits);
     if (problem) errors.push({ field: `filter.${key}`, description: problem });
     else conditions.push({ path, operator, operand: spec as Operand });
     return;
@@ -108,7 +124,7 @@ function parsePropertySpec(key: string, spec: unknown, conditions: FilterConditi
       errors.push({ field, description: `Unknown filter operator ${quoteForMessage(name)}; expected one of ${FILTER_OPERATORS.join(', ')}.` });
       continue;
     }
-    const problem = OPERAND_CHECKS[operator](operand);
+    const problem = OPERAND_CHECKS[operator](operand, limits);
     if (problem) errors.push({ field, description: problem });
     else conditions.push({ path, operator, operand: operand as Operand });
   }
@@ -148,9 +164,12 @@ function checkString(operand: unknown): string | null {
   return `Expected a string without NUL characters or unpaired surrogates, not ${describeValue(operand)}.`;
 }
 
-function checkIn(operand: unknown): string | null {
+function checkIn(operand: unknown, limits: QueryLimits): string | null {
   const expected = 'Expected a non-empty array whose elements are all strings, all finite numbers or all booleans';
   if (!Array.isArray(operand) || operand.length === 0) return `${expected}, not ${describeValue(operand)}.`;
+  if (operand.length > limits.maxInValues) {
+    return `An in list can have at most ${limits.maxInValues.toLocaleString('en-US')} values; this one has ${operand.length.toLocaleString('en-US')}.`;
+  }
   const firstType = typeof operand[0];
   const uniform = operand.every((element) => isStorableScalar(element) && typeof element === firstType);
   return uniform ? null : `${expected}; mixed or other element types are not supported.`;

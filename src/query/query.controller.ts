@@ -8,6 +8,7 @@ import {
   ApiParam,
   ApiPayloadTooLargeResponse,
   ApiQuery,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
   getSchemaPath,
@@ -128,11 +129,17 @@ export class QueryController {
     description:
       'Invalid query: not JSON (`{"field": "query", "description": "The query JSON supplied is not valid."}`), missing or ' +
       'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone the rule of §4.6 does not allow, an interval ' +
-      'without a bounded timeframe, or an invalid collection name. One entry per problem.',
+      'without a bounded timeframe, a query over a limit (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, ' +
+      'QUERY_MAX_DOCUMENT_CHARS), or an invalid collection name. One entry per problem.',
   })
   @ApiPayloadTooLargeResponse({
     type: ErrorMessageDto,
     description: 'Too Many Results: more than 10,000 result rows, or an interval with more than 10,000 buckets.',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorMessageDto,
+    description:
+      'The query took longer than QUERY_STATEMENT_TIMEOUT_MS: narrow the timeframe or filter, or group by fewer properties; with Retry-After.',
   })
   query(
     @CurrentProject() project: ProjectContext,

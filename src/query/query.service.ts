@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TooManyResultsError } from '../common/errors';
+import { AppConfig } from '../config/app.config';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { QueryResponseDto } from './dto/query-response.dto';
@@ -17,7 +18,10 @@ export const TOO_MANY_RESULTS_MESSAGE =
 /** Aggregation queries (connect-api.md §4, E5): parse, compile to one SQL statement, shape the rows. */
 @Injectable()
 export class QueryService {
-  constructor(private readonly repository: QueryRepository) {}
+  constructor(
+    private readonly repository: QueryRepository,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Runs E5 `GET /events/:collection?query=` for one project's collection; a collection without events
@@ -25,11 +29,12 @@ export class QueryService {
    * @param rawQuery the URL-decoded `query` parameter (relaxed JSON) as Express gives it: undefined when
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
    * @returns the body of §4.9 (plain, grouped, interval or interval + grouped).
-   * @throws ValidationError (422) for an invalid query (§4.10);
+   * @throws ValidationError (422) for an invalid query (§4.10), or one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
   async query(projectId: string, collection: string, rawQuery: unknown): Promise<QueryResponseDto> {
-    const query = parseAggregationQuery(parseQueryParam(rawQuery), new Date());
+    const limits = this.config.queryLimits;
+    const query = parseAggregationQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
     const zone = toLuxonZone(query.selection.timezone);
     const boundaries = query.interval ? intervalBoundaries(query.selection.timeframe, query.interval, zone, MAX_QUERY_RESULTS) : null;
     const bucketStarts = boundaries?.slice(0, -1).map((boundary) => boundary.epochMs) ?? null;

@@ -9,6 +9,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { RawJson } from '../../common/validation.pipe';
 
 /** AWS access keys and secrets are printable ASCII; anything else (CR/LF, NUL) would break request signing. */
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
@@ -30,6 +31,8 @@ export class CreateS3ExportDto {
     example: { filter: { product: 'apple' }, timeframe: 'today' },
     oneOf: [{ type: 'object' }, { type: 'string' }],
   })
+  // Passed through as sent (no copy, no key dropped): it goes to the same parser as `GET …/export?query=`.
+  @RawJson()
   @IsOptional()
   @Validate(IsQueryDocument)
   query?: Record<string, unknown> | string;
