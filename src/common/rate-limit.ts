@@ -79,6 +79,8 @@ export class RateLimitService implements OnModuleDestroy {
       commandTimeout: settings.redisTimeoutMs,
       connectTimeout: Math.max(1000, settings.redisTimeoutMs),
       maxRetriesPerRequest: 0,
+      // On shutdown, a socket Redis does not close is destroyed after this long (ioredis: 2 s).
+      disconnectTimeout: settings.redisTimeoutMs,
     });
     let up = true;
     this.redis.on('error', (error: Error) => {
