@@ -37,10 +37,10 @@ const RATE_LIMIT_HEADERS = {
 };
 
 const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
-  pushes: "the project's push requests",
-  queries: "the project's queries (and export monitor reads)",
-  smallExports: "the project's small exports",
-  s3Exports: "the project's S3 exports",
+  pushes: 'too many push requests for this project',
+  queries: 'too many queries (or export monitor reads) for this project',
+  smallExports: 'too many exports for this project',
+  s3Exports: 'too many S3 exports for this project',
 };
 
 const FAILED_AUTH_DOC = 'too many failed authentications from this client address or with this credential (answered without looking the key up)';
