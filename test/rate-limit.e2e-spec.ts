@@ -84,6 +84,21 @@ describe('rate limits', () => {
       }
     });
 
+    it('counts every IPv6 address of one /64 as one client address', async () => {
+      const t = await startTestApp({ TRUST_PROXY: 'loopback', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100' });
+      try {
+        const project = await t.createProject();
+        const attempt = (address: string) =>
+          t.http.get('/events/c').query(QUERY).set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() });
+        expect((await attempt('2001:db8:1:2::1')).status).toBe(401);
+        expect((await attempt('2001:db8:1:2::2')).status).toBe(401);
+        expectTooMany(await attempt('2001:db8:1:2:ffff:ffff:ffff:ffff'), 2, 600);
+        expect((await attempt('2001:db8:1:3::1')).status).toBe(401);
+      } finally {
+        await t.close();
+      }
+    });
+
     it('ignores X-Forwarded-For without TRUST_PROXY, so a client cannot escape the per-address limit by forging it', async () => {
       const t = await startTestApp({ RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100' });
       try {

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import Redis from 'ioredis';
 import { hkdfSync, createHmac } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import {
   RateLimiterAbstract,
   RateLimiterMemory,
@@ -24,6 +25,22 @@ const PROJECT_LIMIT_NAMES: Record<ProjectLimit, string> = {
   smallExports: 'exports',
   s3Exports: 'S3 exports',
 };
+
+/**
+ * The client address a per-address limit counts against: IPv4 as is (also when IPv4-mapped,
+ * `::ffff:192.0.2.1`), IPv6 by its /64 prefix (`2001:db8:0:1::/64`), because one IPv6 client
+ * usually holds a whole /64 and could otherwise take a fresh address for every attempt.
+ */
+export function addressKey(ip: string): string {
+  const address = ip.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const groups = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const [head, tail] = address.split('::');
+  const full = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
 
 /**
  * One limiter: counters in Redis (shared by every API process), each Redis call bounded by
@@ -133,10 +150,8 @@ export class RateLimitService implements OnModuleDestroy {
    */
   async recordFailure(request: Request, response: Response, credential: Credential): Promise<void> {
     if (!this.config.rateLimit.enabled) return;
-    const results = await Promise.allSettled(
-      this.failureKeys(request, credential).map(([limiter, key]) => limiter.consume(key)),
-    );
     const keys = this.failureKeys(request, credential);
+    const results = await Promise.allSettled(keys.map(([limiter, key]) => limiter.consume(key)));
     for (const [i, result] of results.entries()) {
       if (result.status === 'rejected' && result.reason instanceof RateLimiterRes) {
         throw this.tooMany('Too many failed authentication attempts.', response, keys[i][2], result.reason);
@@ -177,7 +192,7 @@ export class RateLimitService implements OnModuleDestroy {
   private failureKeys(request: Request, credential: Credential): Array<[RateLimiterAbstract, string, RateLimit]> {
     const settings = this.config.rateLimit;
     const keys: Array<[RateLimiterAbstract, string, RateLimit]> = [
-      [this.failuresPerAddress, request.ip ?? request.socket.remoteAddress ?? 'unknown', settings.authFailuresPerAddress],
+      [this.failuresPerAddress, addressKey(request.ip ?? request.socket.remoteAddress ?? 'unknown'), settings.authFailuresPerAddress],
     ];
     const secret = 'adminToken' in credential ? `admin\n${credential.adminToken}` : `key\n${credential.projectId}\n${credential.apiKey}`;
     if ('adminToken' in credential ? credential.adminToken : credential.apiKey) {
