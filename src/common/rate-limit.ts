@@ -63,7 +63,7 @@ function setHeaders(response: Response, limit: RateLimit, remaining: number, msB
 
 /**
  * The service's rate limits (limits and defaults in src/config/app.config.ts, `.env.example`),
- * enforced by `ApiKeyGuard` before anything else looks at a request:
+ * enforced by `ApiKeyGuard`, before the key is looked up and before any handler runs:
  *
  * - failed authentications (401) per client address (`request.ip`, see TRUST_PROXY) and per
  *   credential (project id + API key, or admin token). Once either is used up, requests from that
@@ -73,7 +73,8 @@ function setHeaders(response: Response, limit: RateLimit, remaining: number, msB
  *
  * Redis keys are `<prefix>:ratelimit:<limit>:<id>`; credentials appear in them only as an HMAC
  * keyed from SECRETS_KEY, so neither a key nor its stored SHA-256 can be read from Redis.
- * Every answer is bounded by RATE_LIMIT_REDIS_TIMEOUT_MS: see `limiter`.
+ * Each Redis call is bounded by RATE_LIMIT_REDIS_TIMEOUT_MS (see `limiter`); a request makes at
+ * most two in sequence (the failed-authentication check, then a count).
  */
 @Injectable()
 export class RateLimitService implements OnModuleDestroy {
