@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard } from './common/auth';
 import { ConnectErrorFilter } from './common/connect-error.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { RateLimitService } from './common/rate-limit';
 import { connectValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app.config';
 import { CoreModule } from './core.module';
@@ -31,6 +32,7 @@ export class AppModule implements NestModule {
       ],
       providers: [
         { provide: APP_PIPE, useFactory: connectValidationPipe },
+        RateLimitService,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ConnectErrorFilter },
       ],

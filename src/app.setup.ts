@@ -82,11 +82,14 @@ export async function createHttpApp(
   });
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
+  // Which address request.ip is (rate limits per client address): behind a load balancer this must
+  // name it (TRUST_PROXY), or every client shares the balancer's address.
+  app.set('trust proxy', config.trustProxy);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
   app.enableCors({
     origin: true,
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
-    exposedHeaders: ['ETag', 'Location'],
+    exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
   });
   // A client that stops reading a streamed export is dropped after this long (Node has no default).
   const server = app.getHttpServer();

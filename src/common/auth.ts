@@ -7,17 +7,19 @@ import {
   applyDecorators,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiForbiddenResponse, ApiHeader, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import { ApiForbiddenResponse, ApiHeader, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
 import { KEY_PERMISSIONS, Permission } from '../projects/entities/api-key.entity';
 import { ProjectContext, ProjectsService } from '../projects/projects.service';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { ForbiddenError, UnauthorizedError } from './errors';
+import { ProjectLimit, RateLimitService } from './rate-limit';
 
 const PERMISSION = 'connect:permission';
 const ADMIN = 'connect:admin';
+const PROJECT_LIMIT = 'connect:project-limit';
 
 type AuthenticatedRequest = Request & { project?: ProjectContext };
 
@@ -27,17 +29,41 @@ const PERMISSION_NAMES: Record<Permission, string> = {
   admin: 'administer this project (master key only)',
 };
 
+const RATE_LIMIT_HEADERS = {
+  'Retry-After': { description: 'Seconds until the limit allows a request again.', schema: { type: 'integer' } },
+  'RateLimit-Limit': { description: 'Requests (or failed authentications) allowed per window.', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in the current window (0).', schema: { type: 'integer' } },
+  'RateLimit-Reset': { description: 'Seconds until the current window ends.', schema: { type: 'integer' } },
+};
+
+const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
+  pushes: 'too many push requests for this project',
+  queries: 'too many queries (or export monitor reads) for this project',
+  smallExports: 'too many exports for this project',
+  s3Exports: 'too many S3 exports for this project',
+};
+
+const FAILED_AUTH_DOC = 'too many failed authentications from this client address or with this credential (answered without looking the key up)';
+
 /**
  * Marks an endpoint as needing `X-Project-Id` + `X-Api-Key` with a key that has `permission`
- * (connect-api.md §1). 401 for a missing or unknown project/key, 403 for a key of the wrong type.
+ * (connect-api.md §1). 401 for a missing or unknown project/key, 403 for a key of the wrong type,
+ * 429 when a rate limit is used up: failed authentications, or the project's `limit` (counted
+ * per request once the key is verified; success answers then carry `RateLimit-*` headers).
  */
-export function RequiresKey(permission: Permission): MethodDecorator & ClassDecorator {
+export function RequiresKey(permission: Permission, limit?: ProjectLimit): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(PERMISSION, permission),
+    SetMetadata(PROJECT_LIMIT, limit),
     ApiHeader({ name: 'X-Project-Id', required: true, description: 'The project id (24 hex characters).' }),
     ApiHeader({ name: 'X-Api-Key', required: true, description: `An API key of the project allowed to ${PERMISSION_NAMES[permission]}.` }),
     ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or unknown project id or API key.' }),
     ApiForbiddenResponse({ type: ErrorMessageDto, description: `The key is not allowed to ${PERMISSION_NAMES[permission]}.` }),
+    ApiTooManyRequestsResponse({
+      type: ErrorMessageDto,
+      description: `Rate limit used up: ${limit ? `${PROJECT_LIMIT_DOCS[limit]}, or ` : ''}${FAILED_AUTH_DOC}.`,
+      headers: RATE_LIMIT_HEADERS,
+    }),
   );
 }
 
@@ -48,6 +74,7 @@ export function RequiresAdminToken(): MethodDecorator & ClassDecorator {
     ApiHeader({ name: 'X-Admin-Token', required: true, description: 'The operator token (env ADMIN_TOKEN).' }),
     ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or wrong admin token.' }),
     ApiForbiddenResponse({ type: ErrorMessageDto, description: 'Admin endpoints are disabled (ADMIN_TOKEN is not set).' }),
+    ApiTooManyRequestsResponse({ type: ErrorMessageDto, description: `Rate limit used up: ${FAILED_AUTH_DOC}.`, headers: RATE_LIMIT_HEADERS }),
   );
 }
 
@@ -70,47 +97,62 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Global guard enforcing `@RequiresKey` and `@RequiresAdminToken`; other endpoints are public. */
+/**
+ * Global guard enforcing `@RequiresKey` and `@RequiresAdminToken`; other endpoints are public.
+ * Rate limits (RateLimitService) are checked here, before any other work: a blocked address or
+ * credential is refused before the credential is looked up, every 401 is counted, and the
+ * project's limit is counted once the key is verified.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly projects: ProjectsService,
     private readonly config: AppConfig,
+    private readonly limits: RateLimitService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const response = context.switchToHttp().getResponse<Response>();
     if (this.reflector.getAllAndOverride<boolean>(ADMIN, targets)) {
-      this.checkAdminToken(header(request, 'x-admin-token'));
+      await this.checkAdminToken(header(request, 'x-admin-token'), request, response);
       return true;
     }
     const permission = this.reflector.getAllAndOverride<Permission>(PERMISSION, targets);
     if (!permission) {
       return true;
     }
-    const projectId = header(request, 'x-project-id');
-    const apiKey = header(request, 'x-api-key');
-    if (!projectId || !apiKey) {
+    const credential = { projectId: header(request, 'x-project-id'), apiKey: header(request, 'x-api-key') };
+    await this.limits.refuseIfBlocked(request, response, credential);
+    if (!credential.projectId || !credential.apiKey) {
+      await this.limits.recordFailure(request, response, credential);
       throw new UnauthorizedError('Unauthorised. Please check your Project Id and API Key (headers X-Project-Id and X-Api-Key).');
     }
-    const project = await this.projects.authenticate(projectId, apiKey);
+    const project = await this.projects.authenticate(credential.projectId, credential.apiKey);
     if (!project) {
+      await this.limits.recordFailure(request, response, credential);
       throw new UnauthorizedError('Unauthorised. Please check your Project Id and API Key.');
     }
     if (!KEY_PERMISSIONS[project.keyType].includes(permission)) {
       throw new ForbiddenError(`This API key is not allowed to ${PERMISSION_NAMES[permission]}.`);
     }
+    const limit = this.reflector.getAllAndOverride<ProjectLimit | undefined>(PROJECT_LIMIT, targets);
+    if (limit) {
+      await this.limits.consumeProject(limit, project.projectId, response);
+    }
     request.project = project;
     return true;
   }
 
-  private checkAdminToken(given: string): void {
+  private async checkAdminToken(given: string, request: Request, response: Response): Promise<void> {
     if (this.config.adminToken === null) {
       throw new ForbiddenError('Admin endpoints are disabled. Set ADMIN_TOKEN to enable them.');
     }
+    await this.limits.refuseIfBlocked(request, response, { adminToken: given });
     if (!given || !sameSecret(given, this.config.adminToken)) {
+      await this.limits.recordFailure(request, response, { adminToken: given });
       throw new UnauthorizedError('Missing or wrong X-Admin-Token.');
     }
   }

@@ -4,8 +4,45 @@
  * stops at boot instead of failing later.
  */
 import { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS, QueryLimits } from '../query/query.constants';
+import { isIP } from 'node:net';
 
 export type ProcessRole = 'all' | 'api' | 'worker';
+
+/**
+ * Express `trust proxy`: false (use the socket's address), true (the left-most X-Forwarded-For
+ * entry), a hop count, or the addresses/subnets of trusted proxies (`loopback`, `10.0.0.0/8`).
+ */
+export type TrustProxy = boolean | number | string[];
+
+/** A rate limit: at most `points` requests (or failures) per `windowSeconds` fixed window. */
+export interface RateLimit {
+  points: number;
+  windowSeconds: number;
+}
+
+/** Rate limits, enforced in Redis so that every API process shares them (src/common/rate-limit.ts). */
+export interface RateLimitConfig {
+  /** false turns every rate limit off. */
+  enabled: boolean;
+  /** Redis holding the counters (default: REDIS_URL). */
+  redisUrl: string;
+  /** Prefix of the counters' Redis keys (default: QUEUE_PREFIX); processes sharing it share the limits. */
+  prefix: string;
+  /** How long a limiter waits for Redis, ms, before the in-memory limiter of the process decides. */
+  redisTimeoutMs: number;
+  /** Failed authentications (401) per client address. */
+  authFailuresPerAddress: RateLimit;
+  /** Failed authentications (401) with one project id + API key, or one admin token. */
+  authFailuresPerKey: RateLimit;
+  /** Per project: push requests (`POST /events`, `POST /events/:collection`). */
+  pushes: RateLimit;
+  /** Per project: queries and S3 export monitor reads. */
+  queries: RateLimit;
+  /** Per project: small exports (`GET /events/:collection/export`). */
+  smallExports: RateLimit;
+  /** Per project: S3 exports started (`POST /events/:collection/export`). */
+  s3Exports: RateLimit;
+}
 
 export class AppConfig {
   /** HTTP port (default 3000). */
@@ -53,6 +90,10 @@ export class AppConfig {
   queryStatementTimeoutMs: number;
   /** `statement_timeout` of the export worker's reads (size pass and cursor), ms, set per transaction. 0 = none. */
   exportStatementTimeoutMs: number;
+  /** Express `trust proxy` (which address `request.ip` is; rate limits per client address use it). */
+  trustProxy: TrustProxy;
+  /** Rate limits. */
+  rateLimit: RateLimitConfig;
 }
 
 const DEFAULTS = {
@@ -75,7 +116,30 @@ const DEFAULTS = {
   QUERY_MAX_DOCUMENT_CHARS: String(DEFAULT_QUERY_LIMITS.maxDocumentChars),
   QUERY_STATEMENT_TIMEOUT_MS: '10000',
   EXPORT_STATEMENT_TIMEOUT_MS: '600000',
+  TRUST_PROXY: 'false',
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_REDIS_TIMEOUT_MS: '250',
+  RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '100',
+  RATE_LIMIT_AUTH_FAILURES_PER_KEY: '20',
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: '600',
+  RATE_LIMIT_PUSHES: '60000',
+  RATE_LIMIT_QUERIES: '6000',
+  RATE_LIMIT_SMALL_EXPORTS: '600',
+  RATE_LIMIT_S3_EXPORTS: '60',
+  RATE_LIMIT_WINDOW_SECONDS: '60',
 } as const;
+
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IP address or CIDR subnet (`10.0.0.0/8`, `fd00::/8`) as Express's `trust proxy` takes them. */
+function isAddressOrSubnet(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
@@ -92,6 +156,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       problems.push(max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`);
     }
     return value;
+  };
+
+  const bool = (name: keyof typeof DEFAULTS): boolean => {
+    const value = read(name).toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      problems.push(`${name} must be true or false`);
+    }
+    return value === 'true';
   };
 
   const role = read('ROLE');
@@ -123,11 +195,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
+  const trustProxyText = read('TRUST_PROXY');
+  let trustProxy: TrustProxy;
+  if (trustProxyText === 'true' || trustProxyText === 'false') {
+    trustProxy = trustProxyText === 'true';
+  } else if (/^\d+$/.test(trustProxyText)) {
+    trustProxy = Number(trustProxyText);
+  } else {
+    trustProxy = trustProxyText.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const entry of trustProxy.filter((e) => !TRUST_PROXY_NAMES.has(e) && !isAddressOrSubnet(e))) {
+      problems.push(`TRUST_PROXY entry '${entry}' is not true, false, a hop count, loopback, linklocal, uniquelocal, an IP address or a subnet`);
+    }
+  }
+  const authWindowSeconds = int('RATE_LIMIT_AUTH_WINDOW_SECONDS', 1);
+  const windowSeconds = int('RATE_LIMIT_WINDOW_SECONDS', 1);
+  const queuePrefix = read('QUEUE_PREFIX');
+  const redisUrl = read('REDIS_URL');
+  const rateLimit: RateLimitConfig = {
+    enabled: bool('RATE_LIMIT_ENABLED'),
+    redisUrl: env.RATE_LIMIT_REDIS_URL?.trim() || redisUrl,
+    prefix: env.RATE_LIMIT_PREFIX?.trim() || queuePrefix,
+    redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 10),
+    authFailuresPerAddress: { points: int('RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS', 1), windowSeconds: authWindowSeconds },
+    authFailuresPerKey: { points: int('RATE_LIMIT_AUTH_FAILURES_PER_KEY', 1), windowSeconds: authWindowSeconds },
+    pushes: { points: int('RATE_LIMIT_PUSHES', 1), windowSeconds },
+    queries: { points: int('RATE_LIMIT_QUERIES', 1), windowSeconds },
+    smallExports: { points: int('RATE_LIMIT_SMALL_EXPORTS', 1), windowSeconds },
+    s3Exports: { points: int('RATE_LIMIT_S3_EXPORTS', 1), windowSeconds },
+  };
+
   const config = Object.assign(new AppConfig(), {
     port: int('PORT', 0),
     databaseUrl: read('DATABASE_URL'),
-    redisUrl: read('REDIS_URL'),
-    queuePrefix: read('QUEUE_PREFIX'),
+    redisUrl,
+    queuePrefix,
     role: role as ProcessRole,
     adminToken,
     secretsKey,
@@ -150,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     queryStatementTimeoutMs: int('QUERY_STATEMENT_TIMEOUT_MS', 0),
     exportStatementTimeoutMs: int('EXPORT_STATEMENT_TIMEOUT_MS', 0),
+    trustProxy,
+    rateLimit,
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

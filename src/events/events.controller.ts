@@ -28,7 +28,7 @@ export class EventsController {
 
   @Post(':collection')
   @HttpCode(HttpStatus.OK)
-  @RequiresKey('push')
+  @RequiresKey('push', 'pushes')
   @ApiOperation({
     summary: 'Push one event (connect-api.md §3.1)',
     description:
@@ -59,7 +59,7 @@ export class EventsController {
 
   @Post()
   @HttpCode(HttpStatus.OK)
-  @RequiresKey('push')
+  @RequiresKey('push', 'pushes')
   @ApiOperation({
     summary: 'Push a batch of up to 5,000 events to one or more collections (connect-api.md §3.2)',
     description: 'Answers 200 with one `{"success": ...}` per event, in request order, for each collection.',

@@ -36,7 +36,7 @@ export class ExportsController {
   constructor(private readonly exports: ExportsService) {}
 
   @Get(':collection/export')
-  @RequiresKey('query')
+  @RequiresKey('query', 'smallExports')
   @ApiOperation({
     summary: 'Export up to 10,000 raw events in the response (exporting-events.md, "Small exports")',
     description: 'Events as pushed plus `id` and `timestamp` (UTC, ms), ordered by timestamp then id.',
@@ -79,7 +79,7 @@ export class ExportsController {
 
   @Post(':collection/export')
   @HttpCode(HttpStatus.CREATED)
-  @RequiresKey('query')
+  @RequiresKey('query', 's3Exports')
   @ApiOperation({
     summary: 'Export up to 1,000,000 events to Amazon S3 (exporting-events.md, "Exporting to Amazon S3")',
     description:
@@ -111,7 +111,7 @@ export class ExportsController {
   }
 
   @Get(':collection/export/:id')
-  @RequiresKey('query')
+  @RequiresKey('query', 'queries')
   @ApiOperation({ summary: 'Monitor an S3 export (exporting-events.md, "Monitoring the export")' })
   @ApiParam(COLLECTION_PARAM)
   @ApiParam({ name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' })

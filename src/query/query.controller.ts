@@ -89,7 +89,7 @@ export class QueryController {
   constructor(private readonly queries: QueryService) {}
 
   @Get(':collection')
-  @RequiresKey('query')
+  @RequiresKey('query', 'queries')
   @UseInterceptors(EtagInterceptor)
   @ApiOperation({
     summary: 'Run an aggregation query (connect-api.md §4)',
