@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { closeUnlessBodyRead } from './common/json-body';
 import { AppConfig } from './config/app.config';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
@@ -37,8 +38,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * Creates the HTTP application with everything production has: JSON body parsing by route
- * (middleware in AppModule), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
+ * Creates the HTTP application with everything production has: JSON bodies read only by the
+ * endpoints that take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
  * `/docs` and the document at `/docs-json`.
  */
 export async function createHttpApp(
@@ -52,6 +53,7 @@ export async function createHttpApp(
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
+  app.use(closeUnlessBodyRead);
   app.enableCors({
     origin: true,
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
@@ -64,6 +66,10 @@ export async function createHttpApp(
   // do, so the server is not the side that closes a socket a client is about to reuse (Node: 5 s).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // Node answers `Expect: 100-continue` itself unless 'checkContinue' has a listener. Handling it
+  // as a plain request lets `readJsonBody` send `100 Continue` only once the request is
+  // authenticated, so such a client never sends the body of a request that is refused.
+  server.on('checkContinue', (request: unknown, response: unknown) => server.emit('request', request, response));
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
