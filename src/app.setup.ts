@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { closeUnlessBodyRead } from './common/json-body';
+import { closeUnreadBodies } from './common/json-body';
 import { AppConfig } from './config/app.config';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
@@ -53,7 +53,7 @@ export async function createHttpApp(
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
-  app.use(closeUnlessBodyRead);
+  app.use(closeUnreadBodies(config.httpCloseLingerMs));
   app.enableCors({
     origin: true,
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],

@@ -63,17 +63,33 @@ export function announcesBody(request: Request): boolean {
 }
 
 /**
- * Express middleware run before routing: a response to a request with a body says
+ * Express middleware run before routing, for requests that announce a body. Their response says
  * `Connection: close`, so that when the body is not read (authentication failed, the endpoint
- * takes none, it is too large) Node answers and closes the connection instead of draining the
- * rest of the body to keep it alive. `readJsonBody` lifts this once it has read the whole body.
- * Node sends the answer before closing, so clients still in the middle of sending see it.
+ * takes none, it is too large, compressed) the server answers and closes the connection instead of
+ * draining the rest of the body to keep it alive; `readJsonBody` lifts this once it has read the
+ * whole body.
+ *
+ * Node closes such a connection with `socket.destroySoon()`, which destroys it as soon as the answer
+ * is flushed; with request bytes still arriving, that close sends a TCP reset, and a client still
+ * sending can lose the answer before reading it (seen: EPIPE instead of the 401). So, as web
+ * servers' "lingering close" does, the socket instead ends our side (FIN after the answer), keeps
+ * discarding what arrives, and is destroyed after `lingerMs` unless the client closes first.
+ * @param lingerMs how long to keep discarding after the answer, ms (`HTTP_CLOSE_LINGER_MS`).
  */
-export function closeUnlessBodyRead(request: Request, response: Response, next: NextFunction): void {
-  if (announcesBody(request)) {
-    response.setHeader('Connection', 'close');
-  }
-  next();
+export function closeUnreadBodies(lingerMs: number): (request: Request, response: Response, next: NextFunction) => void {
+  return (request, response, next) => {
+    if (announcesBody(request)) {
+      response.setHeader('Connection', 'close');
+      const socket = request.socket;
+      socket.destroySoon = () => {
+        socket.end();
+        request.resume(); // discard the rest of the body (raw-body pauses it when it stops reading)
+        const timer = setTimeout(() => socket.destroy(), lingerMs);
+        socket.once('close', () => clearTimeout(timer));
+      };
+    }
+    next();
+  };
 }
 
 /**

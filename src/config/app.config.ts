@@ -42,6 +42,12 @@ export class AppConfig {
   exportStreamConnections: number;
   /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
   httpIdleTimeoutMs: number;
+  /**
+   * How long a connection closed with part of its request body unread (a refused request) keeps
+   * discarding what the client still sends before it is dropped, ms, so the client reads the
+   * answer instead of a connection reset.
+   */
+  httpCloseLingerMs: number;
 }
 
 const DEFAULTS = {
@@ -59,6 +65,7 @@ const DEFAULTS = {
   EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '4',
   HTTP_IDLE_TIMEOUT_MS: '60000',
+  HTTP_CLOSE_LINGER_MS: '2000',
 } as const;
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -126,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
     exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
     httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
+    httpCloseLingerMs: int('HTTP_CLOSE_LINGER_MS', 0),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
