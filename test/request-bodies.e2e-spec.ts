@@ -13,6 +13,8 @@ interface RawAnswer {
   bodyBytesSent: number;
   /** Whether the server closed the connection after answering. */
   closed: boolean;
+  /** Whether a `100 Continue` came before the answer. */
+  continued: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ function rawExchange(
     let sentAtAnswer: number | null = null;
     let settled = false;
     let limit = sendAtMost;
+    let continued = false;
     const timer = setTimeout(() => finish(new Error(`no complete answer within ${timeoutMs} ms (sent ${sent} body bytes)`)), timeoutMs);
     const finish = (error: Error | null, closed = false) => {
       if (settled) return;
@@ -57,6 +60,7 @@ function rawExchange(
         body: received.subarray(end + 4).toString('utf8'),
         bodyBytesSent: sentAtAnswer ?? sent,
         closed,
+        continued,
       });
       socket.destroy();
     };
@@ -90,6 +94,7 @@ function rawExchange(
         received = Buffer.alloc(0);
         sentAtAnswer = null;
         limit = body.length;
+        continued = true;
         return pump();
       }
       if (complete()) setTimeout(() => finish(null, socket.readableEnded), 50);
@@ -318,6 +323,7 @@ describe('request bodies are read only after authentication (regressions)', () =
       { sendAtMost: 0 },
     );
     expect(refused.status).toBe(401);
+    expect(refused.continued).toBe(false);
     const accepted = await rawExchange(
       t.baseUrl,
       `POST /events/continue HTTP/1.1\r\n${host}\r\n${keyHeaders()}\r\nExpect: 100-continue\r\nContent-Length: ${body.length}`,
@@ -325,6 +331,7 @@ describe('request bodies are read only after authentication (regressions)', () =
       { sendAtMost: 0 },
     );
     // Nothing was sent before the 100 Continue; rawExchange then sends the body.
+    expect(accepted.continued).toBe(true);
     expect(accepted.status).toBe(200);
   });
 });
