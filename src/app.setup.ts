@@ -1,9 +1,11 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { closeUnreadBodies } from './common/json-body';
+import { REQUEST_ID_HEADER, RequestLogger, requestIds } from './common/request-context';
 import { AppConfig } from './config/app.config';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
@@ -38,9 +40,39 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * Creates the HTTP application with everything production has: JSON bodies read only by the
- * endpoints that take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
- * `/docs` and the document at `/docs-json`.
+ * Security headers (helmet) for every response. The Content-Security-Policy is helmet's default,
+ * loosened only as the Swagger UI at `/docs` needs: its page loads scripts and styles from `/docs/`
+ * and has inline `<style>` blocks and `style` attributes ('unsafe-inline' for styles only; no
+ * inline script runs). `upgrade-insecure-requests` is dropped because the service is often
+ * reached over plain http inside a network, where it would break the UI. Resources may be read
+ * cross-origin (`Cross-Origin-Resource-Policy: cross-origin`): browser SDKs on other sites call
+ * this API, which CORS already governs.
+ */
+export function securityHeaders(): ReturnType<typeof helmet> {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+}
+
+/**
+ * Creates the HTTP application with everything production has: request ids (`X-Request-Id`, in
+ * every log line of the request), security headers, JSON bodies read only by the endpoints that
+ * take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads
+ * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`.
+ * @param logger log levels to print (through `RequestLogger`), or false for none.
  */
 export async function createHttpApp(
   config: AppConfig,
@@ -48,17 +80,25 @@ export async function createHttpApp(
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
-    logger,
+    logger: logger === false ? false : new RequestLogger({ logLevels: logger }),
   });
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
+  app.use(requestIds);
+  app.use(securityHeaders());
   app.use(closeUnreadBodies(config.httpCloseLingerMs));
   app.enableCors({
     origin: true,
-    allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
-    exposedHeaders: ['ETag', 'Location'],
+    allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match', REQUEST_ID_HEADER],
+    exposedHeaders: ['ETag', 'Location', REQUEST_ID_HEADER],
   });
+  if (config.publicBaseUrl === null && config.production) {
+    new Logger('Bootstrap').warn(
+      'PUBLIC_BASE_URL is not set: Location headers (S3 export monitor URLs) are built from each request\'s Host header. ' +
+        'Set PUBLIC_BASE_URL to the public URL of the service (e.g. https://analytics.example.com).',
+    );
+  }
   // A client that stops reading a streamed export is dropped after this long (Node has no default).
   const server = app.getHttpServer();
   server.setTimeout(config.httpIdleTimeoutMs);

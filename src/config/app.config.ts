@@ -20,6 +20,8 @@ export class AppConfig {
   adminToken: string | null;
   /** Secret (>= 32 characters) from which the AES-256-GCM key for secrets at rest is derived. */
   secretsKey: string;
+  /** Whether NODE_ENV is `production` (then a missing PUBLIC_BASE_URL is warned about at start). */
+  production: boolean;
   /** Base of absolute URLs in `Location` headers, e.g. `https://analytics.example.com`; else the request's. */
   publicBaseUrl: string | null;
   /** Origins (`http://127.0.0.1:4569`) of S3-compatible endpoints that `s3Path` may name, path-style. */
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     role: role as ProcessRole,
     adminToken,
     secretsKey,
+    production: env.NODE_ENV?.trim() === 'production',
     publicBaseUrl,
     s3AllowedEndpoints,
     exportLockDurationMs: int('EXPORT_LOCK_DURATION_MS', 1000),
