@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
+import { createHttpApp } from '../src/app.setup';
+import { loadConfig } from '../src/config/app.config';
 import { EventsService } from '../src/events/events.service';
 import type { CreatedProject } from '../src/projects/projects.service';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TEST_SECRETS_KEY, TestApp } from './support/test-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -157,7 +159,8 @@ describe('PUBLIC_BASE_URL', () => {
     [{ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://analytics.example.com' }, 0],
     [{ NODE_ENV: 'development', PUBLIC_BASE_URL: '' }, 0],
   ])('is warned about at start when unset in production (%j)', async (env, expected) => {
-    const app = await startTestApp(env);
+    // The app as production builds it, not started: the warning comes while it is created.
+    const app = await createHttpApp(loadConfig({ ...process.env, SECRETS_KEY: TEST_SECRETS_KEY, ROLE: 'api', ...env }), ['error']);
     try {
       expect(warnings()).toHaveLength(expected);
       if (expected) {
