@@ -1,8 +1,8 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard } from './common/auth';
 import { ConnectErrorFilter } from './common/connect-error.filter';
-import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { JsonBodyInterceptor } from './common/json-body';
 import { RateLimitService } from './common/rate-limit';
 import { connectValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app.config';
@@ -14,11 +14,13 @@ import { ProjectsModule } from './projects/projects.module';
 import { QueryModule } from './query/query.module';
 
 /**
- * The HTTP API (and, with role `all`, the export worker in the same process). Global pipe, guard
- * and filter are providers so every test module built from here behaves like production.
+ * The HTTP API (and, with role `all`, the export worker in the same process). Global pipe, guard,
+ * interceptor and filter are providers so every test module built from here behaves like
+ * production. Nest runs the guard (authentication) before the interceptor that reads JSON bodies,
+ * so unauthenticated requests never have their bodies read.
  */
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
@@ -34,13 +36,10 @@ export class AppModule implements NestModule {
         { provide: APP_PIPE, useFactory: connectValidationPipe },
         RateLimitService,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
         { provide: APP_FILTER, useClass: ConnectErrorFilter },
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }
 

@@ -1,9 +1,12 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import type { Duplex } from 'node:stream';
+import { closeUnreadBodies } from './common/json-body';
+import { REQUEST_ID_HEADER, RequestLogger, requestIds } from './common/request-context';
 import { AppConfig } from './config/app.config';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
@@ -68,9 +71,39 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
- * Creates the HTTP application with everything production has: JSON body parsing by route
- * (middleware in AppModule), CORS for browser SDKs (connect-js reads `ETag`), Swagger UI at
- * `/docs` and the document at `/docs-json`.
+ * Security headers (helmet) for every response. The Content-Security-Policy is helmet's default,
+ * loosened only as the Swagger UI at `/docs` needs: its page loads scripts and styles from `/docs/`
+ * and has inline `<style>` blocks and `style` attributes ('unsafe-inline' for styles only; no
+ * inline script runs). `upgrade-insecure-requests` is dropped because the service is often
+ * reached over plain http inside a network, where it would break the UI. Resources may be read
+ * cross-origin (`Cross-Origin-Resource-Policy: cross-origin`): browser SDKs on other sites call
+ * this API, which CORS already governs.
+ */
+export function securityHeaders(): ReturnType<typeof helmet> {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+}
+
+/**
+ * Creates the HTTP application with everything production has: request ids (`X-Request-Id`, in
+ * every log line of the request), security headers, JSON bodies read only by the endpoints that
+ * take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads
+ * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`.
+ * @param logger log levels to print (through `RequestLogger`), or false for none.
  */
 export async function createHttpApp(
   config: AppConfig,
@@ -78,7 +111,7 @@ export async function createHttpApp(
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
-    logger,
+    logger: logger === false ? false : new RequestLogger({ logLevels: logger }),
   });
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
@@ -86,11 +119,20 @@ export async function createHttpApp(
   // name it (TRUST_PROXY), or every client shares the balancer's address.
   app.set('trust proxy', config.trustProxy);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
+  app.use(requestIds);
+  app.use(securityHeaders());
+  app.use(closeUnreadBodies(config.httpCloseLingerMs));
   app.enableCors({
     origin: true,
-    allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match'],
-    exposedHeaders: ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match', REQUEST_ID_HEADER],
+    exposedHeaders: ['ETag', 'Location', REQUEST_ID_HEADER, 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
   });
+  if (config.publicBaseUrl === null && config.production) {
+    new Logger('Bootstrap').warn(
+      'PUBLIC_BASE_URL is not set: Location headers (S3 export monitor URLs) are built from each request\'s Host header. ' +
+        'Set PUBLIC_BASE_URL to the public URL of the service (e.g. https://analytics.example.com).',
+    );
+  }
   // A client that stops reading a streamed export is dropped after this long (Node has no default).
   const server = app.getHttpServer();
   server.setTimeout(config.httpIdleTimeoutMs);
@@ -99,6 +141,10 @@ export async function createHttpApp(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.on('clientError', answerClientError);
+  // Node answers `Expect: 100-continue` itself unless 'checkContinue' has a listener. Handling it
+  // as a plain request lets `readJsonBody` send `100 Continue` only once the request is
+  // authenticated, so such a client never sends the body of a request that is refused.
+  server.on('checkContinue', (request: unknown, response: unknown) => server.emit('request', request, response));
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;

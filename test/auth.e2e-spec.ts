@@ -145,7 +145,7 @@ describe('projects, keys and isolation (connect-api.md §1)', () => {
     expect(res.body).toEqual({ errorMessage: 'Not found.' });
   });
 
-  it('answers CORS preflights for browser SDKs and exposes ETag, Location and the rate-limit headers', async () => {
+  it('answers CORS preflights for browser SDKs and exposes ETag, Location, X-Request-Id and the rate-limit headers', async () => {
     const res = await t.http
       .options('/events/c')
       .set('Origin', 'https://app.example.com')
@@ -155,6 +155,6 @@ describe('projects, keys and isolation (connect-api.md §1)', () => {
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(res.headers['access-control-allow-headers']).toMatch(/X-Project-Id/);
     const get = await t.http.get('/health').set('Origin', 'https://app.example.com');
-    expect(get.headers['access-control-expose-headers']).toBe('ETag,Location,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset');
+    expect(get.headers['access-control-expose-headers']).toBe('ETag,Location,X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset');
   });
 });

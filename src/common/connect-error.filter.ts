@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isQueryCanceled, statementTimeoutError } from '../database/statement-timeout';
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
+import { requestIdOf, withRequestId } from './request-context';
 
 /** Connect's body for unexpected failures (connect-api.md §10 vector 4). */
 export const INTERNAL_ERROR_MESSAGE = 'An error occurred while processing your request';
@@ -38,7 +39,7 @@ export class ConnectErrorFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const response = ctx.getResponse<Response>();
     const request = ctx.getRequest<Request>();
-    const [status, body] = this.toResponse(exception, request);
+    const [status, body] = this.toResponse(exception, request, response);
     if (response.headersSent) {
       response.destroy();
       return;
@@ -49,7 +50,7 @@ export class ConnectErrorFilter implements ExceptionFilter {
     response.status(status).json(body);
   }
 
-  private toResponse(exception: unknown, request: Request): [number, ConnectErrorBody] {
+  private toResponse(exception: unknown, request: Request, response: Response): [number, ConnectErrorBody] {
     if (exception instanceof ValidationError) {
       return [HttpStatus.UNPROCESSABLE_ENTITY, { errors: exception.errors }];
     }
@@ -59,11 +60,11 @@ export class ConnectErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status >= 500) {
-        return this.internal(exception, request);
+        return this.internal(exception, request, response);
       }
       return [status, { errorMessage: this.httpMessage(exception) }];
     }
-    return this.internal(exception, request);
+    return this.internal(exception, request, response);
   }
 
   private httpMessage(exception: HttpException): string {
@@ -78,10 +79,11 @@ export class ConnectErrorFilter implements ExceptionFilter {
     return exception.message;
   }
 
-  private internal(exception: unknown, request: Request): [number, ConnectErrorBody] {
-    const requestId = randomUUID();
+  /** Logs the failure with the request's id (`X-Request-Id` of the response; a new one if it has none). */
+  private internal(exception: unknown, request: Request, response: Response): [number, ConnectErrorBody] {
+    const requestId = requestIdOf(response) ?? randomUUID();
     const detail = exception instanceof Error ? exception.stack ?? exception.message : String(exception);
-    this.logger.error(`request ${requestId} ${request.method} ${request.path} failed: ${detail}`);
+    withRequestId(requestId, () => this.logger.error(`request ${requestId} ${request.method} ${request.path} failed: ${detail}`));
     return [HttpStatus.INTERNAL_SERVER_ERROR, { errorMessage: INTERNAL_ERROR_MESSAGE }];
   }
 }

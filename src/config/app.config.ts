@@ -59,6 +59,8 @@ export class AppConfig {
   adminToken: string | null;
   /** Secret (>= 32 characters) from which the AES-256-GCM key for secrets at rest is derived. */
   secretsKey: string;
+  /** Whether NODE_ENV is `production` (then a missing PUBLIC_BASE_URL is warned about at start). */
+  production: boolean;
   /** Base of absolute URLs in `Location` headers, e.g. `https://analytics.example.com`; else the request's. */
   publicBaseUrl: string | null;
   /** Origins (`http://127.0.0.1:4569`) of S3-compatible endpoints that `s3Path` may name, path-style. */
@@ -94,6 +96,12 @@ export class AppConfig {
   trustProxy: TrustProxy;
   /** Rate limits. */
   rateLimit: RateLimitConfig;
+  /**
+   * How long a connection closed with part of its request body unread (a refused request) keeps
+   * discarding what the client still sends before it is dropped, ms, so the client reads the
+   * answer instead of a connection reset.
+   */
+  httpCloseLingerMs: number;
 }
 
 const DEFAULTS = {
@@ -127,6 +135,7 @@ const DEFAULTS = {
   RATE_LIMIT_SMALL_EXPORTS: '600',
   RATE_LIMIT_S3_EXPORTS: '60',
   RATE_LIMIT_WINDOW_SECONDS: '60',
+  HTTP_CLOSE_LINGER_MS: '2000',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -232,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     role: role as ProcessRole,
     adminToken,
     secretsKey,
+    production: env.NODE_ENV?.trim() === 'production',
     publicBaseUrl,
     s3AllowedEndpoints,
     exportLockDurationMs: int('EXPORT_LOCK_DURATION_MS', 1000),
@@ -253,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportStatementTimeoutMs: int('EXPORT_STATEMENT_TIMEOUT_MS', 0),
     trustProxy,
     rateLimit,
+    httpCloseLingerMs: int('HTTP_CLOSE_LINGER_MS', 0),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

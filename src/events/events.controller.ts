@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { CollectionParam } from '../common/collection-param';
+import { JsonBody, MAX_BATCH_BODY, MAX_EVENT_BODY } from '../common/json-body';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { BatchPushResponse, EventsService } from './events.service';
@@ -29,6 +30,7 @@ export class EventsController {
   @Post(':collection')
   @HttpCode(HttpStatus.OK)
   @RequiresKey('push', 'pushes')
+  @JsonBody({ limitBytes: MAX_EVENT_BODY, allowProtoKeys: true })
   @ApiOperation({
     summary: 'Push one event (connect-api.md §3.1)',
     description:
@@ -47,7 +49,7 @@ export class EventsController {
   })
   @ApiOkResponse({ description: 'The event is stored (empty body).' })
   @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'Not a JSON object, or a reserved property (`tp_…`, `_id`).' })
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded.' })
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded, or a body over 1 MB.' })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid property names, id, timestamp or collection.' })
   async pushOne(
     @CurrentProject() project: ProjectContext,
@@ -60,6 +62,7 @@ export class EventsController {
   @Post()
   @HttpCode(HttpStatus.OK)
   @RequiresKey('push', 'pushes')
+  @JsonBody({ limitBytes: MAX_BATCH_BODY, allowProtoKeys: true })
   @ApiOperation({
     summary: 'Push a batch of up to 5,000 events to one or more collections (connect-api.md §3.2)',
     description: 'Answers 200 with one `{"success": ...}` per event, in request order, for each collection.',

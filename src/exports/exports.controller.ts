@@ -16,6 +16,7 @@ import type { Response } from 'express';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { BaseUrl } from '../common/base-url';
 import { CollectionParam } from '../common/collection-param';
+import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
@@ -80,6 +81,7 @@ export class ExportsController {
   @Post(':collection/export')
   @HttpCode(HttpStatus.CREATED)
   @RequiresKey('query', 's3Exports')
+  @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({
     summary: 'Export up to 1,000,000 events to Amazon S3 (exporting-events.md, "Exporting to Amazon S3")',
     description:
@@ -93,7 +95,7 @@ export class ExportsController {
     headers: { Location: { description: 'Absolute URL of GET /events/:collection/export/:id', schema: { type: 'string' } } },
   })
   @ApiUnprocessableEntityResponse(INVALID_QUERY)
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match.' })
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match, or a body over 256 KB.' })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
     description: 'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter); with Retry-After.',

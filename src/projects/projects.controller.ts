@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { RequiresAdminToken } from '../common/auth';
-import { ValidationErrorDto } from '../common/dto/error-response.dto';
+import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
+import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
 import { CreatedProjectDto, CreateProjectDto } from './dto/create-project.dto';
 import { ProjectsService } from './projects.service';
 
@@ -13,9 +14,11 @@ export class ProjectsController {
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @RequiresAdminToken()
+  @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({ summary: 'Create a project and its four API keys (operators only)' })
   @ApiCreatedResponse({ type: CreatedProjectDto })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid name.' })
+  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'A body over 256 KB.' })
   create(@Body() body: CreateProjectDto): Promise<CreatedProjectDto> {
     return this.projects.create(body.name);
   }
