@@ -1,6 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } from './errors';
+import { parseJsonBody } from './json-text';
 
 /** Largest body of `POST /events` (a batch of up to 5,000 events). */
 export const MAX_BATCH_BODY = '32mb';
@@ -39,20 +40,46 @@ export function nestsDeeperThan(json: Buffer, limit: number): boolean {
   return false;
 }
 
+/** Thrown by `parser`'s body hook for invalid JSON; body-parser passes it through to `bodyError`. */
+class JsonSyntaxError extends Error {
+  readonly type = 'entity.parse.failed';
+}
+
+/** UTF-8 or no charset: bodies are decoded as UTF-8 only (`parseJsonBody`). */
+function isUtf8(request: Request): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  return charset === undefined || /^utf-?8$/i.test(charset);
+}
+
+/**
+ * Reads the body as bytes (body-parser's limit and inflation) and parses it with `parseJsonBody`,
+ * which keeps every digit of numbers (json-text.ts).
+ */
 function parser(limit: string): RequestHandler {
-  return express.json({
-    limit,
-    // Every body is JSON whatever its Content-Type (curl -d sends form encoding by default);
-    // `strict: false` lets a non-object body through so the service can say what it expected.
-    strict: false,
-    type: () => true,
-    verify: (request: RequestWithBodyLength, _response, raw: Buffer) => {
-      request.bodyLength = raw.length;
-      if (nestsDeeperThan(raw, MAX_BODY_DEPTH)) {
-        throw new BadRequestError(`The request body is nested more than ${MAX_BODY_DEPTH} levels deep.`);
+  // Every body is JSON whatever its Content-Type (curl -d sends form encoding by default), and any
+  // JSON value is read, so the service can say what it expected instead of a non-object.
+  const raw = express.raw({ limit, type: () => true });
+  return (request: RequestWithBodyLength, response, next) => {
+    raw(request, response, (error?: unknown) => {
+      if (error !== undefined) return next(error);
+      const body: unknown = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) {
+        request.body = undefined;
+        return next();
       }
-    },
-  });
+      request.bodyLength = body.length;
+      if (!isUtf8(request)) return next(new BadRequestError('The request body must be UTF-8 encoded JSON.'));
+      if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+        return next(new BadRequestError(`The request body is nested more than ${MAX_BODY_DEPTH} levels deep.`));
+      }
+      try {
+        request.body = parseJsonBody(body);
+      } catch (parseError) {
+        return next(new JsonSyntaxError((parseError as Error).message));
+      }
+      next();
+    });
+  };
 }
 
 /** The path of the first `__proto__` key in a parsed body, if any (iterative walk). */
@@ -73,7 +100,7 @@ function protoKeyPath(body: unknown): string | null {
 /** Turns body-parser's errors into the API's own (its messages are not meant for clients). */
 function bodyError(error: unknown): Error {
   if (error instanceof ConnectError) {
-    return error; // thrown by `verify`, passed through by body-parser
+    return error; // depth or charset, from `parser`
   }
   const type = (error as { type?: string }).type;
   switch (type) {
