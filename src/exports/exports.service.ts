@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import QueryStream from 'pg-query-stream';
 import { NotFoundError, TooManyResultsError } from '../common/errors';
+import { doublesWhereExact } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
@@ -159,7 +160,8 @@ export class ExportsService {
    *         1,000,000 events, before anything is uploaded.
    */
   async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
-    const rawQuery = typeof body.query === 'string' ? parseQueryParam(body.query) : (body.query ?? {});
+    // An object query was parsed with the body (parseJsonBody), which keeps numbers' spelling too.
+    const rawQuery = typeof body.query === 'string' ? parseQueryParam(body.query) : ((doublesWhereExact(body.query) as Record<string, unknown>) ?? {});
     const selection = parseExportQuery(rawQuery, new Date());
     const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
     const id = randomBytes(12).toString('hex');

@@ -1,5 +1,6 @@
 import JSON5 from 'json5';
 import { ValidationError } from '../common/errors';
+import { doublesWhereExact, parseJsonText } from '../common/json-text';
 import { isPlainObject } from './json-guards';
 
 /** Connect's exact 422 description for an unreadable `query` parameter (connect-api.md §4.10). */
@@ -8,8 +9,10 @@ export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.'
 /**
  * Parses the `query` URL parameter of E5/E6 (connect-api.md §4.1, §4.2, §4.10) into a plain object.
  *
- * Parsing uses JSON5, so the relaxed JSON of Connect's own docs is accepted
- * (`{select:{totalPrice:{sum:'price'}}}`: unquoted keys, single quotes, trailing commas), as is strict JSON.
+ * Strict JSON is parsed first, keeping the exact value of numbers a double cannot hold
+ * (`parseJsonText`, `doublesWhereExact`: a filter on `12345678901234567890` compares exactly). Text that is not strict JSON is parsed as JSON5, so the
+ * relaxed JSON of Connect's own docs is accepted (`{select:{totalPrice:{sum:'price'}}}`: unquoted
+ * keys, single quotes, trailing commas); its numbers are doubles (about 15–17 significant digits).
  *
  * @param raw the already URL-decoded parameter value as Express hands it over: `undefined` when
  *   the parameter is missing, an array when it is repeated.
@@ -24,9 +27,13 @@ export function parseQueryParam(raw: unknown): Record<string, unknown> {
   if (raw.trim() === '') return {};
   let parsed: unknown;
   try {
-    parsed = JSON5.parse(raw);
+    parsed = doublesWhereExact(parseJsonText(raw));
   } catch {
-    throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
+    try {
+      parsed = JSON5.parse(raw);
+    } catch {
+      throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
+    }
   }
   if (!isPlainObject(parsed)) throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
   return parsed;

@@ -1,3 +1,4 @@
+import { LosslessNumber } from '../common/json-text';
 import { FixedOffsetZone } from 'luxon';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
@@ -6,18 +7,23 @@ import { shapeQueryResponse, toJsonNumber } from './query-results';
 const now = new Date('2015-02-17T00:00:00Z');
 
 describe('toJsonNumber', () => {
-  it('turns pg bigint and numeric strings into numbers, keeps null', () => {
+  it('turns pg bigint and numeric strings into numbers without trailing zeros, keeps null', () => {
     expect(toJsonNumber('25')).toBe(25);
     expect(toJsonNumber('219.7300000000000000')).toBe(219.73);
     expect(toJsonNumber('-0.30000000000000000000')).toBe(-0.3);
-    expect(toJsonNumber('9007199254740993')).toBe(9007199254740992);
+    expect(toJsonNumber('3.00')).toBe(3);
+    expect(toJsonNumber('-0.000')).toBe(0);
     expect(toJsonNumber(7)).toBe(7);
     expect(toJsonNumber(null)).toBeNull();
     expect(toJsonNumber(undefined)).toBeNull();
   });
 
-  it('gives null beyond the double range rather than Infinity (which JSON cannot carry)', () => {
-    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toBeNull();
+  it('keeps every digit a double would lose, as an ExactNumber', () => {
+    expect(toJsonNumber('9007199254740993')).toEqual(new LosslessNumber('9007199254740993'));
+    expect(toJsonNumber('24691357802469135780')).toEqual(new LosslessNumber('24691357802469135780'));
+    expect(toJsonNumber('0.33333333333333333333')).toEqual(new LosslessNumber('0.33333333333333333333'));
+    // Beyond the double range too: the sum is still an exact JSON number (it used to be null).
+    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toEqual(new LosslessNumber(`2${'0'.repeat(308)}`));
   });
 });
 

@@ -1,3 +1,4 @@
+import { ExactNumber, numericToJson } from '../common/json-text';
 import { aggregateColumn, BUCKET_COLUMN, COUNT_COLUMN, groupColumn } from './aggregation-compiler';
 import { IntervalResultDto, QueryResponseDto, QueryResultRow, ResultValue } from './dto/query-response.dto';
 import { formatIntervalInstant, IntervalBoundary } from './interval';
@@ -49,13 +50,14 @@ export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[]
 }
 
 /**
- * A PostgreSQL number as a JSON number: `pg` returns bigint and numeric as strings to keep their
- * precision; this converts them to the nearest double, as much precision as JSON numbers carry in
- * JavaScript clients. `"219.7300000000000000"` → 219.73, `"25"` → 25.
- * @returns null for SQL NULL, and for a value beyond the double range (a sum over ±1.8e308).
+ * A PostgreSQL number as an exact JSON number: `pg` returns bigint and numeric as strings to keep
+ * their precision, and `numericToJson` keeps it: trailing zeros of the fraction dropped
+ * (`"219.7300000000000000"` → 219.73, `"25"` → 25), a double when it holds the value exactly, else an
+ * ExactNumber (`"24691357802469135780"`), which the response writer (etag.interceptor.ts) writes digit
+ * for digit.
+ * @returns null for SQL NULL.
  */
-export function toJsonNumber(value: unknown): number | null {
+export function toJsonNumber(value: unknown): number | ExactNumber | null {
   if (value === null || value === undefined) return null;
-  const number = typeof value === 'number' ? value : Number(value);
-  return Number.isFinite(number) ? number : null;
+  return typeof value === 'number' ? value : numericToJson(String(value));
 }
