@@ -3,7 +3,7 @@ import {
   exactNumberProblem,
   hasExactNumbers,
   isExactNumber,
-  LosslessNumber,
+  ExactNumber,
   needsExactNumber,
   numericToJson,
   parseJsonBody,
@@ -59,7 +59,7 @@ describe('hasExactNumbers (the scan that picks the lossless path)', () => {
 describe('parseJsonText / parseJsonBody', () => {
   it('keeps the digits of numbers a double would change, and only those', () => {
     const parsed = parseJsonText('{"order_id": 12345678901234567890, "n": 5, "p": 1.50, "s": "2015-02-05T14:55:56.587Z"}') as Record<string, unknown>;
-    expect(parsed.order_id).toEqual(new LosslessNumber('12345678901234567890'));
+    expect(parsed.order_id).toEqual(new ExactNumber('12345678901234567890'));
     expect(isExactNumber(parsed.p)).toBe(true);
     expect(parsed.n).toBe(5);
     expect(parsed.s).toBe('2015-02-05T14:55:56.587Z');
@@ -87,13 +87,13 @@ describe('parseJsonText / parseJsonBody', () => {
 
   it('reads a Buffer as UTF-8 and ignores a byte order mark', () => {
     const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"é": 12345678901234567890}')]);
-    expect(parseJsonBody(body)).toEqual({ é: new LosslessNumber('12345678901234567890') });
+    expect(parseJsonBody(body)).toEqual({ é: new ExactNumber('12345678901234567890') });
   });
 });
 
 describe('stringifyJson', () => {
   it('writes ExactNumbers digit for digit, and the rest as JSON.stringify does', () => {
-    const value = { a: new LosslessNumber('12345678901234567890'), b: [1.5, 'x', null, { c: new LosslessNumber('1.50') }] };
+    const value = { a: new ExactNumber('12345678901234567890'), b: [1.5, 'x', null, { c: new ExactNumber('1.50') }] };
     expect(stringifyJson(value)).toBe('{"a":12345678901234567890,"b":[1.5,"x",null,{"c":1.50}]}');
     const plain = { a: 1, b: ['é', null, { c: true }] };
     expect(stringifyJson(plain)).toBe(JSON.stringify(plain));
@@ -103,20 +103,20 @@ describe('stringifyJson', () => {
 describe('exactNumberProblem', () => {
   it('accepts any number within the double range and numeric scale', () => {
     for (const token of ['12345678901234567890', '-0.1000000000000000055511151231257827', '1.50', '1e-300', `0.${'1'.repeat(16383)}`]) {
-      expect(exactNumberProblem(new LosslessNumber(token))).toBeNull();
+      expect(exactNumberProblem(new ExactNumber(token))).toBeNull();
     }
   });
 
   it('refuses numbers beyond the double range, below it, and beyond numeric scale', () => {
-    expect(exactNumberProblem(new LosslessNumber('1e400'))).toBe('Numbers must be finite (at most about 1.8e308).');
-    expect(exactNumberProblem(new LosslessNumber(`-2${'0'.repeat(308)}`))).toBe('Numbers must be finite (at most about 1.8e308).');
-    expect(exactNumberProblem(new LosslessNumber('1e-400'))).toMatch(/at least about 5e-324/);
-    expect(exactNumberProblem(new LosslessNumber(`0.${'1'.repeat(16384)}`))).toMatch(/at most 16383 digits after the decimal point/);
+    expect(exactNumberProblem(new ExactNumber('1e400'))).toBe('Numbers must be finite (at most about 1.8e308).');
+    expect(exactNumberProblem(new ExactNumber(`-2${'0'.repeat(308)}`))).toBe('Numbers must be finite (at most about 1.8e308).');
+    expect(exactNumberProblem(new ExactNumber('1e-400'))).toMatch(/at least about 5e-324/);
+    expect(exactNumberProblem(new ExactNumber(`0.${'1'.repeat(16384)}`))).toMatch(/at most 16383 digits after the decimal point/);
   });
 
   it('accepts zero in any spelling', () => {
-    expect(exactNumberProblem(new LosslessNumber('0e-400'))).toBeNull();
-    expect(exactNumberProblem(new LosslessNumber('0.000'))).toBeNull();
+    expect(exactNumberProblem(new ExactNumber('0e-400'))).toBeNull();
+    expect(exactNumberProblem(new ExactNumber('0.000'))).toBeNull();
   });
 });
 
@@ -126,9 +126,9 @@ describe('doublesWhereExact', () => {
     expect(doublesWhereExact(doc)).toBe(doc);
     const filter = (doc as { filter: Record<string, unknown> }).filter;
     expect((doc as { timezone: unknown }).timezone).toBe(10.5);
-    expect(filter.a).toEqual({ in: [100, new LosslessNumber('12345678901234567890')] });
+    expect(filter.a).toEqual({ in: [100, new ExactNumber('12345678901234567890')] });
     expect(Object.getOwnPropertyDescriptor(filter, '__proto__')?.value).toBe(2);
-    expect(doublesWhereExact(new LosslessNumber('7.0'))).toBe(7);
+    expect(doublesWhereExact(new ExactNumber('7.0'))).toBe(7);
   });
 });
 
@@ -137,7 +137,7 @@ describe('numericToJson', () => {
     expect(numericToJson('219.7300000000000000')).toBe(219.73);
     expect(numericToJson('3.00')).toBe(3);
     expect(numericToJson('100')).toBe(100);
-    expect(numericToJson('24691357802469135780')).toEqual(new LosslessNumber('24691357802469135780'));
-    expect(numericToJson('-0.10000000000000000555')).toEqual(new LosslessNumber('-0.10000000000000000555'));
+    expect(numericToJson('24691357802469135780')).toEqual(new ExactNumber('24691357802469135780'));
+    expect(numericToJson('-0.10000000000000000555')).toEqual(new ExactNumber('-0.10000000000000000555'));
   });
 });

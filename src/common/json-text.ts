@@ -7,14 +7,22 @@ import { compareNumber, isLosslessNumber, LosslessNumber, parse as parseLossless
  * (`1.50` stays `1.50`). `JSON.parse` reads them into doubles, which keep about 15–17 significant
  * digits. So a body is read with `JSON.parse` (the fast path) unless its text holds a number token
  * whose double would not be written back as PostgreSQL would read the token; then it is read with
- * lossless-json, which returns those tokens (and only those) as `LosslessNumber` objects holding the
+ * lossless-json, which returns those tokens (and only those) as `ExactNumber` objects holding the
  * token's text. Everything downstream (validation, insert, filters, responses) accepts both kinds.
  */
 
-export { LosslessNumber };
-
-/** A number kept as its JSON text (`value`), because a double would lose some of its digits. */
-export type ExactNumber = LosslessNumber;
+/**
+ * A number kept as its JSON text (`value`, e.g. `"12345678901234567890"`), because a double would
+ * change it: a lossless-json LosslessNumber (its `isLosslessNumber`, `stringify` and `compareNumber`
+ * apply) that can also be built without an argument (0): class-transformer, which the DTO pipe runs
+ * over request bodies, rebuilds objects with `new value.constructor()` and then copies their
+ * properties, and a LosslessNumber would throw there.
+ */
+export class ExactNumber extends LosslessNumber {
+  constructor(value?: string) {
+    super(value ?? '0');
+  }
+}
 
 /** Whether `value` is a number kept as text by `parseJsonText` (or built by our code). */
 export function isExactNumber(value: unknown): value is ExactNumber {
@@ -131,13 +139,13 @@ function endOfString(text: string, start: number): number {
 }
 
 /** lossless-json's number hook: a double unless the token must be kept as text. */
-function parseNumberToken(token: string): number | LosslessNumber {
-  return needsExactNumber(token) ? new LosslessNumber(token) : Number(token);
+function parseNumberToken(token: string): number | ExactNumber {
+  return needsExactNumber(token) ? new ExactNumber(token) : Number(token);
 }
 
 /**
  * Parses JSON text like `JSON.parse`, but numbers a double cannot reproduce (see `needsExactNumber`)
- * become `LosslessNumber`s holding their text. A repeated key keeps its last value and `__proto__`
+ * become `ExactNumber`s holding their text. A repeated key keeps its last value and `__proto__`
  * is an ordinary own key, as with `JSON.parse`.
  * @throws SyntaxError for text that is not JSON (the message says what and where).
  */
@@ -211,7 +219,7 @@ export function numericToJson(text: string): number | ExactNumber {
   let trimmed = text;
   if (trimmed.includes('.')) trimmed = trimmed.replace(/0+$/, '').replace(/\.$/, '');
   if (trimmed === '-0') trimmed = '0';
-  return needsExactNumber(trimmed) ? new LosslessNumber(trimmed) : Number(trimmed);
+  return needsExactNumber(trimmed) ? new ExactNumber(trimmed) : Number(trimmed);
 }
 
 /**

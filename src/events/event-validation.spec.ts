@@ -1,6 +1,6 @@
 import { errorsOf } from '../../test/support/validation-errors';
 import { PayloadTooLargeError } from '../common/errors';
-import { LosslessNumber, parseJsonText, stringifyJson } from '../common/json-text';
+import { ExactNumber, parseJsonText, stringifyJson } from '../common/json-text';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH, validateEvent } from './event-validation';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -49,7 +49,7 @@ describe('validateEvent', () => {
   it('accepts ExactNumbers at any depth and says the event holds them', () => {
     const event = validate(parseJsonText('{"order_id": 12345678901234567890, "items": [{"price": 1.50}]}'));
     expect(event.hasExactNumbers).toBe(true);
-    expect(event.properties.order_id).toEqual(new LosslessNumber('12345678901234567890'));
+    expect(event.properties.order_id).toEqual(new ExactNumber('12345678901234567890'));
   });
 
   it('refuses ExactNumbers beyond the double range or numeric scale, with their paths', () => {

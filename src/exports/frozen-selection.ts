@@ -1,4 +1,4 @@
-import { ExactNumber, isExactNumber, LosslessNumber } from '../common/json-text';
+import { ExactNumber, isExactNumber } from '../common/json-text';
 import type { EventSelection, FilterCondition } from '../query/query.types';
 
 /**
@@ -31,7 +31,7 @@ function storeScalar(value: Scalar): StoredScalar {
 }
 
 function loadScalar(value: StoredScalar): Scalar {
-  return typeof value === 'object' && value !== null ? new LosslessNumber(value.exactNumber) : value;
+  return typeof value === 'object' && value !== null ? new ExactNumber(value.exactNumber) : value;
 }
 
 /**

@@ -4,9 +4,9 @@
  */
 import { isExactNumber } from '../common/json-text';
 
-/** True for a JSON object (`{...}`): not null, not an array. */
+/** True for a JSON object (`{...}`): not null, not an array, not an ExactNumber (common/json-text.ts). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isExactNumber(value);
 }
 
 /** True when a top-level query key counts as "not given": `undefined` (absent) or JSON `null`. */

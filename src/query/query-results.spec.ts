@@ -1,4 +1,4 @@
-import { LosslessNumber } from '../common/json-text';
+import { ExactNumber } from '../common/json-text';
 import { FixedOffsetZone } from 'luxon';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
@@ -19,11 +19,11 @@ describe('toJsonNumber', () => {
   });
 
   it('keeps every digit a double would lose, as an ExactNumber', () => {
-    expect(toJsonNumber('9007199254740993')).toEqual(new LosslessNumber('9007199254740993'));
-    expect(toJsonNumber('24691357802469135780')).toEqual(new LosslessNumber('24691357802469135780'));
-    expect(toJsonNumber('0.33333333333333333333')).toEqual(new LosslessNumber('0.33333333333333333333'));
+    expect(toJsonNumber('9007199254740993')).toEqual(new ExactNumber('9007199254740993'));
+    expect(toJsonNumber('24691357802469135780')).toEqual(new ExactNumber('24691357802469135780'));
+    expect(toJsonNumber('0.33333333333333333333')).toEqual(new ExactNumber('0.33333333333333333333'));
     // Beyond the double range too: the sum is still an exact JSON number (it used to be null).
-    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toEqual(new LosslessNumber(`2${'0'.repeat(308)}`));
+    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toEqual(new ExactNumber(`2${'0'.repeat(308)}`));
   });
 });
 
