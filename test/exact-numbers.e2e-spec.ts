@@ -178,6 +178,15 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
       expect(res.text).toContain('"results":[{"total":9007199254740994.5,"mean":4503599627370497.25,"_count":2}]');
     });
 
+    it('group keys keep every digit, and groups still follow numeric order', async () => {
+      const res = await queryText('agg', '{"select": {"n": "count"}, "groupBy": "v"}');
+      expect(res.status).toBe(200);
+      expect(res.text).toBe(
+        '{"metadata":{"groups":["v"],"interval":null,"timezone":null},' +
+          `"results":[{"v":1.50,"n":1,"_count":1},{"v":${TWO_53_PLUS_1},"n":1,"_count":1},{"v":${BIG},"n":2,"_count":2}]}`,
+      );
+    });
+
     it('answers that hold no exact numbers are written as before', async () => {
       const res = await queryText('agg', '{"select": {"n": "count", "low": {"min": "v"}}, "filter": {"g": "b"}}');
       expect(res.status).toBe(200);

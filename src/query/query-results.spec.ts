@@ -36,7 +36,7 @@ describe('shapeQueryResponse (connect-api.md §4.9)', () => {
 
   it('grouped: group keys first (values as stored, null for the null group)', () => {
     const query = parseAggregationQuery({ select: { n: 'count' }, groupBy: ['country', 'product.category'] }, now);
-    const body = shapeQueryResponse(query, [{ g0: 'Italy', g1: { a: [1] }, _count: '1' }, { g0: null, g1: null, _count: '2' }], null);
+    const body = shapeQueryResponse(query, [{ g0: '"Italy"', g1: '{"a": [1]}', _count: '1' }, { g0: null, g1: null, _count: '2' }], null);
     expect(body.results).toEqual([
       { country: 'Italy', 'product.category': { a: [1] }, n: 1, _count: 1 },
       { country: null, 'product.category': null, n: 2, _count: 2 },
@@ -52,7 +52,7 @@ describe('shapeQueryResponse (connect-api.md §4.9)', () => {
     const doc = { select: { n: 'count' }, groupBy: 'g', interval: 'daily', timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-02-04T00:00:00Z' }, timezone: 10.5 };
     const query = parseAggregationQuery(doc, now);
     const boundaries = intervalBoundaries(query.selection.timeframe, 'daily', FixedOffsetZone.instance(630), 100);
-    const body = shapeQueryResponse(query, [{ bucket: 1, g0: 'a', _count: '1' }, { bucket: 1, g0: 'b', _count: '2' }, { bucket: 4, g0: null, _count: '3' }], boundaries);
+    const body = shapeQueryResponse(query, [{ bucket: 1, g0: '"a"', _count: '1' }, { bucket: 1, g0: '"b"', _count: '2' }, { bucket: 4, g0: null, _count: '3' }], boundaries);
     expect(body).toEqual({
       metadata: { groups: ['g'], interval: 'daily', timezone: 10.5 },
       results: [
