@@ -94,6 +94,16 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
     expect(object.toString('utf8')).toBe(`${exportedLine('x1', '2015-01-01T00:00:00.000Z')}\n`);
   });
 
+  it.each(['12345678901234567890', '1.50', '5'])('an S3 export whose query is the number %s is a 422, as before', async (number) => {
+    const res = await postText(
+      '/events/s3/export',
+      `{"query": ${number}, "s3Path": "${s3.endpoint}/${BUCKET}/bad/", "s3AccessKeyId": "${s3.accessKeyId}", "s3SecretAccessKey": "${s3.secretAccessKey}"}`,
+      'query',
+    );
+    expect(res.status).toBe(422);
+    expect(res.body).toEqual({ errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] });
+  });
+
   describe('filters compare exactly', () => {
     beforeAll(async () => {
       const res = await postText(

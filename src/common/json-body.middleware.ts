@@ -40,7 +40,7 @@ export function nestsDeeperThan(json: Buffer, limit: number): boolean {
   return false;
 }
 
-/** Thrown by `parser`'s body hook for invalid JSON; body-parser passes it through to `bodyError`. */
+/** Passed on by `parser` for invalid JSON, typed like body-parser's own parse errors for `bodyError`. */
 class JsonSyntaxError extends Error {
   readonly type = 'entity.parse.failed';
 }
