@@ -2,14 +2,19 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import type { Response } from 'express';
 import { createHash } from 'node:crypto';
 import { Observable, map } from 'rxjs';
+import { stringifyJson } from './json-text';
 
-/** A strong entity tag for a JSON body: the SHA-256 (base64url) of its JSON text, quoted. */
-export function strongEtag(body: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url')}"`;
+/** A strong entity tag for JSON text: the SHA-256 (base64url) of the text, quoted. */
+export function strongEtag(jsonText: string): string {
+  return `"${createHash('sha256').update(jsonText).digest('base64url')}"`;
 }
 
 /**
- * Caching headers for a JSON GET endpoint (connect-api.md §4.11): `ETag` = `strongEtag(body)`, which
+ * Writes a JSON GET endpoint's body and its caching headers (connect-api.md §4.11). The body is
+ * written here, with `stringifyJson`, so ExactNumbers (common/json-text.ts: aggregates a double would
+ * round) go out digit for digit, and the tag is the hash of exactly the bytes sent.
+ *
+ * `ETag` = `strongEtag(text)`, which
  * connect-js exposes as `results.cacheKey`, and `Cache-Control: private, no-cache` (results depend on the
  * API key headers, so shared caches must not store them; browsers revalidate every time).
  *
@@ -25,9 +30,12 @@ export class EtagInterceptor implements NestInterceptor {
     const response = context.switchToHttp().getResponse<Response>();
     return next.handle().pipe(
       map((body: unknown) => {
-        response.setHeader('ETag', strongEtag(body));
+        const text = stringifyJson(body);
+        response.setHeader('ETag', strongEtag(text));
         response.setHeader('Cache-Control', 'private, no-cache');
-        return body;
+        // A string is sent as it is (`res.send`); the type says it is JSON.
+        response.setHeader('Content-Type', 'application/json; charset=utf-8');
+        return text;
       }),
     );
   }

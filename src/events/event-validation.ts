@@ -1,6 +1,7 @@
 import { parseIsoInstant } from '../common/iso-instant';
 import { isStorableText } from '../common/storable-text';
 import { BadRequestError, FieldError, PayloadTooLargeError, ValidationError } from '../common/errors';
+import { doublesWhereExact, exactNumberProblem, isExactNumber, stringifyJson } from '../common/json-text';
 
 /** Largest event, in bytes of its compact JSON (connect-api.md §3.1: "Maximum event size of 64kb"). */
 export const MAX_EVENT_BYTES = 64 * 1024;
@@ -20,6 +21,17 @@ export interface ValidEvent {
   /** UTC, millisecond precision. */
   timestamp: Date;
   properties: Record<string, unknown>;
+  /**
+   * Whether `properties` holds ExactNumbers (json-text.ts: numbers a double would not reproduce),
+   * so it must be written with `stringifyJson` rather than `JSON.stringify`.
+   */
+  hasExactNumbers: boolean;
+}
+
+/** What the walk over an event finds besides errors. */
+interface Walk {
+  errors: FieldError[];
+  exactNumbers: boolean;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -35,7 +47,8 @@ const join = (path: string, name: string): string => (path ? `${path}.${name}` :
  * containers and errors, which keeps the common case (a valid event) cheap.
  */
 /** `level`: how deep `value` sits if it is an object or array (the event itself is level 1). */
-function checkValue(value: unknown, path: string, level: number, errors: FieldError[]): void {
+function checkValue(value: unknown, path: string, level: number, walk: Walk): void {
+  const errors = walk.errors;
   if (errors.length >= 20) {
     return;
   }
@@ -48,20 +61,25 @@ function checkValue(value: unknown, path: string, level: number, errors: FieldEr
     if (!Number.isFinite(value)) {
       errors.push({ field: path, description: 'Numbers must be finite (at most about 1.8e308).' });
     }
+  } else if (isExactNumber(value)) {
+    walk.exactNumbers = true;
+    const problem = exactNumberProblem(value);
+    if (problem) errors.push({ field: path, description: problem });
   } else if (typeof value === 'object' && value !== null) {
     if (level > MAX_EVENT_DEPTH) {
       errors.push({ field: path, description: `Events cannot be nested more than ${MAX_EVENT_DEPTH} levels deep.` });
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        checkValue(value[i], `${path}[${i}]`, level + 1, errors);
+        checkValue(value[i], `${path}[${i}]`, level + 1, walk);
       }
     } else {
-      checkObject(value as Record<string, unknown>, path, level, errors);
+      checkObject(value as Record<string, unknown>, path, level, walk);
     }
   }
 }
 
-function checkObject(object: Record<string, unknown>, path: string, level: number, errors: FieldError[]): void {
+function checkObject(object: Record<string, unknown>, path: string, level: number, walk: Walk): void {
+  const errors = walk.errors;
   for (const name in object) {
     const problem =
       name.length === 0
@@ -80,10 +98,10 @@ function checkObject(object: Record<string, unknown>, path: string, level: numbe
     }
     const child = object[name];
     if (typeof child === 'object' && child !== null) {
-      checkValue(child, join(path, name), level + 1, errors);
+      checkValue(child, join(path, name), level + 1, walk);
     } else if (typeof child === 'string' || typeof child === 'number') {
       if ((typeof child === 'string' && !isStorableText(child)) || (typeof child === 'number' && !Number.isFinite(child))) {
-        checkValue(child, join(path, name), level + 1, errors);
+        checkValue(child, join(path, name), level + 1, walk);
       }
     }
   }
@@ -99,10 +117,18 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
   if (!isPlainObject(raw)) {
     throw new BadRequestError('An event must be a JSON object.');
   }
-  if (Buffer.byteLength(JSON.stringify(raw), 'utf8') > MAX_EVENT_BYTES) {
+  const walk: Walk = { errors: [], exactNumbers: false };
+  const { id, timestamp, ...properties } = raw;
+  checkObject(properties, '', 1, walk);
+  // JSON.stringify writes an ExactNumber as an object, longer than its digits: when that
+  // over-estimate passes, the event does; otherwise measure the text that will be stored.
+  const mayHoldExact = walk.exactNumbers || isExactNumber(id);
+  if (
+    Buffer.byteLength(JSON.stringify(raw), 'utf8') > MAX_EVENT_BYTES &&
+    (!mayHoldExact || Buffer.byteLength(stringifyJson(raw), 'utf8') > MAX_EVENT_BYTES)
+  ) {
     throw new PayloadTooLargeError(EVENT_TOO_LARGE_MESSAGE);
   }
-  const { id, timestamp, ...properties } = raw;
   for (const name of Object.keys(properties)) {
     if (name.toLowerCase().startsWith('tp_')) {
       throw new BadRequestError(RESERVED_TP_MESSAGE);
@@ -119,8 +145,11 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
     eventId = id;
   } else if (typeof id === 'number' && Number.isSafeInteger(id)) {
     eventId = id;
+  } else if (isExactNumber(id) && Number.isSafeInteger(doublesWhereExact(id))) {
+    eventId = doublesWhereExact(id) as number; // `7.0`, `1e2`: the integers 7 and 100, as JSON.parse reads them
   } else {
-    // Larger numbers lose digits in JSON parsing, so two different ids could collapse into one.
+    // Ids must be exact doubles: clients (and Connect) read them as JavaScript numbers, so two
+    // different ids beyond 2^53 would look the same to them.
     errors.push({
       field: 'id',
       description: 'The id must be a non-empty string of at most 255 characters, or an integer of at most 2^53 - 1 in magnitude.',
@@ -133,9 +162,9 @@ export function validateEvent(raw: unknown, now: Date, newId: () => string): Val
       errors.push({ field: 'timestamp', description: 'The timestamp must be an ISO-8601 date-time, e.g. 2015-02-05T14:55:56.587Z.' });
     }
   }
-  checkObject(properties, '', 1, errors);
+  errors.push(...walk.errors);
   if (errors.length > 0) {
     throw new ValidationError(errors);
   }
-  return { eventId, timestamp: instant!, properties };
+  return { eventId, timestamp: instant!, properties, hasExactNumbers: walk.exactNumbers };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { stringifyJson } from '../common/json-text';
 import { ValidEvent } from './event-validation';
 
 /** One event to store, with its collection. */
@@ -44,8 +45,12 @@ export class EventsRepository {
     // order, so concurrent batches with the same ids wait for each other instead of deadlocking.
     const keyed = rows.map((r) => ({ row: r, id: JSON.stringify(r.event.eventId) }));
     keyed.sort((a, b) => compare(a.row.collection, b.row.collection) || compare(a.id, b.id));
-    const document = JSON.stringify(
+    // Events holding ExactNumbers (numbers a double would not reproduce) are written by lossless-json,
+    // digit for digit; the rest, nearly always all of them, by JSON.stringify.
+    const exact = rows.some((r) => r.event.hasExactNumbers);
+    const document = stringifyJson(
       keyed.map(({ row }) => ({ c: row.collection, i: row.event.eventId, t: row.event.timestamp.toISOString(), p: row.event.properties })),
+      exact,
     );
     await this.dataSource.query(
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)

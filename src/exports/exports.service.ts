@@ -162,6 +162,7 @@ export class ExportsService {
    *         1,000,000 events, before anything is uploaded.
    */
   async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
+    // An object query was parsed with the body (parseJsonBody), which keeps every digit of numbers too.
     const limits = this.config.queryLimits;
     const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits);
     const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);

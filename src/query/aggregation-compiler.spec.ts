@@ -76,13 +76,13 @@ describe('compileAggregation: SQL text', () => {
     expect(statement.text).toBe(
       [
         'SELECT width_bucket(e."timestamp", $3::timestamptz[]) AS bucket,',
-        "       NULLIF(e.properties #> $4::text[], 'null'::jsonb) AS g0,",
+        "       NULLIF(e.properties #> $4::text[], 'null'::jsonb)::text AS g0,",
         '       count(*) AS _count',
         '  FROM events e',
         ' WHERE e.project_id = $1 AND e.collection = $2 AND e.timestamp >= $5::timestamptz AND e.timestamp < $6::timestamptz' +
           ' AND (COALESCE((e.properties #> $7::text[]) = $8::jsonb, FALSE))',
-        ' GROUP BY 1, 2',
-        ' ORDER BY 1, 2',
+        " GROUP BY 1, NULLIF(e.properties #> $4::text[], 'null'::jsonb)",
+        " ORDER BY 1, NULLIF(e.properties #> $4::text[], 'null'::jsonb)",
         ' LIMIT $9',
       ].join('\n'),
     );
@@ -113,14 +113,14 @@ describe('compileAggregation on PostgreSQL', () => {
 
   it('groups missing and JSON null together, last, and orders groups ascending', async () => {
     expect(await run({ select: { n: 'count' }, groupBy: ['country'] })).toEqual([
-      { g0: 'Australia', _count: '1' },
-      { g0: 'Italy', _count: '2' },
+      { g0: '"Australia"', _count: '1' },
+      { g0: '"Italy"', _count: '2' },
       { g0: null, _count: '2' },
     ]);
     expect(await run({ select: { n: 'count' }, groupBy: ['country', 'product.category'] })).toEqual([
-      { g0: 'Australia', g1: null, _count: '1' },
-      { g0: 'Italy', g1: 'Bikes', _count: '1' },
-      { g0: 'Italy', g1: null, _count: '1' },
+      { g0: '"Australia"', g1: null, _count: '1' },
+      { g0: '"Italy"', g1: '"Bikes"', _count: '1' },
+      { g0: '"Italy"', g1: null, _count: '1' },
       { g0: null, g1: null, _count: '2' },
     ]);
   });

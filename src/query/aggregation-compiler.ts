@@ -5,7 +5,7 @@ import { AggregationQuery } from './query.types';
 /** Result columns of an aggregation statement; aliases and group keys are client text, so never column names. */
 export const BUCKET_COLUMN = 'bucket';
 export const COUNT_COLUMN = '_count';
-/** Column of the i-th groupBy entry: its jsonb value, SQL NULL for missing or JSON null. */
+/** Column of the i-th groupBy entry: its jsonb value as text, SQL NULL for missing or JSON null. */
 export const groupColumn = (index: number): string => `g${index}`;
 /** Column of the i-th select entry when it is not `count` (which reads `_count`): a numeric or NULL. */
 export const aggregateColumn = (index: number): string => `a${index}`;
@@ -30,15 +30,15 @@ export interface AggregationStatement {
  * - `bucket` (with an interval): `width_bucket(timestamp, $starts::timestamptz[])`, the 1-based index of the
  *   bucket holding the event, found by binary search over the bucket starts computed in Node
  *   (`intervalBoundaries`); the timeframe bounds in WHERE keep every event inside bucket 1…n.
- * - `g0, g1, …` per groupBy entry: `NULLIF(properties #> $path, 'null')`, so missing and JSON null share
- *   the SQL NULL group.
+ * - `g0, g1, …` per groupBy entry: `NULLIF(properties #> $path, 'null')::text`, so missing and JSON null
+ *   share the SQL NULL group; grouped and ordered by the jsonb value, returned as its text (every digit).
  * - `_count`: `count(*)` (bigint); `count` aliases read it.
  * - `a<i>` per sum/avg/min/max alias: the aggregate over `numeric` of the values that are JSON numbers
  *   (others count as SQL NULL, which aggregates ignore), so sums are exact; NULL when there are none.
  *
  * Without groupBy and interval there is no GROUP BY: exactly one row, also over zero events
- * (`_count` 0, aggregates NULL). Otherwise rows are grouped by `bucket, g0, g1, …`, ordered by the same
- * columns ascending (buckets in time order; groups in jsonb order, the null group last), and limited to
+ * (`_count` 0, aggregates NULL). Otherwise rows are grouped by the bucket and the groups' jsonb values, ordered by the
+ * same ascending (buckets in time order; groups in jsonb order, the null group last), and limited to
  * `rowLimit` rows, so the caller can detect "more than N" without fetching everything. Only non-empty
  * (bucket, group) combinations come back; the caller adds the empty buckets.
  *
@@ -63,11 +63,20 @@ export function compileAggregation(
   };
 
   const keyColumns: string[] = [];
+  /** What rows are grouped and ordered by: the bucket's ordinal, then each group's jsonb value. */
+  const keys: string[] = [];
   if (bucketStarts) {
     const starts = bucketStarts.map((ms) => new Date(ms).toISOString());
     keyColumns.push(`width_bucket(e."timestamp", ${params.add(starts, 'timestamptz[]')}) AS ${BUCKET_COLUMN}`);
+    keys.push('1');
   }
-  query.groupBy.forEach((group, i) => keyColumns.push(`NULLIF(${valueAt(group.path)}, 'null'::jsonb) AS ${groupColumn(i)}`));
+  query.groupBy.forEach((group, i) => {
+    // Grouped and ordered as jsonb (5 = 5.0, numbers in numeric order), returned as jsonb's text, which
+    // pg would otherwise parse with JSON.parse, rounding big numbers.
+    const value = `NULLIF(${valueAt(group.path)}, 'null'::jsonb)`;
+    keyColumns.push(`${value}::text AS ${groupColumn(i)}`);
+    keys.push(value);
+  });
   const aggregates = [`count(*) AS ${COUNT_COLUMN}`];
   query.select.forEach((aggregation, i) => {
     if (aggregation.operation !== 'count') {
@@ -77,9 +86,8 @@ export function compileAggregation(
   const where = `${scopeSql} AND ${compileEventSelection(query.selection, params, 'e')}`;
 
   const lines = [`SELECT ${[...keyColumns, ...aggregates].join(',\n       ')}`, '  FROM events e', ` WHERE ${where}`];
-  if (keyColumns.length > 0) {
-    const ordinals = keyColumns.map((_, i) => String(i + 1)).join(', ');
-    lines.push(` GROUP BY ${ordinals}`, ` ORDER BY ${ordinals}`, ` LIMIT ${params.add(rowLimit)}`);
+  if (keys.length > 0) {
+    lines.push(` GROUP BY ${keys.join(', ')}`, ` ORDER BY ${keys.join(', ')}`, ` LIMIT ${params.add(rowLimit)}`);
   }
   return { text: lines.join('\n'), values: params.values };
 }

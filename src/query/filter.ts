@@ -1,4 +1,5 @@
 import { FieldError, ValidationError } from '../common/errors';
+import { ExactNumber, exactNumberProblem, isExactNumber, isJsonNumber } from '../common/json-text';
 import { isStorableText } from '../common/storable-text';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { DEFAULT_QUERY_LIMITS, QueryLimits } from './query.constants';
@@ -45,7 +46,9 @@ type OperandCheck = (operand: unknown, limits: QueryLimits) => string | null;
  * - Paths: dot-separated, non-empty segments of at most 255 characters; the root `id` and `timestamp`
  *   are rejected. A numeric segment also indexes into arrays (`items.0.sku`), as jsonb `#>` does.
  * - Numbers must be finite (JSON5 could yield Infinity/NaN); strings must not contain U+0000, which
- *   PostgreSQL cannot store (such a value could never match anyway).
+ *   PostgreSQL cannot store (such a value could never match anyway). A number with more digits than
+ *   a double keeps (an ExactNumber, common/json-text.ts) is compared exactly, within the limits of
+ *   stored numbers (`exactNumberProblem`).
  *
  * - At most `limits.maxFilterConditions` conditions: each operator of each path counts one, as does a
  *   scalar or array shorthand (checked first, so an oversized filter costs no further parsing).
@@ -135,14 +138,20 @@ function toOperator(name: string): FilterOperator | undefined {
 }
 
 /** A JSON scalar PostgreSQL can store: finite number, boolean, or string without U+0000. */
-function isStorableScalar(value: unknown): value is string | number | boolean {
+function isStorableScalar(value: unknown): value is string | number | ExactNumber | boolean {
   if (typeof value === 'number') return Number.isFinite(value);
+  if (isExactNumber(value)) return exactNumberProblem(value) === null;
   if (typeof value === 'string') return isStorableText(value);
   return typeof value === 'boolean';
 }
 
 function isNumberOrString(value: unknown): boolean {
-  return (typeof value === 'number' || typeof value === 'string') && isStorableScalar(value);
+  return (isJsonNumber(value) || typeof value === 'string') && isStorableScalar(value);
+}
+
+/** `typeof`, with both kinds of numbers as 'number'. */
+function kindOf(value: unknown): string {
+  return isExactNumber(value) ? 'number' : typeof value;
 }
 
 function checkEquality(operand: unknown): string | null {
@@ -170,8 +179,8 @@ function checkIn(operand: unknown, limits: QueryLimits): string | null {
   if (operand.length > limits.maxInValues) {
     return `An in list can have at most ${limits.maxInValues.toLocaleString('en-US')} values; this one has ${operand.length.toLocaleString('en-US')}.`;
   }
-  const firstType = typeof operand[0];
-  const uniform = operand.every((element) => isStorableScalar(element) && typeof element === firstType);
+  const firstType = kindOf(operand[0]);
+  const uniform = operand.every((element) => isStorableScalar(element) && kindOf(element) === firstType);
   return uniform ? null : `${expected}; mixed or other element types are not supported.`;
 }
 

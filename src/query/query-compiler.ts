@@ -1,3 +1,4 @@
+import { ExactNumber, isJsonNumber, stringifyJson } from '../common/json-text';
 import { SqlParams } from '../common/sql-params';
 import { EventSelection, FilterCondition, ResolvedTimeframe } from './query.types';
 
@@ -63,7 +64,7 @@ export function compileCondition(condition: FilterCondition, params: SqlParams, 
     case 'lte':
       return compileComparison(v, COMPARISON_SQL[operator], operand, params);
     case 'in': {
-      const elements = (operand as Array<string | number | boolean>).map((element) => JSON.stringify(element));
+      const elements = (operand as Array<string | number | ExactNumber | boolean>).map((element) => stringifyJson(element));
       return `COALESCE(${v} = ANY(${params.add(elements, 'jsonb[]')}), FALSE)`;
     }
     case 'startsWith':
@@ -81,15 +82,19 @@ const COMPARISON_SQL = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 /** Numeric operand → numeric properties only; string operand → string properties only, byte order. */
 function compileComparison(v: string, sqlOperator: string, operand: FilterCondition['operand'], params: SqlParams): string {
-  if (typeof operand === 'number') {
+  if (isJsonNumber(operand)) {
+    // String() of an ExactNumber is its digits, so the comparison is exact.
     return `CASE WHEN jsonb_typeof(${v}) = 'number' THEN (${v})::numeric ${sqlOperator} ${params.add(String(operand), 'numeric')} ELSE FALSE END`;
   }
   return whenString(v, `${text(v)} COLLATE "C" ${sqlOperator} ${params.add(operand, 'text')}`);
 }
 
-/** The operand as a jsonb parameter; it is sent as JSON text so numbers stay numbers and strings stay strings. */
-function jsonbParam(operand: string | number | boolean | Array<string | number | boolean>, params: SqlParams): string {
-  return params.add(JSON.stringify(operand), 'jsonb');
+/**
+ * The operand as a jsonb parameter; it is sent as JSON text so numbers stay numbers (every digit of an
+ * ExactNumber) and strings stay strings.
+ */
+function jsonbParam(operand: NonNullable<FilterCondition['operand']>, params: SqlParams): string {
+  return params.add(stringifyJson(operand), 'jsonb');
 }
 
 /** The unquoted text of a jsonb string (`#>> '{}'` extracts the top-level scalar). */

@@ -1,3 +1,4 @@
+import { ExactNumber } from '../common/json-text';
 import { FixedOffsetZone } from 'luxon';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
@@ -6,18 +7,23 @@ import { shapeQueryResponse, toJsonNumber } from './query-results';
 const now = new Date('2015-02-17T00:00:00Z');
 
 describe('toJsonNumber', () => {
-  it('turns pg bigint and numeric strings into numbers, keeps null', () => {
+  it('turns pg bigint and numeric strings into numbers without trailing zeros, keeps null', () => {
     expect(toJsonNumber('25')).toBe(25);
     expect(toJsonNumber('219.7300000000000000')).toBe(219.73);
     expect(toJsonNumber('-0.30000000000000000000')).toBe(-0.3);
-    expect(toJsonNumber('9007199254740993')).toBe(9007199254740992);
+    expect(toJsonNumber('3.00')).toBe(3);
+    expect(toJsonNumber('-0.000')).toBe(0);
     expect(toJsonNumber(7)).toBe(7);
     expect(toJsonNumber(null)).toBeNull();
     expect(toJsonNumber(undefined)).toBeNull();
   });
 
-  it('gives null beyond the double range rather than Infinity (which JSON cannot carry)', () => {
-    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toBeNull();
+  it('keeps every digit a double would lose, as an ExactNumber', () => {
+    expect(toJsonNumber('9007199254740993')).toEqual(new ExactNumber('9007199254740993'));
+    expect(toJsonNumber('24691357802469135780')).toEqual(new ExactNumber('24691357802469135780'));
+    expect(toJsonNumber('0.33333333333333333333')).toEqual(new ExactNumber('0.33333333333333333333'));
+    // Beyond the double range too: the sum is still an exact JSON number (it used to be null).
+    expect(toJsonNumber(`2${'0'.repeat(308)}`)).toEqual(new ExactNumber(`2${'0'.repeat(308)}`));
   });
 });
 
@@ -30,7 +36,7 @@ describe('shapeQueryResponse (connect-api.md §4.9)', () => {
 
   it('grouped: group keys first (values as stored, null for the null group)', () => {
     const query = parseAggregationQuery({ select: { n: 'count' }, groupBy: ['country', 'product.category'] }, now);
-    const body = shapeQueryResponse(query, [{ g0: 'Italy', g1: { a: [1] }, _count: '1' }, { g0: null, g1: null, _count: '2' }], null);
+    const body = shapeQueryResponse(query, [{ g0: '"Italy"', g1: '{"a": [1]}', _count: '1' }, { g0: null, g1: null, _count: '2' }], null);
     expect(body.results).toEqual([
       { country: 'Italy', 'product.category': { a: [1] }, n: 1, _count: 1 },
       { country: null, 'product.category': null, n: 2, _count: 2 },
@@ -46,7 +52,7 @@ describe('shapeQueryResponse (connect-api.md §4.9)', () => {
     const doc = { select: { n: 'count' }, groupBy: 'g', interval: 'daily', timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-02-04T00:00:00Z' }, timezone: 10.5 };
     const query = parseAggregationQuery(doc, now);
     const boundaries = intervalBoundaries(query.selection.timeframe, 'daily', FixedOffsetZone.instance(630), 100);
-    const body = shapeQueryResponse(query, [{ bucket: 1, g0: 'a', _count: '1' }, { bucket: 1, g0: 'b', _count: '2' }, { bucket: 4, g0: null, _count: '3' }], boundaries);
+    const body = shapeQueryResponse(query, [{ bucket: 1, g0: '"a"', _count: '1' }, { bucket: 1, g0: '"b"', _count: '2' }, { bucket: 4, g0: null, _count: '3' }], boundaries);
     expect(body).toEqual({
       metadata: { groups: ['g'], interval: 'daily', timezone: 10.5 },
       results: [

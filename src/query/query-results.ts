@@ -1,10 +1,11 @@
+import { ExactNumber, numericToJson, parseJsonText } from '../common/json-text';
 import { aggregateColumn, BUCKET_COLUMN, COUNT_COLUMN, groupColumn } from './aggregation-compiler';
 import { IntervalResultDto, QueryResponseDto, QueryResultRow, ResultValue } from './dto/query-response.dto';
 import { formatIntervalInstant, IntervalBoundary } from './interval';
 import { AggregationQuery } from './query.types';
 import { COUNT_KEY } from './select';
 
-/** A row of an aggregation statement as `pg` returns it (bigint and numeric as strings, jsonb parsed). */
+/** A row of an aggregation statement as `pg` returns it (bigint, numeric and group values as strings). */
 export type AggregateRow = Record<string, unknown>;
 
 /**
@@ -14,7 +15,7 @@ export type AggregateRow = Record<string, unknown>;
  * - Plain: `results` is the one row. Grouped: one row per group, in the statement's order.
  * - Interval: one `{"interval": {"start", "end"}, "results": [rows]}` per bucket of `boundaries`, in
  *   ascending order; `results` is `[]` for a bucket without events. Start and end carry the zone's offset.
- * - Each row: group keys (value as stored, null for the null group), aliases, then `_count`. Aggregates are
+ * - Each row: group keys (value as stored, every digit, null for the null group), aliases, then `_count`. Aggregates are
  *   JSON numbers (`toJsonNumber`); `count` aliases equal `_count`.
  * - `metadata.timezone` is the timezone as the client gave it (10.5, "Australia/Brisbane"), null when absent.
  *
@@ -30,7 +31,7 @@ export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[]
     const count = toJsonNumber(row[COUNT_COLUMN]);
     // fromEntries defines own properties, so even an alias such as "__proto__" is an ordinary key.
     return Object.fromEntries([
-      ...query.groupBy.map((group, i): [string, ResultValue] => [group.key, (row[groupColumn(i)] ?? null) as ResultValue]),
+      ...query.groupBy.map((group, i): [string, ResultValue] => [group.key, groupValue(row[groupColumn(i)])]),
       ...query.select.map((a, i): [string, ResultValue] => [a.alias, a.operation === 'count' ? count : toJsonNumber(row[aggregateColumn(i)])]),
       [COUNT_KEY, count],
     ]);
@@ -49,13 +50,19 @@ export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[]
 }
 
 /**
- * A PostgreSQL number as a JSON number: `pg` returns bigint and numeric as strings to keep their
- * precision; this converts them to the nearest double, as much precision as JSON numbers carry in
- * JavaScript clients. `"219.7300000000000000"` → 219.73, `"25"` → 25.
- * @returns null for SQL NULL, and for a value beyond the double range (a sum over ±1.8e308).
+ * A PostgreSQL number as an exact JSON number: `pg` returns bigint and numeric as strings to keep
+ * their precision, and `numericToJson` keeps it: trailing zeros of the fraction dropped
+ * (`"219.7300000000000000"` → 219.73, `"25"` → 25), a double when it holds the value exactly, else an
+ * ExactNumber (`"24691357802469135780"`), which the response writer (etag.interceptor.ts) writes digit
+ * for digit.
+ * @returns null for SQL NULL.
  */
-export function toJsonNumber(value: unknown): number | null {
+export function toJsonNumber(value: unknown): number | ExactNumber | null {
   if (value === null || value === undefined) return null;
-  const number = typeof value === 'number' ? value : Number(value);
-  return Number.isFinite(number) ? number : null;
+  return typeof value === 'number' ? value : numericToJson(String(value));
+}
+
+/** A group's value from its jsonb text (null for the null group), numbers with every digit as stored. */
+function groupValue(text: unknown): ResultValue {
+  return text === null || text === undefined ? null : (parseJsonText(String(text)) as ResultValue);
 }

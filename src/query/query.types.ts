@@ -1,3 +1,4 @@
+import type { ExactNumber } from '../common/json-text';
 /**
  * The typed form of Connect's query document (connect-api.md §4), shared by querying and
  * exporting. Parsing (query-document.ts, filter.ts, timeframe.ts, timezone.ts) turns the JSON the
@@ -24,8 +25,11 @@ export interface FilterCondition {
   /** Property path split on dots: `"product.category"` → `["product", "category"]`. */
   path: string[];
   operator: FilterOperator;
-  /** Already validated against the operator's operand type. */
-  operand: string | number | boolean | null | Array<string | number | boolean>;
+  /**
+   * Already validated against the operator's operand type. A number is a double or, when a double
+   * would not reproduce the query's digits, an ExactNumber (common/json-text.ts).
+   */
+  operand: string | number | ExactNumber | boolean | null | Array<string | number | ExactNumber | boolean>;
 }
 
 /** A timeframe resolved to absolute UTC instants: `start <= timestamp < end`; null = open. */

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { isExactNumber } from '../../common/json-text';
 import {
   IsNotEmpty,
   IsOptional,
@@ -17,7 +18,8 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 @ValidatorConstraint({ name: 'isQueryDocument' })
 class IsQueryDocument implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    return typeof value === 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value));
+    // An ExactNumber (common/json-text.ts: a number such as 1.50 read from the body) is an object too.
+    return typeof value === 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value) && !isExactNumber(value));
   }
   defaultMessage(): string {
     return 'The query JSON supplied is not valid.';

@@ -1,9 +1,13 @@
+import type { ExactNumber } from '../../common/json-text';
 import { ApiProperty } from '@nestjs/swagger';
 import { INTERVAL_UNITS } from '../interval';
 import type { IntervalName } from '../query.types';
 
-/** A value in a result row: a group's value as stored (any JSON) or an aggregate (a number or null). */
-export type ResultValue = string | number | boolean | null | ResultValue[] | { [key: string]: ResultValue };
+/**
+ * A value in a result row: a group's value as stored (any JSON) or an aggregate (a number or null).
+ * Numbers a double would not hold exactly are ExactNumbers (common/json-text.ts).
+ */
+export type ResultValue = string | number | ExactNumber | boolean | null | ResultValue[] | { [key: string]: ResultValue };
 
 /**
  * One result row (connect-api.md §4.9): each groupBy key (its full dotted path) with the group's value,
