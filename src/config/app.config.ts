@@ -40,6 +40,12 @@ export class AppConfig {
   exportProgressIntervalMs: number;
   /** PostgreSQL connections small exports may stream through at once (the rest answer 503). */
   exportStreamConnections: number;
+  /** Small-export streams one project may hold at once, per process (the next answers 503 at once). */
+  exportStreamConnectionsPerProject: number;
+  /** Bytes per second a small-export client must read, measured over each grace window; 0 = never dropped. */
+  exportStreamMinBytesPerSecond: number;
+  /** Length of the windows over which the transfer rate of a small export is measured, ms (the first one is the grace period). */
+  exportStreamGraceMs: number;
   /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
   httpIdleTimeoutMs: number;
 }
@@ -58,6 +64,9 @@ const DEFAULTS = {
   EXPORT_CONCURRENCY: '2',
   EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '4',
+  EXPORT_STREAM_CONNECTIONS_PER_PROJECT: '2',
+  EXPORT_STREAM_MIN_BYTES_PER_SECOND: '1024',
+  EXPORT_STREAM_GRACE_MS: '30000',
   HTTP_IDLE_TIMEOUT_MS: '60000',
 } as const;
 
@@ -125,6 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportConcurrency: int('EXPORT_CONCURRENCY', 1),
     exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
     exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
+    exportStreamConnectionsPerProject: int('EXPORT_STREAM_CONNECTIONS_PER_PROJECT', 1),
+    exportStreamMinBytesPerSecond: int('EXPORT_STREAM_MIN_BYTES_PER_SECOND', 0),
+    exportStreamGraceMs: int('EXPORT_STREAM_GRACE_MS', 100),
     httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
   });
   if (problems.length > 0) {

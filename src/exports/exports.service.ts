@@ -1,8 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, StreamableFile } from '@nestjs/common';
+import { Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import QueryStream from 'pg-query-stream';
 import { NotFoundError, TooManyResultsError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
@@ -22,12 +21,18 @@ import {
 } from './exports.constants';
 import { ExportScope, ExportsRepository } from './exports.repository';
 import { serializeSelection } from './frozen-selection';
+import { minRateReadable, SlowClientError } from './min-rate-readable';
 import { exportObjectKey, parseS3Path } from './s3-location';
 
 /** Rows fetched per round trip while streaming a small export. */
 const STREAM_BATCH_ROWS = 500;
 /** JSON characters of a small export held in memory before answering (see `smallExport`). */
 const READ_AHEAD_CHARS = 8 * 1024 * 1024;
+/**
+ * Characters per chunk of a streamed small export: small enough that the transfer rate seen by
+ * `minRateReadable` moves in steps well below EXPORT_STREAM_MIN_BYTES_PER_SECOND × one window.
+ */
+const STREAM_CHUNK_CHARS = 16 * 1024;
 
 function tooManyForSmallExport(): TooManyResultsError {
   return new TooManyResultsError(
@@ -36,7 +41,7 @@ function tooManyForSmallExport(): TooManyResultsError {
   );
 }
 
-/** `{"results":[…]}` text from lines already read and, optionally, the rest of a cursor, in 64 KB chunks. */
+/** `{"results":[…]}` text from lines already read and, optionally, the rest of a cursor, in chunks of about STREAM_CHUNK_CHARS. */
 async function* jsonResults(head: string[], rest: AsyncIterator<[string]> | null): AsyncGenerator<string> {
   let chunk = '{"results":[';
   let first = true;
@@ -46,14 +51,14 @@ async function* jsonResults(head: string[], rest: AsyncIterator<[string]> | null
   };
   for (const line of head) {
     add(line);
-    if (chunk.length >= 65536) {
+    if (chunk.length >= STREAM_CHUNK_CHARS) {
       yield chunk;
       chunk = '';
     }
   }
   for (let next = rest ? await rest.next() : null; next && !next.done; next = await rest!.next()) {
     add(next.value[0]);
-    if (chunk.length >= 65536) {
+    if (chunk.length >= STREAM_CHUNK_CHARS) {
       yield chunk;
       chunk = '';
     }
@@ -70,6 +75,8 @@ export interface CreatedExport {
 /** Small exports (streamed in the response) and S3 exports (queued for the worker). */
 @Injectable()
 export class ExportsService {
+  private readonly logger = new Logger(ExportsService.name);
+
   constructor(
     private readonly exports: ExportsRepository,
     private readonly config: AppConfig,
@@ -86,15 +93,21 @@ export class ExportsService {
    * answering; if the result ends within them, the 413 is decided by that read alone. A larger
    * result is counted in the same snapshot, then streamed from its start, so memory stays bounded
    * by READ_AHEAD_CHARS whatever the events' size.
+   *
+   * A client that reads fewer than EXPORT_STREAM_MIN_BYTES_PER_SECOND × EXPORT_STREAM_GRACE_MS / 1000
+   * bytes in one window of EXPORT_STREAM_GRACE_MS is disconnected (see `minRateReadable`), and its
+   * connection goes back to the pool.
    * @throws ValidationError (422) for an invalid or repeated query, or one with select/groupBy/interval;
    *         TooManyResultsError (413) when more than 10,000 events match;
-   *         ServiceUnavailableError (503) when every streaming connection is busy.
+   *         ServiceUnavailableError (503, Retry-After) when the project already streams
+   *         EXPORT_STREAM_CONNECTIONS_PER_PROJECT exports, or every streaming connection is busy.
    */
   async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
     const selection = parseExportQuery(parseQueryParam(rawQuery), new Date());
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
     const lines = this.exports.linesStatement(scope, MAX_SMALL_EXPORT_EVENTS + 1);
-    const client = await this.readPool.connect();
+    const lease = await this.readPool.connect(projectId);
+    const client = lease.client;
     let cursor: QueryStream | null = null;
     let released = false;
     const release = () => {
@@ -102,8 +115,8 @@ export class ExportsService {
       released = true;
       cursor?.destroy();
       void client.query('ROLLBACK').then(
-        () => client.release(),
-        (error: Error) => client.release(error),
+        () => lease.release(),
+        (error: Error) => lease.release(error),
       );
     };
     const openCursor = () => {
@@ -141,10 +154,22 @@ export class ExportsService {
         }
         rows = openCursor();
       }
-      const readable = Readable.from(jsonResults(head, complete ? null : rows));
+      const readable = minRateReadable(
+        jsonResults(head, complete ? null : rows),
+        this.config.exportStreamMinBytesPerSecond,
+        this.config.exportStreamGraceMs,
+      );
       // Runs whether the body was sent in full, failed, or the client went away before it started.
       readable.once('close', release);
-      return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+      const file = new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+      file.setErrorLogger((error) => {
+        if (error instanceof SlowClientError) {
+          this.logger.warn(`small export of project ${projectId}: ${error.message}`);
+        } else {
+          this.logger.error(error.stack ?? error.message);
+        }
+      });
+      return file;
     } catch (error) {
       release();
       throw error;
