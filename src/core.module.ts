@@ -14,7 +14,7 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.databaseConnectTimeoutMs)),
         BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
       ],
       providers: [

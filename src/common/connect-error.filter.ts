@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { dependencyUnavailableError, isDependencyUnavailable } from './dependency-errors';
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
 
 /** Connect's body for unexpected failures (connect-api.md §10 vector 4). */
@@ -24,17 +25,20 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
 
 /**
  * The one error funnel: maps domain errors and framework HTTP errors (unknown routes) to
- * Connect's shapes. Anything else is a 500 with a generic message; its details go to the log
- * with a request id, never to the client.
+ * Connect's shapes. A driver error saying PostgreSQL or Redis is unreachable (see
+ * dependency-errors.ts) is a 503 with Retry-After, wherever it was thrown (guard, handler, stream
+ * set-up). Anything else is a 500 with a generic message; its details go to the log with a request
+ * id, never to the client.
  */
 @Catch()
 export class ConnectErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const response = ctx.getResponse<Response>();
     const request = ctx.getRequest<Request>();
+    const exception = this.recognise(thrown, request);
     const [status, body] = this.toResponse(exception, request);
     if (response.headersSent) {
       response.destroy();
@@ -44,6 +48,16 @@ export class ConnectErrorFilter implements ExceptionFilter {
       response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     response.status(status).json(body);
+  }
+
+  /** A dependency failure becomes its ServiceUnavailableError (logged once, as a warning); anything else is kept. */
+  private recognise(thrown: unknown, request: Request): unknown {
+    if (thrown instanceof ConnectError || thrown instanceof HttpException || !isDependencyUnavailable(thrown)) {
+      return thrown;
+    }
+    const detail = thrown instanceof Error ? thrown.message : String(thrown);
+    this.logger.warn(`${request.method} ${request.path}: a dependency is unavailable (${detail}); answered 503`);
+    return dependencyUnavailableError();
   }
 
   private toResponse(exception: unknown, request: Request): [number, ConnectErrorBody] {

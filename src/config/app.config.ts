@@ -48,6 +48,12 @@ export class AppConfig {
   exportStreamGraceMs: number;
   /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
   httpIdleTimeoutMs: number;
+  /** Longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the statement fails, ms. */
+  databaseConnectTimeoutMs: number;
+  /** Longest wait for one Redis operation on a request path or in the export sweep, ms. */
+  redisCommandTimeoutMs: number;
+  /** How often each worker queues again unfinished exports that have no live job in Redis, ms. */
+  exportSweepIntervalMs: number;
 }
 
 const DEFAULTS = {
@@ -68,6 +74,9 @@ const DEFAULTS = {
   EXPORT_STREAM_MIN_BYTES_PER_SECOND: '1024',
   EXPORT_STREAM_GRACE_MS: '30000',
   HTTP_IDLE_TIMEOUT_MS: '60000',
+  DATABASE_CONNECT_TIMEOUT_MS: '2000',
+  REDIS_COMMAND_TIMEOUT_MS: '2000',
+  EXPORT_SWEEP_INTERVAL_MS: '30000',
 } as const;
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -138,6 +147,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportStreamMinBytesPerSecond: int('EXPORT_STREAM_MIN_BYTES_PER_SECOND', 0),
     exportStreamGraceMs: int('EXPORT_STREAM_GRACE_MS', 100),
     httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
+    databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 100),
+    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100),
+    exportSweepIntervalMs: int('EXPORT_SWEEP_INTERVAL_MS', 100),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

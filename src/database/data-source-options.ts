@@ -9,8 +9,10 @@ import { Project } from '../projects/entities/project.entity';
  * The one TypeORM configuration, used by the app (TypeOrmModule), the CLI (ormconfig.ts) and the
  * tests. Migrations only: `synchronize` is never on. Migrations are listed as classes (not a glob)
  * so the same list works from `src/` under jest and from `dist/`.
+ * `connectTimeoutMs` (DATABASE_CONNECT_TIMEOUT_MS): how long a statement waits for a connection,
+ * new or free in the pool, before it fails (pg's default is forever).
  */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, connectTimeoutMs = 2000): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -18,6 +20,6 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: [Init1764470000000, InstanceSettings1764480000000],
     migrationsTableName: 'migrations',
     synchronize: false,
-    extra: { max: 20 },
+    extra: { max: 20, connectionTimeoutMillis: connectTimeoutMs },
   };
 }
