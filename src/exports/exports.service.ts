@@ -3,7 +3,8 @@ import { Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import QueryStream from 'pg-query-stream';
-import { NotFoundError, TooManyResultsError } from '../common/errors';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
+import { NotFoundError, ServiceUnavailableError, TooManyResultsError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
@@ -180,8 +181,13 @@ export class ExportsService {
    * Creates an S3 export (exporting-events.md, "Exporting to Amazon S3"): validates everything,
    * freezes the selection, stores the credentials encrypted and queues the job (its data is the
    * export id only).
+   *
+   * The committed row in PostgreSQL is what makes the export happen; the job is only a wake-up
+   * call. So when Redis does not take the job within REDIS_COMMAND_TIMEOUT_MS, the export is still
+   * answered 201 (Pending): the workers' sweep (EXPORT_SWEEP_INTERVAL_MS) queues it once Redis is back.
    * @throws ValidationError (422) for an invalid query or s3Path; TooManyResultsError (413) over
-   *         1,000,000 events, before anything is uploaded.
+   *         1,000,000 events, before anything is uploaded; driver errors when PostgreSQL is
+   *         unreachable (the error funnel answers 503 with Retry-After).
    */
   async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
     const rawQuery = typeof body.query === 'string' ? parseQueryParam(body.query) : (body.query ?? {});
@@ -215,16 +221,30 @@ export class ExportsService {
       ),
       status: ExportStatus.Pending,
     });
-    await this.enqueue(id);
+    try {
+      await this.enqueue(id);
+    } catch (error) {
+      this.logger.warn(`export ${id} is stored but not queued (${(error as Error).message}); the export sweep will queue it`);
+    }
     return {
       status: ExportStatusDto.from(record),
       location: `${baseUrl}/events/${encodeURIComponent(collection)}/export/${id}`,
     };
   }
 
-  /** Queues an export's job; a no-op when a job with that id is already queued (jobId = export id). */
+  /**
+   * Queues an export's job; a no-op when a job with that id is already queued (jobId = export id).
+   * Bull waits for Redis as long as ioredis keeps the command in its offline queue, so the wait is
+   * cut at REDIS_COMMAND_TIMEOUT_MS (the command may still reach Redis later: jobId makes that harmless).
+   * @throws ServiceUnavailableError (503) when Redis does not answer in time; Redis errors as they are.
+   */
   async enqueue(exportId: string): Promise<void> {
-    await this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId });
+    const ms = this.config.redisCommandTimeoutMs;
+    await withTimeout(
+      this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId }),
+      ms,
+      () => new ServiceUnavailableError(`The export queue (Redis) did not answer within ${ms} ms.`, DEPENDENCY_RETRY_AFTER_SECONDS),
+    );
   }
 
   /**

@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+
+/**
+ * A redis-server of the test's own on a free loopback port (never the machine's shared Redis), so
+ * a test can kill it and start it again on the same port. No persistence: a restart is empty.
+ */
+export interface TestRedis {
+  port: number;
+  url: string;
+  /** SIGKILLs the server and waits until the port no longer answers. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty); a no-op while it runs. */
+  start(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`redis-server: ${what} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startTestRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const redis: TestRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    start: async () => {
+      if (child && child.exitCode === null) return;
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
+      await until(() => answersPing(port), 'did not answer PING');
+    },
+    kill: async () => {
+      const running = child;
+      child = null;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((r) => running.once('exit', r));
+      running.kill('SIGKILL');
+      await exited;
+      await until(async () => !(await answersPing(port)), 'still answers after SIGKILL');
+    },
+  };
+  await redis.start();
+  return redis;
+}
