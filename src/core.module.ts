@@ -16,7 +16,12 @@ export class CoreModule {
       imports: [
         // Every statement of the API runs under QUERY_STATEMENT_TIMEOUT_MS, set when each connection opens;
         // the export worker raises it for its own reads (export-runner.ts).
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.queryStatementTimeoutMs)),
+        TypeOrmModule.forRoot(
+          dataSourceOptions(config.databaseUrl, {
+            statementTimeoutMs: config.queryStatementTimeoutMs,
+            connectTimeoutMs: config.databaseConnectTimeoutMs,
+          }),
+        ),
         BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
       ],
       providers: [

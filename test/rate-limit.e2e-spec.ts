@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import type { Response } from 'supertest';
 import { ProjectsService } from '../src/projects/projects.service';
-import { startOwnRedis, OwnRedis } from './support/redis-server';
+import { startTestRedis, TestRedis } from './support/redis-server';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 
 /**
@@ -266,11 +266,11 @@ describe('rate limits', () => {
   });
 
   describe('when Redis stops answering or dies', () => {
-    let redis: OwnRedis;
+    let redis: TestRedis;
     let t: TestApp;
     let rlPrefix: string;
     beforeAll(async () => {
-      redis = await startOwnRedis();
+      redis = await startTestRedis();
       rlPrefix = prefix();
       t = await startTestApp({
         RATE_LIMIT_REDIS_URL: redis.url,

@@ -65,6 +65,21 @@ describe('ConnectErrorFilter', () => {
     expect(STATEMENT_TIMEOUT_MESSAGE).toMatch(/narrow the timeframe or the filter, or group by fewer properties/);
   });
 
+  it('answers 503 with Retry-After for a driver error saying PostgreSQL or Redis is unreachable', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      expect(respond(refused)).toEqual({
+        status: 503,
+        body: { errorMessage: 'The service cannot reach its database or queue right now; try again shortly.' },
+        headers: { 'Retry-After': '5' },
+      });
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('answers 415 without Retry-After', () => {
     expect(respond(new UnsupportedMediaTypeError('No gzip.'))).toEqual({ status: 415, body: { errorMessage: 'No gzip.' } });
   });

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isQueryCanceled, statementTimeoutError } from '../database/statement-timeout';
+import { dependencyUnavailableError, isDependencyUnavailable } from './dependency-errors';
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
 import { requestIdOf, withRequestId } from './request-context';
 
@@ -27,18 +28,20 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
 /**
  * The one error funnel: maps domain errors and framework HTTP errors (unknown routes) to
  * Connect's shapes. A statement PostgreSQL cancelled (57014: QUERY_STATEMENT_TIMEOUT_MS) is a 503
- * with Retry-After saying what to narrow. Anything else is a 500 with a generic message; its
- * details go to the log with a request id, never to the client.
+ * with Retry-After saying what to narrow. A driver error saying PostgreSQL or Redis is unreachable
+ * (see dependency-errors.ts) is a 503 with Retry-After, wherever it was thrown (guard, handler,
+ * stream set-up). Anything else is a 500 with a generic message; its details go to the log with a
+ * request id, never to the client.
  */
 @Catch()
 export class ConnectErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(thrown: unknown, host: ArgumentsHost): void {
-    const exception = isQueryCanceled(thrown) ? statementTimeoutError() : thrown;
     const ctx = host.switchToHttp();
     const response = ctx.getResponse<Response>();
     const request = ctx.getRequest<Request>();
+    const exception = this.recognise(thrown, request);
     const [status, body] = this.toResponse(exception, request, response);
     if (response.headersSent) {
       response.destroy();
@@ -48,6 +51,22 @@ export class ConnectErrorFilter implements ExceptionFilter {
       response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     response.status(status).json(body);
+  }
+
+  /**
+   * A statement timeout or a dependency failure becomes its ServiceUnavailableError (the latter
+   * logged once, as a warning); anything else is kept.
+   */
+  private recognise(thrown: unknown, request: Request): unknown {
+    if (isQueryCanceled(thrown)) {
+      return statementTimeoutError();
+    }
+    if (thrown instanceof ConnectError || thrown instanceof HttpException || !isDependencyUnavailable(thrown)) {
+      return thrown;
+    }
+    const detail = thrown instanceof Error ? thrown.message : String(thrown);
+    this.logger.warn(`${request.method} ${request.path}: a dependency is unavailable (${detail}); answered 503`);
+    return dependencyUnavailableError();
   }
 
   private toResponse(exception: unknown, request: Request, response: Response): [number, ConnectErrorBody] {

@@ -81,6 +81,12 @@ export class AppConfig {
   exportProgressIntervalMs: number;
   /** PostgreSQL connections small exports may stream through at once (the rest answer 503). */
   exportStreamConnections: number;
+  /** Small-export streams one project may hold at once, per process (the next answers 503 at once). */
+  exportStreamConnectionsPerProject: number;
+  /** Bytes per second a small-export client must read, measured over each grace window; 0 = never dropped. */
+  exportStreamMinBytesPerSecond: number;
+  /** Length of the windows over which the transfer rate of a small export is measured, ms (the first one is the grace period). */
+  exportStreamGraceMs: number;
   /** Socket inactivity after which the HTTP server drops a connection, ms (a client that stopped reading). */
   httpIdleTimeoutMs: number;
   /** Caps on a query document: filter conditions, `in` values, characters (src/query/query.constants.ts). */
@@ -102,6 +108,12 @@ export class AppConfig {
    * answer instead of a connection reset.
    */
   httpCloseLingerMs: number;
+  /** Longest wait for a PostgreSQL connection (a new one, or a free one of the pool) before the statement fails, ms. */
+  databaseConnectTimeoutMs: number;
+  /** Longest wait for one Redis operation on a request path or in the export sweep, ms. */
+  redisCommandTimeoutMs: number;
+  /** How often each worker queues again unfinished exports that have no live job in Redis, ms. */
+  exportSweepIntervalMs: number;
 }
 
 const DEFAULTS = {
@@ -118,6 +130,9 @@ const DEFAULTS = {
   EXPORT_CONCURRENCY: '2',
   EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '4',
+  EXPORT_STREAM_CONNECTIONS_PER_PROJECT: '2',
+  EXPORT_STREAM_MIN_BYTES_PER_SECOND: '1024',
+  EXPORT_STREAM_GRACE_MS: '30000',
   HTTP_IDLE_TIMEOUT_MS: '60000',
   QUERY_MAX_FILTER_CONDITIONS: String(DEFAULT_QUERY_LIMITS.maxFilterConditions),
   QUERY_MAX_IN_VALUES: String(DEFAULT_QUERY_LIMITS.maxInValues),
@@ -136,6 +151,9 @@ const DEFAULTS = {
   RATE_LIMIT_S3_EXPORTS: '60',
   RATE_LIMIT_WINDOW_SECONDS: '60',
   HTTP_CLOSE_LINGER_MS: '2000',
+  DATABASE_CONNECT_TIMEOUT_MS: '2000',
+  REDIS_COMMAND_TIMEOUT_MS: '2000',
+  EXPORT_SWEEP_INTERVAL_MS: '30000',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -252,6 +270,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportConcurrency: int('EXPORT_CONCURRENCY', 1),
     exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
     exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
+    exportStreamConnectionsPerProject: int('EXPORT_STREAM_CONNECTIONS_PER_PROJECT', 1),
+    exportStreamMinBytesPerSecond: int('EXPORT_STREAM_MIN_BYTES_PER_SECOND', 0),
+    exportStreamGraceMs: int('EXPORT_STREAM_GRACE_MS', 100),
     httpIdleTimeoutMs: int('HTTP_IDLE_TIMEOUT_MS', 1000),
     queryLimits: {
       maxFilterConditions: int('QUERY_MAX_FILTER_CONDITIONS', 1, MAX_CONFIGURABLE_FILTER_CONDITIONS),
@@ -264,6 +285,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustProxy,
     rateLimit,
     httpCloseLingerMs: int('HTTP_CLOSE_LINGER_MS', 0),
+    databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 100),
+    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100),
+    exportSweepIntervalMs: int('EXPORT_SWEEP_INTERVAL_MS', 100),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

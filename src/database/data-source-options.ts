@@ -9,10 +9,15 @@ import { Project } from '../projects/entities/project.entity';
  * The one TypeORM configuration, used by the app (TypeOrmModule), the CLI (ormconfig.ts) and the
  * tests. Migrations only: `synchronize` is never on. Migrations are listed as classes (not a glob)
  * so the same list works from `src/` under jest and from `dist/`.
- * @param statementTimeoutMs `statement_timeout` of every connection of the pool, ms (the API's
- *   QUERY_STATEMENT_TIMEOUT_MS); 0 (migrations, CLI) = none.
+ * @param options.statementTimeoutMs `statement_timeout` of every connection of the pool, ms (the
+ *   API's QUERY_STATEMENT_TIMEOUT_MS); 0 (migrations, CLI) = none.
+ * @param options.connectTimeoutMs how long a statement waits for a connection, new or free in the
+ *   pool, before it fails (DATABASE_CONNECT_TIMEOUT_MS; pg's default is forever).
  */
-export function dataSourceOptions(databaseUrl: string, statementTimeoutMs = 0): DataSourceOptions {
+export function dataSourceOptions(
+  databaseUrl: string,
+  { statementTimeoutMs = 0, connectTimeoutMs = 2000 }: { statementTimeoutMs?: number; connectTimeoutMs?: number } = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -20,6 +25,6 @@ export function dataSourceOptions(databaseUrl: string, statementTimeoutMs = 0): 
     migrations: [Init1764470000000, InstanceSettings1764480000000],
     migrationsTableName: 'migrations',
     synchronize: false,
-    extra: { max: 20, statement_timeout: statementTimeoutMs || undefined },
+    extra: { max: 20, statement_timeout: statementTimeoutMs || undefined, connectionTimeoutMillis: connectTimeoutMs },
   };
 }

@@ -5,17 +5,36 @@ import { AppConfig } from '../config/app.config';
 
 /** How long a small export waits for a streaming connection before answering 503, ms. */
 const ACQUIRE_TIMEOUT_MS = 2000;
+/**
+ * `Retry-After` of a 503 for a busy stream pool, seconds: a small export of 10,000 events takes well
+ * under a second to a client reading at full speed, and a slow one is dropped after at most two
+ * rate windows (EXPORT_STREAM_GRACE_MS), so a slot is usually free again within seconds.
+ */
+export const STREAM_BUSY_RETRY_AFTER_SECONDS = 2;
+
+/** A streaming connection held for one small export; `release` gives it (and the project's slot) back, once. */
+export interface StreamLease {
+  client: PoolClient;
+  /** Returns the connection to the pool; with an error, the connection is discarded instead. */
+  release(error?: Error): void;
+}
 
 /**
  * The PostgreSQL connections small exports stream through, apart from the main pool. A streamed
  * response holds its connection until the client has read the last byte, so clients that read
  * slowly (or never) can only use up this pool — pushes, queries and health checks keep theirs.
+ *
+ * Within the pool, one project holds at most EXPORT_STREAM_CONNECTIONS_PER_PROJECT connections at
+ * once, so one project's slow clients cannot lock every other project out. The count is kept in
+ * this process: with several API processes, a project may hold that many in each.
  */
 @Injectable()
 export class ExportReadPool implements OnModuleDestroy {
   private readonly pool: Pool;
+  /** Streams held (or being acquired) per project id, in this process. */
+  private readonly held = new Map<string, number>();
 
-  constructor(config: AppConfig) {
+  constructor(private readonly config: AppConfig) {
     this.pool = new Pool({
       connectionString: config.databaseUrl,
       max: config.exportStreamConnections,
@@ -27,16 +46,52 @@ export class ExportReadPool implements OnModuleDestroy {
     this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
   }
 
-  /** @throws ServiceUnavailableError (503) when every streaming connection stays busy for 2 s. */
-  async connect(): Promise<PoolClient> {
+  /**
+   * A streaming connection for one of `projectId`'s small exports.
+   * @throws ServiceUnavailableError (503, Retry-After 2 s) at once when the project already holds
+   *         EXPORT_STREAM_CONNECTIONS_PER_PROJECT streams, or after 2 s when every connection stays busy;
+   *         connection errors of PostgreSQL as they are (the error funnel answers 503 for them).
+   */
+  async connect(projectId: string): Promise<StreamLease> {
+    const held = this.held.get(projectId) ?? 0;
+    if (held >= this.config.exportStreamConnectionsPerProject) {
+      throw new ServiceUnavailableError(
+        `This project already streams ${held} exports, the most it may at once; try again when one has finished.`,
+        STREAM_BUSY_RETRY_AFTER_SECONDS,
+      );
+    }
+    this.held.set(projectId, held + 1);
+    let returned = false;
+    const giveBackSlot = () => {
+      if (returned) return;
+      returned = true;
+      const left = (this.held.get(projectId) ?? 1) - 1;
+      if (left > 0) this.held.set(projectId, left);
+      else this.held.delete(projectId);
+    };
+    let client: PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
+      giveBackSlot();
       if (/timeout/i.test((error as Error).message)) {
-        throw new ServiceUnavailableError('Too many exports are being streamed right now; try again in a moment.');
+        throw new ServiceUnavailableError(
+          'Too many exports are being streamed right now; try again in a moment.',
+          STREAM_BUSY_RETRY_AFTER_SECONDS,
+        );
       }
       throw error;
     }
+    let released = false;
+    return {
+      client,
+      release: (error?: Error) => {
+        if (released) return;
+        released = true;
+        giveBackSlot();
+        client.release(error);
+      },
+    };
   }
 
   onModuleDestroy(): Promise<void> {

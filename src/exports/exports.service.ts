@@ -1,10 +1,10 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, StreamableFile } from '@nestjs/common';
+import { Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import QueryStream from 'pg-query-stream';
-import { NotFoundError, TooManyResultsError } from '../common/errors';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
+import { NotFoundError, ServiceUnavailableError, TooManyResultsError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
@@ -22,12 +22,18 @@ import {
 } from './exports.constants';
 import { ExportScope, ExportsRepository } from './exports.repository';
 import { serializeSelection } from './frozen-selection';
+import { minRateReadable, SlowClientError } from './min-rate-readable';
 import { exportObjectKey, parseS3Path } from './s3-location';
 
 /** Rows fetched per round trip while streaming a small export. */
 const STREAM_BATCH_ROWS = 500;
 /** JSON characters of a small export held in memory before answering (see `smallExport`). */
 const READ_AHEAD_CHARS = 8 * 1024 * 1024;
+/**
+ * Characters per chunk of a streamed small export: small enough that the transfer rate seen by
+ * `minRateReadable` moves in steps well below EXPORT_STREAM_MIN_BYTES_PER_SECOND × one window.
+ */
+const STREAM_CHUNK_CHARS = 16 * 1024;
 
 function tooManyForSmallExport(): TooManyResultsError {
   return new TooManyResultsError(
@@ -36,7 +42,7 @@ function tooManyForSmallExport(): TooManyResultsError {
   );
 }
 
-/** `{"results":[…]}` text from lines already read and, optionally, the rest of a cursor, in 64 KB chunks. */
+/** `{"results":[…]}` text from lines already read and, optionally, the rest of a cursor, in chunks of about STREAM_CHUNK_CHARS. */
 async function* jsonResults(head: string[], rest: AsyncIterator<[string]> | null): AsyncGenerator<string> {
   let chunk = '{"results":[';
   let first = true;
@@ -46,14 +52,14 @@ async function* jsonResults(head: string[], rest: AsyncIterator<[string]> | null
   };
   for (const line of head) {
     add(line);
-    if (chunk.length >= 65536) {
+    if (chunk.length >= STREAM_CHUNK_CHARS) {
       yield chunk;
       chunk = '';
     }
   }
   for (let next = rest ? await rest.next() : null; next && !next.done; next = await rest!.next()) {
     add(next.value[0]);
-    if (chunk.length >= 65536) {
+    if (chunk.length >= STREAM_CHUNK_CHARS) {
       yield chunk;
       chunk = '';
     }
@@ -70,6 +76,8 @@ export interface CreatedExport {
 /** Small exports (streamed in the response) and S3 exports (queued for the worker). */
 @Injectable()
 export class ExportsService {
+  private readonly logger = new Logger(ExportsService.name);
+
   constructor(
     private readonly exports: ExportsRepository,
     private readonly config: AppConfig,
@@ -86,17 +94,23 @@ export class ExportsService {
    * answering; if the result ends within them, the 413 is decided by that read alone. A larger
    * result is counted in the same snapshot, then streamed from its start, so memory stays bounded
    * by READ_AHEAD_CHARS whatever the events' size.
+   *
+   * A client that reads fewer than EXPORT_STREAM_MIN_BYTES_PER_SECOND × EXPORT_STREAM_GRACE_MS / 1000
+   * bytes in one window of EXPORT_STREAM_GRACE_MS is disconnected (see `minRateReadable`), and its
+   * connection goes back to the pool.
    * @throws ValidationError (422) for an invalid or repeated query, one with select/groupBy/interval, or
    *         one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) when more than 10,000 events match;
-   *         ServiceUnavailableError (503) when every streaming connection is busy.
+   *         ServiceUnavailableError (503, Retry-After) when the project already streams
+   *         EXPORT_STREAM_CONNECTIONS_PER_PROJECT exports, or every streaming connection is busy.
    */
   async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
     const limits = this.config.queryLimits;
     const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
     const lines = this.exports.linesStatement(scope, MAX_SMALL_EXPORT_EVENTS + 1);
-    const client = await this.readPool.connect();
+    const lease = await this.readPool.connect(projectId);
+    const client = lease.client;
     let cursor: QueryStream | null = null;
     let released = false;
     const release = () => {
@@ -104,8 +118,8 @@ export class ExportsService {
       released = true;
       cursor?.destroy();
       void client.query('ROLLBACK').then(
-        () => client.release(),
-        (error: Error) => client.release(error),
+        () => lease.release(),
+        (error: Error) => lease.release(error),
       );
     };
     const openCursor = () => {
@@ -143,10 +157,22 @@ export class ExportsService {
         }
         rows = openCursor();
       }
-      const readable = Readable.from(jsonResults(head, complete ? null : rows));
+      const readable = minRateReadable(
+        jsonResults(head, complete ? null : rows),
+        this.config.exportStreamMinBytesPerSecond,
+        this.config.exportStreamGraceMs,
+      );
       // Runs whether the body was sent in full, failed, or the client went away before it started.
       readable.once('close', release);
-      return new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+      const file = new StreamableFile(readable, { type: 'application/json; charset=utf-8' });
+      file.setErrorLogger((error) => {
+        if (error instanceof SlowClientError) {
+          this.logger.warn(`small export of project ${projectId}: ${error.message}`);
+        } else {
+          this.logger.error(error.stack ?? error.message);
+        }
+      });
+      return file;
     } catch (error) {
       release();
       throw error;
@@ -157,9 +183,13 @@ export class ExportsService {
    * Creates an S3 export (exporting-events.md, "Exporting to Amazon S3"): validates everything,
    * freezes the selection, stores the credentials encrypted and queues the job (its data is the
    * export id only).
-   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits) or
-   *         s3Path; TooManyResultsError (413) over
-   *         1,000,000 events, before anything is uploaded.
+   *
+   * The committed row in PostgreSQL is what makes the export happen; the job is only a wake-up
+   * call. So when Redis does not take the job within REDIS_COMMAND_TIMEOUT_MS, the export is still
+   * answered 201 (Pending): the workers' sweep (EXPORT_SWEEP_INTERVAL_MS) queues it once Redis is back.
+   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits) or s3Path; TooManyResultsError (413) over
+   *         1,000,000 events, before anything is uploaded; driver errors when PostgreSQL is
+   *         unreachable (the error funnel answers 503 with Retry-After).
    */
   async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
     // An object query was parsed with the body (parseJsonBody), which keeps every digit of numbers too.
@@ -194,16 +224,30 @@ export class ExportsService {
       ),
       status: ExportStatus.Pending,
     });
-    await this.enqueue(id);
+    try {
+      await this.enqueue(id);
+    } catch (error) {
+      this.logger.warn(`export ${id} is stored but not queued (${(error as Error).message}); the export sweep will queue it`);
+    }
     return {
       status: ExportStatusDto.from(record),
       location: `${baseUrl}/events/${encodeURIComponent(collection)}/export/${id}`,
     };
   }
 
-  /** Queues an export's job; a no-op when a job with that id is already queued (jobId = export id). */
+  /**
+   * Queues an export's job; a no-op when a job with that id is already queued (jobId = export id).
+   * Bull waits for Redis as long as ioredis keeps the command in its offline queue, so the wait is
+   * cut at REDIS_COMMAND_TIMEOUT_MS (the command may still reach Redis later: jobId makes that harmless).
+   * @throws ServiceUnavailableError (503) when Redis does not answer in time; Redis errors as they are.
+   */
   async enqueue(exportId: string): Promise<void> {
-    await this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId });
+    const ms = this.config.redisCommandTimeoutMs;
+    await withTimeout(
+      this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId }),
+      ms,
+      () => new ServiceUnavailableError(`The export queue (Redis) did not answer within ${ms} ms.`, DEPENDENCY_RETRY_AFTER_SECONDS),
+    );
   }
 
   /**

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { ErrorMessageDto } from '../common/dto/error-response.dto';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
 import { ServiceUnavailableError } from '../common/errors';
 import { EXPORT_QUEUE } from '../exports/exports.constants';
 
@@ -36,7 +37,7 @@ export class HealthController {
     ]);
     if (!postgres || !redis) {
       const down = [!postgres && 'PostgreSQL', !redis && 'Redis'].filter(Boolean).join(' and ');
-      throw new ServiceUnavailableError(`Unhealthy: ${down} not answering.`);
+      throw new ServiceUnavailableError(`Unhealthy: ${down} not answering.`, DEPENDENCY_RETRY_AFTER_SECONDS);
     }
     return { status: 'ok', postgres: 'up', redis: 'up' };
   }

@@ -1,64 +1,85 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
- * A redis-server of the test's own, on a free loopback port, that the test may pause (SIGSTOP:
- * connections stay open but nothing answers) or kill. Never the machine's Redis on 6379.
+ * A redis-server of the test's own on a free loopback port (never the machine's shared Redis), so
+ * a test can pause it, kill it and start it again on the same port. No persistence: a restart is empty.
  */
-export interface OwnRedis {
-  url: string;
+export interface TestRedis {
   port: number;
-  /** SIGSTOP: Redis stops answering, its sockets stay open. */
+  url: string;
+  /** SIGSTOP: Redis stops answering while its sockets stay open. */
   pause(): void;
   /** SIGCONT after `pause`. */
   resume(): void;
-  /** SIGKILL, and waits for the process to be gone. Safe to call twice. */
+  /** SIGKILLs the server and waits until the port no longer answers; safe to call twice. */
   kill(): Promise<void>;
+  /** Starts it again on the same port (empty); a no-op while it runs. */
+  start(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
+      const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
   });
 }
 
-/** Starts `redis-server` without persistence; resolves once it accepts connections (10 s at most). */
-export async function startOwnRedis(): Promise<OwnRedis> {
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`redis-server: ${what} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startTestRedis(): Promise<TestRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start:\n${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on ${port} exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
+  let child: ChildProcess | null = null;
+  const redis: TestRedis = {
     port,
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
+    url: `redis://127.0.0.1:${port}`,
+    start: async () => {
+      if (child && child.exitCode === null) return;
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
+      await until(() => answersPing(port), 'did not answer PING');
+    },
+    pause: () => {
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-      }
+      const running = child;
+      child = null;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((r) => running.once('exit', r));
+      running.kill('SIGKILL');
       await exited;
+      await until(async () => !(await answersPing(port)), 'still answers after SIGKILL');
     },
   };
+  await redis.start();
+  return redis;
 }
