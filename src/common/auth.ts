@@ -47,7 +47,7 @@ const FAILED_AUTH_DOC = 'too many failed authentications from this client addres
 
 /**
  * Marks an endpoint as needing `X-Project-Id` + `X-Api-Key` with a key that has `permission`
- * (connect-api.md §1). 401 for a missing or unknown project/key, 403 for a key of the wrong type,
+ * (README, "Keys and projects"). 401 for a missing or unknown project/key, 403 for a key of the wrong type,
  * 429 when a rate limit is used up: failed authentications, or the project's `limit` (counted
  * per request once the key is verified; success answers then carry `RateLimit-*` headers).
  */

@@ -128,7 +128,7 @@ export class QueryController {
     type: ValidationErrorDto,
     description:
       'Invalid query: not JSON (`{"field": "query", "description": "The query JSON supplied is not valid."}`), missing or ' +
-      'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone the rule of §4.6 does not allow, an interval ' +
+      'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone not allowed with that timeframe (README, "Filters and timeframes"), an interval ' +
       'without a bounded timeframe, a query over a limit (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, ' +
       'QUERY_MAX_DOCUMENT_CHARS), or an invalid collection name. One entry per problem.',
   })

@@ -29,7 +29,7 @@ export class QueryService {
    * @param rawQuery the URL-decoded `query` parameter (relaxed JSON) as Express gives it: undefined when
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
    * @returns the body of §4.9 (plain, grouped, interval or interval + grouped).
-   * @throws ValidationError (422) for an invalid query (§4.10), or one over a cap of AppConfig.queryLimits;
+   * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
   async query(projectId: string, collection: string, rawQuery: unknown): Promise<QueryResponseDto> {
