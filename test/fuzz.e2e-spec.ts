@@ -1,3 +1,4 @@
+import { prng } from '../bench/lib/dataset';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
@@ -10,18 +11,6 @@ import { auth, startTestApp, TestApp } from './support/test-app';
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 3000);
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(SEED);
 const int = (n: number) => Math.floor(random() * n);

@@ -3,26 +3,14 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
+import { PROTOTYPE_NAMES } from './support/property-names';
 
 /**
  * What the client asked is what runs: property names that are members of Object.prototype are
  * ordinary property paths on every endpoint. The S3 export's body `query` used to lose them in
  * the global ValidationPipe (`{"filter": {"valueOf": "nomatch"}}` exported every event).
  */
-const NAMES = [
-  'constructor',
-  'prototype',
-  'toString',
-  'valueOf',
-  'hasOwnProperty',
-  '__defineGetter__',
-  '__defineSetter__',
-  '__lookupGetter__',
-  '__lookupSetter__',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-];
+const NAMES = PROTOTYPE_NAMES;
 const BUCKET = 'names';
 
 describe('property names such as constructor, toString, valueOf on every endpoint', () => {

@@ -60,8 +60,8 @@ interface DatasetIndex {
   batches: Array<{ events: number; bodyBytes: number; copyBytes: number }>;
 }
 
-/** mulberry32: a tiny seeded PRNG, for dealing events to collections reproducibly. */
-function prng(seed: number): () => number {
+/** mulberry32: a tiny seeded PRNG (uniform in [0, 1)), for dealing events to collections reproducibly. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,22 +4,8 @@ import { CreateS3ExportDto } from '../exports/dto/create-s3-export.dto';
 import { CreateProjectDto } from '../projects/dto/create-project.dto';
 import { ValidationError } from './errors';
 import { connectValidationPipe } from './validation.pipe';
+import { PROTOTYPE_NAMES } from '../../test/support/property-names';
 
-/** Property names that are members of Object.prototype (or special to class-transformer / Nest). */
-export const PROTOTYPE_NAMES = [
-  'constructor',
-  'prototype',
-  'toString',
-  'valueOf',
-  'hasOwnProperty',
-  '__defineGetter__',
-  '__defineSetter__',
-  '__lookupGetter__',
-  '__lookupSetter__',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-];
 
 const body = (metatype: unknown): ArgumentMetadata => ({ type: 'body', metatype: metatype as ArgumentMetadata['metatype'], data: '' });
 const credentials = { s3Path: 's3://bucket/prefix', s3AccessKeyId: 'AKIA', s3SecretAccessKey: 'secret' };
