@@ -16,7 +16,7 @@ import { authHeaders, BenchContext, connect } from './lib/context';
 import { Batch, SCRATCH_PROJECT_ID } from './lib/dataset';
 import { mapConcurrent, ratio, since } from './lib/stats';
 
-/** The smallest ratio of the service's events/s to COPY's that meets the target (issue 4). */
+/** The smallest ratio of the service's events/s to COPY's that meets the target (bench/README.md). */
 export const B1_TARGET_MIN_RATIO = 0.5;
 
 export interface IngestSide {

@@ -10,7 +10,7 @@ import { authHeaders, BenchContext, connect } from './lib/context';
 import { WINDOW_END } from './lib/dataset';
 import { alternate, latency, Latency, ratio, since } from './lib/stats';
 
-/** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (issue 4). */
+/** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (bench/README.md). */
 export const B2_TARGET_MAX_RATIO = 1.5;
 
 /** The collection the queries read (half of the events). */
@@ -59,7 +59,7 @@ export type QueryBenchResult =
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
 
-/** The six queries of issue 4, on the data set's window. */
+/** The six queries of bench/README.md, on the data set's window. */
 function canonicalQueries(): CanonicalQuery[] {
   const last30 = { start: new Date(WINDOW_END.getTime() - 30 * 86_400_000).toISOString(), end: WINDOW_END.toISOString() };
   // 90 whole local days in TIMEZONE, ending with the local day the window's last instant falls in.
@@ -184,7 +184,7 @@ function queryPath(doc: unknown): string {
 }
 
 /**
- * Whether `GET /events/:collection?query=` answers (issue 3 may not have landed):
+ * Whether `GET /events/:collection?query=` answers (an older build may lack it):
  * a count query must answer 200 with `results`.
  */
 export async function queryEndpointAvailable(ctx: BenchContext): Promise<{ available: boolean; why: string }> {

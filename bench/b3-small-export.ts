@@ -12,9 +12,9 @@ import { WINDOW_START } from './lib/dataset';
 import { eventLineSql } from './lib/event-line';
 import { alternate, latency, Latency, ratio, since } from './lib/stats';
 
-/** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (issue 4). */
+/** The largest ratio of the service's p50 to the hand-written SQL's that meets the target (bench/README.md). */
 export const B3_TARGET_MAX_RATIO = 1.5;
-/** The most events a small export may return (connect-api.md §5). */
+/** The most events a small export may return (Connect docs, "Exporting events"). */
 const SMALL_EXPORT_MAX = 10_000;
 const COLLECTION = 'purchases';
 const FILTER_VALUE = 'card';

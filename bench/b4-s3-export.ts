@@ -18,9 +18,9 @@ import { COLLECTIONS, WINDOW_END } from './lib/dataset';
 import { eventLineSql } from './lib/event-line';
 import { ratio } from './lib/stats';
 
-/** The largest ratio of the service's wall time to the COPY → Upload pipeline's that meets the target (issue 4). */
+/** The largest ratio of the service's wall time to the COPY → Upload pipeline's that meets the target (bench/README.md). */
 export const B4_TARGET_MAX_RATIO = 1.3;
-/** The most the worker's peak RSS may be at 1,000,000 events (issue 4: 256 MB, read as MiB). */
+/** The most the worker's peak RSS may be at 1,000,000 events (bench/README.md: 256 MB, read as MiB). */
 export const B4_TARGET_MAX_RSS_BYTES = 256 * 1024 * 1024;
 /** "Flat": the peak at N may exceed the peak at N/10 by at most this factor. */
 export const B4_TARGET_MAX_RSS_GROWTH = 1.1;

@@ -1,6 +1,6 @@
 /**
  * EXPLAIN of the aggregation SQL of `GET /events/:collection?query=` on a 1,000,000-event collection
- * (issue 3, "Speed"): which index serves a timeframe + equality-filter query.
+ * (README, "Queries": index use): which index serves a timeframe + equality-filter query.
  *
  *   npm run build && node dist/bench/explain-query.js [--events 1000000] [--keep]
  *
@@ -28,7 +28,7 @@ const DATABASE = 'connect_explain';
 const PROJECT_ID = 'e'.repeat(24);
 const INDEX = 'events_collection_timestamp_idx';
 
-/** The queries explained: the first is the one issue 3 asks about. */
+/** The queries explained: the first is the one the README quotes. */
 const QUERIES: Array<{ title: string; doc: Record<string, unknown>; expectIndex: boolean }> = [
   {
     title: 'timeframe (one day) + equality filter',

@@ -1,5 +1,5 @@
 /**
- * The benchmark harness (issue 4): builds the seeded data set, starts a service of its own (API and
+ * The benchmark harness (bench/README.md): builds the seeded data set, starts a service of its own (API and
  * export worker as two processes, a database and a queue prefix of their own) and an S3 server, then
  * measures B1–B4, each side by side with the physical limit of this machine, and returns every figure.
  */

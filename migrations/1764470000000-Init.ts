@@ -30,7 +30,7 @@ export class Init1764470000000 implements MigrationInterface {
         properties   jsonb       NOT NULL,
         received_at  timestamptz NOT NULL DEFAULT now()
       )`);
-    // De-duplication of caller-supplied ids within (project, collection), connect-api.md §3.3.
+    // De-duplication of caller-supplied ids within (project, collection), Connect docs, "Pushing events"
     await q.query(`CREATE UNIQUE INDEX events_event_id_key ON events (project_id, collection, event_id)`);
     // The read path of queries and exports: one collection, a timeframe, (timestamp, id) order.
     await q.query(`CREATE INDEX events_collection_timestamp_idx ON events (project_id, collection, "timestamp", id)`);

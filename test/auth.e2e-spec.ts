@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 import type { CreatedProject } from '../src/projects/projects.service';
 
-describe('projects, keys and isolation (connect-api.md §1)', () => {
+describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
   let t: TestApp;
   let a: CreatedProject;
   let b: CreatedProject;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 
 /**
- * Smoke run of the benchmark harness (bench/, issue 4) on 10,000 events, end to end: the compiled
+ * Smoke run of the benchmark harness (bench/) on 10,000 events, end to end: the compiled
  * harness starts its own service, database and S3 server, measures B1–B4 and writes its results,
  * here into a temporary folder (never over the committed bench/results/latest.*). Asserts the
  * results' shape and that every ratio is a positive finite number; not the targets, which only a

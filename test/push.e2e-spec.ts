@@ -1,7 +1,7 @@
 import { auth, startTestApp, TestApp } from './support/test-app';
 import type { CreatedProject } from '../src/projects/projects.service';
 
-describe('push (connect-api.md §3)', () => {
+describe('push (Connect docs, "Pushing events")', () => {
   let t: TestApp;
   let project: CreatedProject;
 
@@ -232,7 +232,7 @@ describe('push (connect-api.md §3)', () => {
     });
   });
 
-  describe('batch (connect-api.md §3.2)', () => {
+  describe('batch (Connect docs, "Pushing events, batches")', () => {
     it('answers test vector 5 in request order, per event', async () => {
       const res = await t.http
         .post('/events')

@@ -2,7 +2,7 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { queryClient, QueryClient } from './support/query';
 import { startTestApp, TestApp } from './support/test-app';
 
-/** E5 without groupBy or interval: select, filters, numbers, errors (connect-api.md §4.3, §4.4, §4.10, §10 vectors 6, 7). */
+/** E5 without groupBy or interval: select, filters, numbers, errors (Connect docs, "Aggregations", "Filters", "Query errors", "examples"). */
 describe('query: aggregations GET /events/:collection?query=', () => {
   let t: TestApp;
   let q: QueryClient;
@@ -128,7 +128,7 @@ describe('query: aggregations GET /events/:collection?query=', () => {
     expect(body).toEqual({ metadata: { groups: [], interval: null, timezone: null }, results: [{ n: 25, _count: 25 }] });
   });
 
-  describe('422 (connect-api.md §4.10)', () => {
+  describe('422 (Connect docs, "Query errors")', () => {
     const SHAPE =
       'Each alias maps to "count" or to an object with exactly one of {"sum": "<property path>"}, {"avg": "<property path>"}, ' +
       '{"min": "<property path>"}, {"max": "<property path>"}.';

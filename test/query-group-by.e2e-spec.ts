@@ -2,7 +2,7 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { queryClient, QueryClient } from './support/query';
 import { startTestApp, TestApp } from './support/test-app';
 
-/** E5 with groupBy (connect-api.md §4.7, §4.9, §4.10, §10 vector 10). */
+/** E5 with groupBy (Connect docs, "Group by", "Query results", "Query errors", "examples"). */
 describe('query: groupBy', () => {
   let t: TestApp;
   let q: QueryClient;

@@ -2,7 +2,7 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { queryClient, QueryClient } from './support/query';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
-/** E5 over HTTP: keys, caching headers (§4.11), routes beside exports; E9 deleting collections (§6). */
+/** E5 over HTTP: keys, caching headers (Connect docs, "Caching"), routes beside exports; E9 deleting collections (Connect docs, "Deleting a collection"). */
 describe('query and collections over HTTP', () => {
   let t: TestApp;
   let project: CreatedProject;
@@ -83,7 +83,7 @@ describe('query and collections over HTTP', () => {
     expect((await q.query('export', count)).body.results).toEqual([{ n: 1, _count: 1 }]);
   });
 
-  describe('DELETE /collections/:collection (connect-api.md §6)', () => {
+  describe('DELETE /collections/:collection (Connect docs, "Deleting a collection")', () => {
     it('deletes every event of the collection with the master key (204), then answers 404', async () => {
       await q.push({ doomed: [{ a: 1 }, { a: 2 }], kept: [{ a: 3 }] });
       const res = await t.http.delete('/collections/doomed').set(auth(project, 'master'));

@@ -3,7 +3,7 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { QueryBody, queryClient, QueryClient } from './support/query';
 import { startTestApp, TestApp } from './support/test-app';
 
-/** E5 with interval (connect-api.md §4.6, §4.8, §4.9, §10 vectors 11, 13, 14, 17). */
+/** E5 with interval (Connect docs, "Timezones", "Intervals", "Query results", "examples"). */
 describe('query: intervals', () => {
   let t: TestApp;
   let q: QueryClient;

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
-describe('S3 export limit of 1,000,000 events (exporting-events.md)', () => {
+describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")', () => {
   let t: TestApp;
   let project: CreatedProject;
   const body = { s3Path: 's3://limit-bucket/exports/', s3AccessKeyId: 'AKIALIMIT', s3SecretAccessKey: 'limit-secret' };

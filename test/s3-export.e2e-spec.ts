@@ -7,7 +7,7 @@ import { ExportStatus, pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
-describe('S3 export POST /events/:collection/export (exporting-events.md)', () => {
+describe('S3 export POST /events/:collection/export (Connect docs, "Exporting events")', () => {
   let s3: TestS3Server;
   let t: TestApp;
   let project: CreatedProject;

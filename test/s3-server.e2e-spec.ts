@@ -84,7 +84,7 @@ describe('with the right credentials', () => {
   });
 
   it('stores a stream PutObject correctly even with the SDK default (aws-chunked) checksums', async () => {
-    // Stock s3rver keeps the aws-chunked framing as object bytes (stack.md "silent corruption");
+    // Stock s3rver keeps the aws-chunked framing as object bytes (a silent corruption);
     // the proxy decodes it, as real S3 does.
     const data = randomBytes(2 * MiB + 123);
     const c = client({ requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' });

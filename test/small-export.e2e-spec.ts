@@ -1,7 +1,7 @@
 import { auth, startTestApp, TestApp } from './support/test-app';
 import type { CreatedProject } from '../src/projects/projects.service';
 
-describe('small export GET /events/:collection/export (exporting-events.md)', () => {
+describe('small export GET /events/:collection/export (Connect docs, "Exporting events")', () => {
   let t: TestApp;
   let project: CreatedProject;
 

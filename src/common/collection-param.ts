@@ -7,7 +7,7 @@ import { isStorableText } from './storable-text';
 export const MAX_COLLECTION_LENGTH = 255;
 
 /**
- * Collection name rules (connect-api.md §1 documents none; these are ours): 1–255 characters, not
+ * Collection name rules (Connect docs, "HTTP API" documents none; these are ours): 1–255 characters, not
  * only white space, no control characters, no `/`. Anything else is allowed, spaces included
  * (Segment uses event names as collections).
  * @returns a description of the problem, or null when the name is valid.
@@ -37,7 +37,7 @@ export function assertCollectionName(name: string): string {
 
 /**
  * The `:collection` path segment, decoded the way Connect's .NET and Ruby SDKs encode it: `+` is a
- * space (`/events/my+coll` → `my coll`), `%2B` a plus (connect-api.md §1). Express has already
+ * space (`/events/my+coll` → `my coll`), `%2B` a plus (Connect docs, "HTTP API"). Express has already
  * percent-decoded `req.params`, which loses that distinction, so this reads the raw path.
  * @throws ValidationError (422, field `collection`) for an invalid name.
  */

@@ -6,10 +6,10 @@ import { dependencyUnavailableError, isDependencyUnavailable } from './dependenc
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
 import { requestIdOf, withRequestId } from './request-context';
 
-/** Connect's body for unexpected failures (connect-api.md §10 vector 4). */
+/** Connect's body for unexpected failures (Connect docs, "examples"). */
 export const INTERNAL_ERROR_MESSAGE = 'An error occurred while processing your request';
 
-/** The body shapes of every error response (connect-api.md §1). */
+/** The body shapes of every error response (Connect docs, "HTTP API"). */
 export type ConnectErrorBody = { errorMessage: string } | { errors: FieldError[] };
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {

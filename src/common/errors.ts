@@ -1,7 +1,7 @@
 /**
  * Domain errors: every failure the API reports on purpose is one of these classes.
  * `ConnectErrorFilter` (common/connect-error.filter.ts) is the single place that maps them to
- * HTTP statuses and Connect's two body shapes (connect-api.md §1):
+ * HTTP statuses and Connect's two body shapes (Connect docs, "HTTP API"):
  *   - `{"errorMessage": "..."}` for general errors, and
  *   - `422 {"errors": [{"field": "...", "description": "..."}]}` for validation errors.
  */
@@ -86,7 +86,7 @@ export class ServiceUnavailableError extends RetryableError {
   readonly code = ErrorCode.ServiceUnavailable;
 }
 
-/** 422 with one entry per invalid field (connect-api.md §3.1, §4.10). */
+/** 422 with one entry per invalid field (Connect docs, "Pushing events", "Query errors"). */
 export class ValidationError extends ConnectError {
   readonly code = ErrorCode.Validation;
   constructor(readonly errors: FieldError[]) {

@@ -19,7 +19,7 @@ export const ISO_INSTANT_DESCRIPTION =
 
 /**
  * Parses an ISO-8601 date-time into a UTC instant with millisecond precision. Accepts every form
- * Connect's SDKs send (connect-api.md §3.3, §4.5): `Z`, `+10:00`, `+1000`, or no offset (taken as
+ * Connect's SDKs send (Connect docs, "Pushing events", "Timeframes"): `Z`, `+10:00`, `+1000`, or no offset (taken as
  * UTC, whatever the server's zone), with or without fractional seconds (cut to milliseconds).
  * @returns null when the text is not such a date-time or falls outside years 0001–9999.
  */

@@ -9,7 +9,7 @@ import { CollectionsService } from './collections.service';
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 const DESCRIPTION = 'Removes every event of the collection, irreversibly. Needs the Master Project Key; any other key gets 403.';
 
-/** Deleting collections (connect-api.md §6, E9). */
+/** Deleting collections (Connect docs, "Deleting a collection", E9). */
 @ApiTags('collections')
 @Controller()
 export class CollectionsController {
@@ -18,7 +18,7 @@ export class CollectionsController {
   @Delete('collections/:collection')
   @HttpCode(HttpStatus.NO_CONTENT)
   @RequiresKey('admin')
-  @ApiOperation({ summary: 'Delete a collection (connect-api.md §6)', description: DESCRIPTION })
+  @ApiOperation({ summary: 'Delete a collection (Connect docs, "Deleting a collection")', description: DESCRIPTION })
   @ApiParam(COLLECTION_PARAM)
   @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
   @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'The project has no event in this collection.' })
@@ -31,7 +31,7 @@ export class CollectionsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @RequiresKey('admin')
   @ApiOperation({
-    summary: 'Delete a collection, legacy path (documented until 2016-03-01, connect-api.md §2)',
+    summary: 'Delete a collection, legacy path (documented until 2016-03-01, Connect docs, "HTTP API")',
     description: `Same as DELETE /collections/{collection}. ${DESCRIPTION}`,
     deprecated: true,
   })

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
 import { EventsRepository } from './events.repository';
 
-/** Collections as a whole (connect-api.md §6). A collection exists while it holds at least one event. */
+/** Collections as a whole (Connect docs, "Deleting a collection"). A collection exists while it holds at least one event. */
 @Injectable()
 export class CollectionsService {
   constructor(private readonly events: EventsRepository) {}

@@ -3,9 +3,9 @@ import { isStorableText } from '../common/storable-text';
 import { BadRequestError, FieldError, PayloadTooLargeError, ValidationError } from '../common/errors';
 import { doublesWhereExact, exactNumberProblem, isExactNumber, stringifyJson } from '../common/json-text';
 
-/** Largest event, in bytes of its compact JSON (connect-api.md §3.1: "Maximum event size of 64kb"). */
+/** Largest event, in bytes of its compact JSON (Connect docs, "Pushing events": "Maximum event size of 64kb"). */
 export const MAX_EVENT_BYTES = 64 * 1024;
-/** Longest property name, in characters (connect-api.md §3.3). */
+/** Longest property name, in characters (Connect docs, "Pushing events"). */
 export const MAX_PROPERTY_NAME_LENGTH = 255;
 /** Deepest nesting of objects and arrays in an event. */
 export const MAX_EVENT_DEPTH = 64;
@@ -42,7 +42,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 const join = (path: string, name: string): string => (path ? `${path}.${name}` : name);
 
 /**
- * Checks names and values at every depth (connect-api.md §3.3). Recursion stops one level past
+ * Checks names and values at every depth (Connect docs, "Pushing events"). Recursion stops one level past
  * MAX_EVENT_DEPTH, so its depth is bounded whatever the input; field paths are only built for
  * containers and errors, which keeps the common case (a valid event) cheap.
  */
@@ -108,7 +108,7 @@ function checkObject(object: Record<string, unknown>, path: string, level: numbe
 }
 
 /**
- * Validates one event against the rules of connect-api.md §3.3 and splits off `id` and `timestamp`.
+ * Validates one event against the rules of Connect docs, "Pushing events" and splits off `id` and `timestamp`.
  * @param now the default timestamp (UTC) for an event without one.
  * @throws BadRequestError (400) for a body that is not an object, a root `tp_…` or `_id` property;
  *         PayloadTooLargeError (413) over 64 KB; ValidationError (422) with one entry per bad field.

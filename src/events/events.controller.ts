@@ -32,7 +32,7 @@ export class EventsController {
   @RequiresKey('push', 'pushes')
   @JsonBody({ limitBytes: MAX_EVENT_BODY, allowProtoKeys: true })
   @ApiOperation({
-    summary: 'Push one event (connect-api.md §3.1)',
+    summary: 'Push one event (Connect docs, "Pushing events")',
     description:
       'Stores one event; the 200 answer means it is committed. `id` (optional, string or number) de-duplicates ' +
       'within the collection: a repeated id is accepted and stored once. `timestamp` (optional, ISO-8601, default now) ' +
@@ -64,7 +64,7 @@ export class EventsController {
   @RequiresKey('push', 'pushes')
   @JsonBody({ limitBytes: MAX_BATCH_BODY, allowProtoKeys: true })
   @ApiOperation({
-    summary: 'Push a batch of up to 5,000 events to one or more collections (connect-api.md §3.2)',
+    summary: 'Push a batch of up to 5,000 events to one or more collections (Connect docs, "Pushing events, batches")',
     description: 'Answers 200 with one `{"success": ...}` per event, in request order, for each collection.',
   })
   @ApiBody({

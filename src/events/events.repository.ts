@@ -12,7 +12,7 @@ export interface EventRow {
 
 /**
  * SQL expression rendering an events row (alias `alias`) as the exported JSON text:
- * `{"id": …, "timestamp": "2015-07-28T00:00:30.295Z", …properties}` (exporting-events.md), spaced
+ * `{"id": …, "timestamp": "2015-07-28T00:00:30.295Z", …properties}` (Connect docs, "Exporting events"), spaced
  * like PostgreSQL's jsonb output throughout. Built in PostgreSQL so exports stream text without
  * parsing events in Node.
  */
@@ -62,7 +62,7 @@ export class EventsRepository {
   }
 
   /**
-   * Deletes every event of one collection of a project (connect-api.md §6), in one statement.
+   * Deletes every event of one collection of a project (Connect docs, "Deleting a collection"), in one statement.
    * @returns how many events were deleted (0: the collection has no events, i.e. does not exist).
    */
   async deleteCollection(projectId: string, collection: string): Promise<number> {

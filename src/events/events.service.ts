@@ -5,10 +5,10 @@ import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } 
 import { validateEvent } from './event-validation';
 import { EventRow, EventsRepository } from './events.repository';
 
-/** Most events in one batch push (connect-api.md §3.2). */
+/** Most events in one batch push (Connect docs, "Pushing events, batches"). */
 export const MAX_BATCH_EVENTS = 5000;
 
-/** Per-event outcome of a batch push, in request order (connect-api.md §3.2). */
+/** Per-event outcome of a batch push, in request order (Connect docs, "Pushing events, batches"). */
 export type PushResult = { success: true } | { success: false; message: string };
 
 /** The batch response: for each collection of the request, one result per event. */
@@ -20,7 +20,7 @@ function messageOf(error: ConnectError): string {
     : error.message;
 }
 
-/** Pushing events (connect-api.md §3): validation, id generation, de-duplication, storage. */
+/** Pushing events (Connect docs, "Pushing events"): validation, id generation, de-duplication, storage. */
 @Injectable()
 export class EventsService {
   constructor(private readonly events: EventsRepository) {}

@@ -101,7 +101,7 @@ export function describeExportError(error: unknown, record: Export, credentials:
 }
 
 /**
- * Runs one S3 export end to end (exporting-events.md, "Exporting to Amazon S3"):
+ * Runs one S3 export end to end (Connect docs, "Exporting events": "Exporting to Amazon S3"):
  * 1. marks it Running (again, after a worker died: the upload restarts from the first byte);
  * 2. in one REPEATABLE READ snapshot, measures the export (events, exact NDJSON bytes → totalBytes)
  *    and streams the matching events through a cursor in (timestamp, id) order;

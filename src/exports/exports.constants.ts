@@ -7,7 +7,7 @@ export interface ExportJobData {
   exportId: string;
 }
 
-/** Most events in a small export (exporting-events.md, "Small exports"). */
+/** Most events in a small export (Connect docs, "Exporting events": "Small exports"). */
 export const MAX_SMALL_EXPORT_EVENTS = 10_000;
-/** Most events in an S3 export (exporting-events.md, "Exporting to Amazon S3"). */
+/** Most events in an S3 export (Connect docs, "Exporting events": "Exporting to Amazon S3"). */
 export const MAX_S3_EXPORT_EVENTS = 1_000_000;

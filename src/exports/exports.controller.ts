@@ -39,7 +39,7 @@ export class ExportsController {
   @Get(':collection/export')
   @RequiresKey('query', 'smallExports')
   @ApiOperation({
-    summary: 'Export up to 10,000 raw events in the response (exporting-events.md, "Small exports")',
+    summary: 'Export up to 10,000 raw events in the response (Connect docs, "Exporting events": "Small exports")',
     description: 'Events as pushed plus `id` and `timestamp` (UTC, ms), ordered by timestamp then id.',
   })
   @ApiParam(COLLECTION_PARAM)
@@ -83,7 +83,7 @@ export class ExportsController {
   @RequiresKey('query', 's3Exports')
   @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({
-    summary: 'Export up to 1,000,000 events to Amazon S3 (exporting-events.md, "Exporting to Amazon S3")',
+    summary: 'Export up to 1,000,000 events to Amazon S3 (Connect docs, "Exporting events": "Exporting to Amazon S3")',
     description:
       'Writes `<prefix><id>.json`, one event per line, in the background. The `Location` header is the monitor URL. ' +
       'The body is the monitor document.',
@@ -114,7 +114,7 @@ export class ExportsController {
 
   @Get(':collection/export/:id')
   @RequiresKey('query', 'queries')
-  @ApiOperation({ summary: 'Monitor an S3 export (exporting-events.md, "Monitoring the export")' })
+  @ApiOperation({ summary: 'Monitor an S3 export (Connect docs, "Exporting events": "Monitoring the export")' })
   @ApiParam(COLLECTION_PARAM)
   @ApiParam({ name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' })
   @ApiOkResponse({ type: ExportStatusDto })

@@ -87,7 +87,7 @@ export class ExportsService {
   ) {}
 
   /**
-   * Small export (exporting-events.md, "Small exports"): `{"results": [events]}` in (timestamp, id)
+   * Small export (Connect docs, "Exporting events": "Small exports"): `{"results": [events]}` in (timestamp, id)
    * order, from one REPEATABLE READ snapshot, through a connection of ExportReadPool.
    *
    * One pass in the common case: the first rows (up to READ_AHEAD_CHARS of JSON) are read before
@@ -180,7 +180,7 @@ export class ExportsService {
   }
 
   /**
-   * Creates an S3 export (exporting-events.md, "Exporting to Amazon S3"): validates everything,
+   * Creates an S3 export (Connect docs, "Exporting events": "Exporting to Amazon S3"): validates everything,
    * freezes the selection, stores the credentials encrypted and queues the job (its data is the
    * export id only).
    *
@@ -251,7 +251,7 @@ export class ExportsService {
   }
 
   /**
-   * The monitor document (exporting-events.md, "Monitoring the export").
+   * The monitor document (Connect docs, "Exporting events": "Monitoring the export").
    * @throws NotFoundError (404) for an unknown id, or one of another project or collection.
    */
   async status(projectId: string, collection: string, id: string): Promise<ExportStatusDto> {

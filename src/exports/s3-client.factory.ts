@@ -10,7 +10,7 @@ export interface S3Credentials {
 /**
  * The one place S3 clients are made. Path-style for S3-compatible endpoints; region redirects
  * followed for AWS (an `https://<bucket>.s3.amazonaws.com/` path names no region); checksums only
- * when required (s3rver stores aws-chunked framing otherwise, see stack.md); bounded retries and
+ * when required (s3rver stores aws-chunked framing otherwise, as test/s3-server.e2e-spec.ts shows); bounded retries and
  * timeouts so a wrong or unreachable endpoint fails within a minute.
  */
 export function createS3Client(location: S3Location, credentials: S3Credentials): S3Client {

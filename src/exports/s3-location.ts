@@ -74,7 +74,7 @@ function awsLocation(host: string, pathname: string): S3Location | null {
 }
 
 /**
- * Parses the `s3Path` of an export request (exporting-events.md, "Exporting to Amazon S3").
+ * Parses the `s3Path` of an export request (Connect docs, "Exporting events": "Exporting to Amazon S3").
  * Only AWS S3 hosts and the origins in `allowedEndpoints` are accepted, so the service cannot be
  * aimed at arbitrary internal addresses.
  * @throws ValidationError (422, field `s3Path`) for anything else.

@@ -25,7 +25,7 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** Projects and their API keys (connect-api.md §1 "Key types"). */
+/** Projects and their API keys (Connect docs, "HTTP API" "Key types"). */
 @Injectable()
 export class ProjectsService {
   constructor(

@@ -23,7 +23,7 @@ export interface AggregationStatement {
 }
 
 /**
- * Compiles a parsed query (connect-api.md §4.3, §4.7, §4.8) into ONE SQL statement that aggregates in
+ * Compiles a parsed query (Connect docs, "Aggregations", "Group by", "Intervals") into ONE SQL statement that aggregates in
  * PostgreSQL. Events are selected by the shared compiler (`compileEventSelection`, the exports' too).
  *
  * Columns:

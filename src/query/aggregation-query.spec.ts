@@ -4,7 +4,7 @@ import { parseAggregationQuery } from './aggregation-query';
 const now = new Date('2015-02-17T15:42:17.123Z');
 const absolute = { start: '2015-02-01T00:00:00Z', end: '2015-02-04T00:00:00Z' };
 
-describe('parseAggregationQuery (connect-api.md §4.2)', () => {
+describe('parseAggregationQuery (Connect docs, "Querying")', () => {
   it('parses every key of the Pinecast production query (vector 17)', () => {
     const doc = {
       select: { episode: 'count' },
@@ -48,7 +48,7 @@ describe('parseAggregationQuery (connect-api.md §4.2)', () => {
     }
   });
 
-  it('applies the timezone rule of §4.6 knowing whether an interval was given', () => {
+  it('applies the timezone rule of Connect docs, "Timezones" knowing whether an interval was given', () => {
     expect(parseAggregationQuery({ select: { n: 'count' }, interval: 'daily', timeframe: absolute, timezone: 10 }, now).selection.timezone).toEqual({
       kind: 'offset',
       minutes: 600,

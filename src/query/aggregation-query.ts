@@ -7,12 +7,12 @@ import { AggregationQuery } from './query.types';
 import { parseSelect } from './select';
 
 /**
- * Parses the query document of E5 `GET /events/:collection?query=` (connect-api.md §4.2):
- * `select` (§4.3), `filter` (§4.4), `timeframe` (§4.5), `timezone` (§4.6), `groupBy` (§4.7) and
- * `interval` (§4.8). Other top-level keys are ignored (SDK "custom query options", §4.2).
+ * Parses the query document of E5 `GET /events/:collection?query=` (Connect docs, "Querying"):
+ * `select` (Connect docs, "Aggregations"), `filter` (Connect docs, "Filters"), `timeframe` (Connect docs, "Timeframes"), `timezone` (Connect docs, "Timezones"), `groupBy` (Connect docs, "Group by") and
+ * `interval` (Connect docs, "Intervals"). Other top-level keys are ignored (SDK "custom query options", Connect docs, "Querying").
  *
  * Rules across keys:
- * - the timezone rule of §4.6 (`parseEventSelection`, told whether an interval was given, valid or not);
+ * - the timezone rule of Connect docs, "Timezones" (`parseEventSelection`, told whether an interval was given, valid or not);
  * - an interval needs a timeframe with both bounds (a relative one, or an absolute one with start and end);
  * - an alias must not also be a groupBy key, since both become keys of the same result row.
  *

@@ -28,7 +28,7 @@ describe('parseEventSelection', () => {
     expect(sel.timezone).toEqual({ kind: 'iana', name: 'Australia/Brisbane', input: 'Australia/Brisbane' });
   });
 
-  describe('timezone rule (connect-api.md §4.6, vector 9)', () => {
+  describe('timezone rule (Connect docs, "Timezones", vector 9)', () => {
     it('allows a timezone with a relative timeframe, an interval, or an absolute timeframe plus an interval', () => {
       expect(parseEventSelection({ timeframe: 'this_month', timezone: 10 }, { now, hasInterval: false }).timezone).not.toBeNull();
       expect(parseEventSelection({ timezone: 'Australia/Brisbane' }, { now, hasInterval: true }).timezone).not.toBeNull();

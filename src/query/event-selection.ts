@@ -16,7 +16,7 @@ export interface EventSelectionOptions {
   limits?: QueryLimits;
 }
 
-/** Query keys an export must not carry (connect-api.md §5: exports take only `filter` and `timeframe`). */
+/** Query keys an export must not carry (Connect docs, "Exporting events": exports take only `filter` and `timeframe`). */
 export const EXPORT_FORBIDDEN_KEYS = ['select', 'groupBy', 'interval'] as const;
 
 export const TIMEZONE_RULE_DESCRIPTION =
@@ -25,7 +25,7 @@ export const TIMEZONE_RULE_DESCRIPTION =
 
 /**
  * Parses the event-selecting keys of a query document — `filter`, `timeframe`, `timezone`
- * (connect-api.md §4.4, §4.5, §4.6) — and applies the timezone rule of §4.6: a timezone is allowed
+ * (Connect docs, "Filters", "Timeframes", "Timezones") — and applies the timezone rule of Connect docs, "Timezones": a timezone is allowed
  * with an interval and/or a relative timeframe; with an absolute timeframe only if an interval is
  * also given; with neither it is an error. `undefined` and `null` mean "not given" for all three.
  * Other keys of `doc` are ignored (they belong to the aggregation parser or are custom options).
@@ -50,7 +50,7 @@ export function parseEventSelection(doc: Record<string, unknown>, opts: EventSel
 }
 
 /**
- * Parses the query document of an export (E6 `GET …/export?query=`, E7 body `query`; connect-api.md §5):
+ * Parses the query document of an export (E6 `GET …/export?query=`, E7 body `query`; Connect docs, "Exporting events"):
  * only `filter`, `timeframe` and `timezone` (with a relative timeframe) are meaningful.
  * `select`, `groupBy` and `interval` are rejected unless empty (`null`, `{}`, `[]`, `""`), because
  * some SDKs always send empty ones; any other unknown top-level key is ignored.

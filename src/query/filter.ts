@@ -5,7 +5,7 @@ import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './j
 import { DEFAULT_QUERY_LIMITS, QueryLimits } from './query.constants';
 import { FilterCondition, FilterOperator } from './query.types';
 
-/** Every operator of connect-api.md §4.4, in the order error messages list them. */
+/** Every operator of Connect docs, "Filters", in the order error messages list them. */
 export const FILTER_OPERATORS: readonly FilterOperator[] = [
   'eq',
   'neq',
@@ -20,7 +20,7 @@ export const FILTER_OPERATORS: readonly FilterOperator[] = [
   'contains',
 ];
 
-/** Legacy spellings accepted on input (the first JS SDK emitted `ne`; connect-api.md §4.4). */
+/** Legacy spellings accepted on input (the first JS SDK emitted `ne`; Connect docs, "Filters"). */
 const OPERATOR_ALIASES: ReadonlyMap<string, FilterOperator> = new Map([['ne', 'neq']]);
 
 /** Longest accepted path segment, in characters. */
@@ -32,7 +32,7 @@ type Operand = FilterCondition['operand'];
 type OperandCheck = (operand: unknown, limits: QueryLimits) => string | null;
 
 /**
- * Parses the query's `filter` (connect-api.md §4.4) into ANDed conditions, in input order.
+ * Parses the query's `filter` (Connect docs, "Filters") into ANDed conditions, in input order.
  *
  * Shape: `{ "<dotted.path>": <scalar> | <array> | { "<operator>": <operand>, … } }`.
  * - scalar (string, number, boolean, null) → `eq`; array → `in`; object → one condition per operator.

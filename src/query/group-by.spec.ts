@@ -1,7 +1,7 @@
 import { errorsOf } from '../../test/support/validation-errors';
 import { parseGroupBy } from './group-by';
 
-describe('parseGroupBy (connect-api.md §4.7)', () => {
+describe('parseGroupBy (Connect docs, "Group by")', () => {
   it('takes a string or an array of dotted paths, keeping their case and order', () => {
     expect(parseGroupBy('country')).toEqual([{ key: 'country', path: ['country'] }]);
     expect(parseGroupBy(['Country', 'product.category'])).toEqual([

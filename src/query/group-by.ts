@@ -5,7 +5,7 @@ import { MAX_GROUP_BY_PROPERTIES } from './query.constants';
 import { GroupBy } from './query.types';
 
 /**
- * Parses the query's `groupBy` (connect-api.md §4.7): a property path or an array of them.
+ * Parses the query's `groupBy` (Connect docs, "Group by"): a property path or an array of them.
  *
  * - `"country"` ≡ `["country"]`; paths are dotted (`"product.category"`) and keep their case.
  * - Absent, `null`, `""` and `[]` mean "not grouped" (the Swift SDK always sends `[]`).

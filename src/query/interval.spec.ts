@@ -30,7 +30,7 @@ function reference(start: string, end: string, interval: IntervalName, z: Zone):
   return [...out, Date.parse(end)];
 }
 
-describe('parseInterval (connect-api.md §4.8)', () => {
+describe('parseInterval (Connect docs, "Intervals")', () => {
   it.each([...INTERVAL_UNITS.keys()])('accepts %s', (name) => {
     expect(parseInterval(name)).toBe(name);
     expect(parseInterval(name.toUpperCase())).toBe(name);

@@ -4,7 +4,7 @@ import { isAbsent, jsonTypeName, quoteForMessage } from './json-guards';
 import { IntervalName, ResolvedTimeframe } from './query.types';
 import { RelativeUnit, startOfUnit } from './timeframe';
 
-/** Each interval and the calendar unit of its buckets (connect-api.md §4.8). */
+/** Each interval and the calendar unit of its buckets (Connect docs, "Intervals"). */
 export const INTERVAL_UNITS: ReadonlyMap<IntervalName, RelativeUnit> = new Map<IntervalName, RelativeUnit>([
   ['minutely', 'minutes'],
   ['hourly', 'hours'],
@@ -23,7 +23,7 @@ export const INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION =
   '{"previous": {"days": 7}}, or {"start": "<ISO-8601>", "end": "<ISO-8601>"}.';
 
 /**
- * Parses the query's `interval` (connect-api.md §4.8). Names are case-insensitive, like named timeframes.
+ * Parses the query's `interval` (Connect docs, "Intervals"). Names are case-insensitive, like named timeframes.
  * @returns the canonical (lower-case) name; null when absent, `null` or `""` (not bucketed).
  * @throws ValidationError (field `interval`) for any other value.
  */
@@ -43,7 +43,7 @@ export interface IntervalBoundary {
 }
 
 /**
- * The bucket boundaries of `interval` over a bounded timeframe (connect-api.md §4.8): `[start, b1, …, end]`,
+ * The bucket boundaries of `interval` over a bounded timeframe (Connect docs, "Intervals"): `[start, b1, …, end]`,
  * bucket i is `[b[i], b[i+1])`. Each boundary carries the zone's offset at that instant, for rendering.
  *
  * Inner boundaries are the starts of calendar units in `zone`, computed by `startOfUnit`, the same code
@@ -127,7 +127,7 @@ function nextBoundaryFunction(unit: RelativeUnit, zone: Zone): (cursor: Interval
 /**
  * A boundary as ISO-8601 with the query timezone's offset at that instant: `2015-02-01T00:00:00+10:30`,
  * `2015-03-08T00:00:00-05:00`, and `+00:00` (not `Z`) for UTC, as production Connect answered
- * (connect-api.md §4.9). Milliseconds appear only when not zero (a clipped bucket of an absolute timeframe).
+ * (Connect docs, "Query results"). Milliseconds appear only when not zero (a clipped bucket of an absolute timeframe).
  * Offsets in seconds (local mean time, before ~1900) are written as ±HH:MM cut down, as luxon does.
  */
 export function formatIntervalInstant({ epochMs, offsetMinutes }: IntervalBoundary): string {

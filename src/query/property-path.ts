@@ -2,7 +2,7 @@ import { checkPath } from './filter';
 
 /**
  * Why a property path cannot be aggregated or grouped by, or null when it is valid
- * (connect-api.md §4.3, §4.7). The syntax rules are the filter's (`checkPath`: non-empty
+ * (Connect docs, "Aggregations", "Group by"). The syntax rules are the filter's (`checkPath`: non-empty
  * dot-separated names of at most 255 characters, no U+0000, not the event `id`); the event
  * `timestamp` gets its own hint, because time is bucketed with `interval`, not selected.
  */

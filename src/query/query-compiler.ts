@@ -6,7 +6,7 @@ import { EventSelection, FilterCondition, ResolvedTimeframe } from './query.type
 const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
- * Compiles an event selection (connect-api.md §4.4 filters, §4.5 timeframe) into one SQL boolean
+ * Compiles an event selection (Connect docs, "Filters" filters, Connect docs, "Timeframes" timeframe) into one SQL boolean
  * expression over `<alias>.properties` (jsonb, without `id`/`timestamp`) and `<alias>.timestamp`
  * (timestamptz). Every value, property paths included, is bound through `params`.
  *

@@ -4,11 +4,11 @@ import { doublesWhereExact, parseJsonText, stringifyJson } from '../common/json-
 import { isPlainObject } from './json-guards';
 import { DEFAULT_QUERY_LIMITS } from './query.constants';
 
-/** Connect's exact 422 description for an unreadable `query` parameter (connect-api.md §4.10). */
+/** Connect's exact 422 description for an unreadable `query` parameter (Connect docs, "Query errors"). */
 export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.';
 
 /**
- * Parses the `query` URL parameter of E5/E6 (connect-api.md §4.1, §4.2, §4.10) into a plain object.
+ * Parses the `query` URL parameter of E5/E6 (Connect docs, "Querying", "Querying", "Query errors") into a plain object.
  *
  * Strict JSON is parsed first, keeping the exact value of numbers a double cannot hold
  * (`parseJsonText`, `doublesWhereExact`: a filter on `12345678901234567890` compares exactly). Text that is not strict JSON is parsed as JSON5, so the

@@ -27,7 +27,7 @@ describe('toJsonNumber', () => {
   });
 });
 
-describe('shapeQueryResponse (connect-api.md §4.9)', () => {
+describe('shapeQueryResponse (Connect docs, "Query results")', () => {
   it('plain: one row, aliases in select order, count aliases equal to _count, then _count', () => {
     const query = parseAggregationQuery({ select: { total: { sum: 'price' }, n: 'count', low: { min: 'price' } } }, now);
     const body = shapeQueryResponse(query, [{ _count: '3', a0: '12.50', a2: null }], null);

@@ -9,7 +9,7 @@ import { COUNT_KEY } from './select';
 export type AggregateRow = Record<string, unknown>;
 
 /**
- * Turns the rows of `compileAggregation`'s statement into the response body of connect-api.md §4.9:
+ * Turns the rows of `compileAggregation`'s statement into the response body of Connect docs, "Query results":
  * `{"metadata": {"groups", "interval", "timezone"}, "results": [...]}`.
  *
  * - Plain: `results` is the one row. Grouped: one row per group, in the statement's order.

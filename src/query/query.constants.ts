@@ -1,8 +1,8 @@
-/** Most result rows one query may return: groups, intervals, or groups across intervals (connect-api.md §4.10). */
+/** Most result rows one query may return: groups, intervals, or groups across intervals (Connect docs, "Query errors"). */
 export const MAX_QUERY_RESULTS = 10_000;
 
 /**
- * Most aliases in `select` and properties in `groupBy` (connect-api.md §4.3 and §4.7 set none). Far above
+ * Most aliases in `select` and properties in `groupBy` (Connect docs, "Aggregations", "Group by" set none). Far above
  * any dashboard's needs, and far below PostgreSQL's 1,664 result columns, which a URL of 16 KB could
  * otherwise exceed with a 500.
  */

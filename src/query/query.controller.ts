@@ -24,7 +24,7 @@ import { QueryService } from './query.service';
 
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 
-/** Examples of the result shapes of connect-api.md §4.9 (test vectors 6, 10, 11). */
+/** Examples of the result shapes of Connect docs, "Query results" (test vectors 6, 10, 11). */
 const RESULT_EXAMPLES = {
   plain: {
     summary: 'select only (vector 6)',
@@ -92,7 +92,7 @@ export class QueryController {
   @RequiresKey('query', 'queries')
   @UseInterceptors(EtagInterceptor)
   @ApiOperation({
-    summary: 'Run an aggregation query (connect-api.md §4)',
+    summary: 'Run an aggregation query (Connect docs, "Querying")',
     description:
       'Counts, sums, averages, minimums and maximums over the collection\'s events, optionally grouped by properties and ' +
       'bucketed by interval, computed in one SQL statement. A collection without events answers like an empty one.',

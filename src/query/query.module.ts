@@ -3,7 +3,7 @@ import { QueryController } from './query.controller';
 import { QueryRepository } from './query.repository';
 import { QueryService } from './query.service';
 
-/** E5, the aggregation query endpoint (connect-api.md §4). The parsers and compilers beside it are pure modules. */
+/** E5, the aggregation query endpoint (Connect docs, "Querying"). The parsers and compilers beside it are pure modules. */
 @Module({
   controllers: [QueryController],
   providers: [QueryService, QueryRepository],

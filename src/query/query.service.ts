@@ -15,7 +15,7 @@ export const TOO_MANY_RESULTS_MESSAGE =
   `The query would return more than ${MAX_QUERY_RESULTS.toLocaleString('en-US')} results; ` +
   'narrow the timeframe or filter, or group by fewer properties.';
 
-/** Aggregation queries (connect-api.md §4, E5): parse, compile to one SQL statement, shape the rows. */
+/** Aggregation queries (Connect docs, "Querying", E5): parse, compile to one SQL statement, shape the rows. */
 @Injectable()
 export class QueryService {
   constructor(
@@ -28,7 +28,7 @@ export class QueryService {
    * (or never pushed to) answers like an empty one.
    * @param rawQuery the URL-decoded `query` parameter (relaxed JSON) as Express gives it: undefined when
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
-   * @returns the body of §4.9 (plain, grouped, interval or interval + grouped).
+   * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped).
    * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */

@@ -1,12 +1,12 @@
 import type { ExactNumber } from '../common/json-text';
 /**
- * The typed form of Connect's query document (connect-api.md §4), shared by querying and
+ * The typed form of Connect's query document (Connect docs, "Querying"), shared by querying and
  * exporting. Parsing (query-document.ts, filter.ts, timeframe.ts, timezone.ts) turns the JSON the
  * client sent into these types or throws `ValidationError` (422); compiling (query-compiler.ts)
  * turns them into parameterised SQL.
  */
 
-/** Filter operators of connect-api.md §4.4 (`ne` is accepted on input as a legacy alias of `neq`). */
+/** Filter operators of Connect docs, "Filters" (`ne` is accepted on input as a legacy alias of `neq`). */
 export type FilterOperator =
   | 'eq'
   | 'neq'
@@ -50,7 +50,7 @@ export interface EventSelection {
   timezone: QueryTimezone | null;
 }
 
-/** Aggregation operations of connect-api.md §4.3 (lower-case on the wire). */
+/** Aggregation operations of Connect docs, "Aggregations" (lower-case on the wire). */
 export type AggregationOperation = 'count' | 'sum' | 'avg' | 'min' | 'max';
 
 /** One `select` entry: the alias (a result key, case kept) and what it computes. */
@@ -64,16 +64,16 @@ export type Aggregation =
       path: string[];
     };
 
-/** One `groupBy` entry (connect-api.md §4.7): `key` is the dotted path as given, the result rows' flat key. */
+/** One `groupBy` entry (Connect docs, "Group by"): `key` is the dotted path as given, the result rows' flat key. */
 export interface GroupBy {
   key: string;
   path: string[];
 }
 
-/** Interval names of connect-api.md §4.8, in increasing length. */
+/** Interval names of Connect docs, "Intervals", in increasing length. */
 export type IntervalName = 'minutely' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly';
 
-/** A parsed E5 query document (connect-api.md §4.2): what to compute, over which events, bucketed how. */
+/** A parsed E5 query document (Connect docs, "Querying"): what to compute, over which events, bucketed how. */
 export interface AggregationQuery {
   /** In input order; never empty. */
   select: Aggregation[];

@@ -1,7 +1,7 @@
 import { errorsOf } from '../../test/support/validation-errors';
 import { parseSelect } from './select';
 
-describe('parseSelect (connect-api.md §4.3)', () => {
+describe('parseSelect (Connect docs, "Aggregations")', () => {
   it('parses vector 6 in input order, aliases and paths keeping their case', () => {
     expect(
       parseSelect({ itemsSold: 'count', totalPrice: { sum: 'price' }, AveragePrice: { avg: 'Item.Price' }, min: { min: 'p' }, max: { max: '[Scripts]' } }),

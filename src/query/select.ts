@@ -8,7 +8,7 @@ import { Aggregation } from './query.types';
 export const PROPERTY_OPERATIONS = ['sum', 'avg', 'min', 'max'] as const;
 type PropertyOperation = (typeof PROPERTY_OPERATIONS)[number];
 
-/** The key every result row carries with its event count (connect-api.md §4.9); not usable as an alias. */
+/** The key every result row carries with its event count (Connect docs, "Query results"); not usable as an alias. */
 export const COUNT_KEY = '_count';
 
 const SHAPE =
@@ -19,11 +19,11 @@ export const EMPTY_SELECT_DESCRIPTION =
   'The query needs a select with at least one aggregation, e.g. {"select": {"itemsSold": "count", "totalPrice": {"sum": "price"}}}.';
 
 /**
- * Parses the query's `select` (connect-api.md §4.3) into aggregations, in input order.
+ * Parses the query's `select` (Connect docs, "Aggregations") into aggregations, in input order.
  *
  * Shape: `{ "<alias>": "count" | { "sum" | "avg" | "min" | "max": "<dotted.property.path>" } }`.
  * Aliases and paths keep their case; operation names are lower-case, as every SDK sends them.
- * `{"count": "<path>"}` is refused: Connect has no per-property count (§4.3).
+ * `{"count": "<path>"}` is refused: Connect has no per-property count (Connect docs, "Aggregations").
  *
  * @param value the raw `select`; absent, `null` and `{}` are errors (a query must compute something).
  * @throws ValidationError with every problem found: field `select` when the value is absent, empty, not

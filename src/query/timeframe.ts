@@ -5,7 +5,7 @@ import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './j
 import { QueryTimezone, ResolvedTimeframe } from './query.types';
 import { toLuxonZone } from './timezone';
 
-/** Units of the relative object form (connect-api.md §4.5). */
+/** Units of the relative object form (Connect docs, "Timeframes"). */
 export const RELATIVE_UNITS = ['minutes', 'hours', 'days', 'weeks', 'months', 'quarters', 'years'] as const;
 export type RelativeUnit = (typeof RELATIVE_UNITS)[number];
 
@@ -22,7 +22,7 @@ export interface RelativeTimeframe {
 /** Whether a timeframe value is relative (named string or current/previous) or absolute (start/end). */
 export type TimeframeKind = 'relative' | 'absolute';
 
-/** The named timeframes and the relative timeframe each one stands for (connect-api.md §4.5 form 1). */
+/** The named timeframes and the relative timeframe each one stands for (Connect docs, "Timeframes" form 1). */
 export const NAMED_TIMEFRAMES: ReadonlyMap<string, RelativeTimeframe> = new Map<string, RelativeTimeframe>([
   ['this_minute', { direction: 'current', unit: 'minutes', count: 1 }],
   ['last_minute', { direction: 'previous', unit: 'minutes', count: 1 }],
@@ -59,8 +59,8 @@ const FORMS_DESCRIPTION =
   'or {"start": "<ISO-8601>", "end": "<ISO-8601>"}';
 
 /**
- * Tells which form a `timeframe` value has, without validating it fully (connect-api.md §4.5, used for
- * the timezone rule of §4.6): a string or an object with `current`/`previous` → 'relative'; an object
+ * Tells which form a `timeframe` value has, without validating it fully (Connect docs, "Timeframes", used for
+ * the timezone rule of Connect docs, "Timezones"): a string or an object with `current`/`previous` → 'relative'; an object
  * with `start`/`end` → 'absolute'; anything else (absent, null, other types or keys) → null.
  */
 export function timeframeKind(value: unknown): TimeframeKind | null {
@@ -72,7 +72,7 @@ export function timeframeKind(value: unknown): TimeframeKind | null {
 }
 
 /**
- * Resolves a `timeframe` value (connect-api.md §4.5) to absolute UTC instants, `start <= t < end`.
+ * Resolves a `timeframe` value (Connect docs, "Timeframes") to absolute UTC instants, `start <= t < end`.
  *
  * - Named string (`today`, `last_week`, …; case-insensitive) or `{"current"|"previous": {"<unit>": N}}`:
  *   computed from `now` on the calendar of `timezone` (UTC when null), DST-aware; weeks start on Sunday.
@@ -128,7 +128,7 @@ function parseUnitCount(value: unknown, direction: RelativeDirection): { unit: R
 
 /**
  * The start of the calendar unit containing `dt`, in `dt`'s zone. Weeks start on Sunday
- * (connect-api.md §4.5), unlike luxon's ISO weeks which start on Monday.
+ * (Connect docs, "Timeframes"), unlike luxon's ISO weeks which start on Monday.
  */
 export function startOfUnit(dt: DateTime, unit: RelativeUnit): DateTime {
   if (unit === 'weeks') {
@@ -165,7 +165,7 @@ function resolveAbsolute(value: Record<string, unknown>): ResolvedTimeframe {
   }
   const start = parseBound(value.start, 'timeframe.start', errors);
   const end = parseBound(value.end, 'timeframe.end', errors);
-  // `{"start": "", "end": ""}` is how the Swift SDK says "no timeframe" (connect-api.md §4.5): all time.
+  // `{"start": "", "end": ""}` is how the Swift SDK says "no timeframe" (Connect docs, "Timeframes"): all time.
   // Only an object naming neither bound is an error.
   if (errors.length === 0 && start === null && end === null && !('start' in value) && !('end' in value)) {
     errors.push(timeframeFieldError('An absolute timeframe needs a start, an end or both'));

@@ -15,7 +15,7 @@ const ACCEPTED =
   '(e.g. 10, -8 or 10.5) or an IANA time zone name (e.g. "Australia/Brisbane")';
 
 /**
- * Parses the query's `timezone` (connect-api.md §4.6). The caller handles absence (`undefined`/`null`)
+ * Parses the query's `timezone` (Connect docs, "Timezones"). The caller handles absence (`undefined`/`null`)
  * and the "only with an interval or a relative timeframe" rule (event-selection.ts).
  *
  * - number → a fixed offset in decimal hours east of UTC, −12…+14, that is a whole number of
@@ -54,7 +54,7 @@ function parseOffsetHours(hours: number): QueryTimezone {
 
 /**
  * The luxon Zone for a query timezone: `IANAZone` for names, `FixedOffsetZone` for offsets,
- * UTC when `timezone` is null (Connect's default, connect-api.md §4.6).
+ * UTC when `timezone` is null (Connect's default, Connect docs, "Timezones").
  */
 export function toLuxonZone(timezone: QueryTimezone | null): Zone {
   if (timezone === null) return FixedOffsetZone.utcInstance;

@@ -1,6 +1,6 @@
 import type TestAgent from 'supertest/lib/agent';
 
-/** The monitor document (exporting-events.md, "Monitoring the export"). */
+/** The monitor document (Connect docs, "Exporting events": "Monitoring the export"). */
 export interface ExportStatus {
   filename: string;
   collection: string;

@@ -14,7 +14,7 @@ export interface QueryClient {
   headers: Record<string, string>;
 }
 
-/** The body of a successful query (connect-api.md §4.9). */
+/** The body of a successful query (Connect docs, "Query results"). */
 export interface QueryBody {
   metadata: { groups: string[]; interval: string | null; timezone: number | string | null };
   results: Array<Record<string, unknown>>;

@@ -65,7 +65,7 @@ export interface TestS3Server {
   /** s3rver's data directory. */
   directory: string;
   /** Config for an S3Client that talks to this server with the right credentials:
-   * forcePathStyle, and checksums only WHEN_REQUIRED (see stack.md). `overrides` win. */
+   * forcePathStyle, and checksums only WHEN_REQUIRED (s3rver would store the aws-chunked framing otherwise). `overrides` win. */
   clientConfig(overrides?: Partial<S3ClientConfig>): S3ClientConfig;
   /** Creates a bucket (through the verifying proxy, with the right credentials). */
   createBucket(name: string): Promise<void>;

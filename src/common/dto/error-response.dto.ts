@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** Connect's general error body (connect-api.md §1). */
+/** Connect's general error body (Connect docs, "HTTP API"). */
 export class ErrorMessageDto {
   @ApiProperty({ example: 'An error occurred while processing your request' })
   errorMessage: string;
@@ -15,7 +15,7 @@ export class FieldErrorDto {
   description: string;
 }
 
-/** Connect's validation error body: `422 {"errors": [{"field", "description"}]}` (connect-api.md §1). */
+/** Connect's validation error body: `422 {"errors": [{"field", "description"}]}` (Connect docs, "HTTP API"). */
 export class ValidationErrorDto {
   @ApiProperty({ type: [FieldErrorDto] })
   errors: FieldErrorDto[];

@@ -26,7 +26,7 @@ class IsQueryDocument implements ValidatorConstraintInterface {
   }
 }
 
-/** Body of `POST /events/:collection/export` (exporting-events.md, "Exporting to Amazon S3"). */
+/** Body of `POST /events/:collection/export` (Connect docs, "Exporting events": "Exporting to Amazon S3"). */
 export class CreateS3ExportDto {
   @ApiPropertyOptional({
     description: 'Query with only `filter` and `timeframe` (and `timezone` with a relative timeframe). Absent: every event.',

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Export, ExportStatus } from '../entities/export.entity';
 
-/** The monitor document of an S3 export (exporting-events.md, "Monitoring the export"), field for field. */
+/** The monitor document of an S3 export (Connect docs, "Exporting events": "Monitoring the export"), field for field. */
 export class ExportStatusDto {
   @ApiProperty({ example: '55b80dd4eb6742481c62c05e.json', description: 'Object name under the s3Path prefix.' })
   filename: string;

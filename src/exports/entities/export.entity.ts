@@ -1,7 +1,7 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { Project } from '../../projects/entities/project.entity';
 
-/** Export statuses of the seed (exporting-events.md, "Monitoring the export"). */
+/** Export statuses of the seed (Connect docs, "Exporting events": "Monitoring the export"). */
 export enum ExportStatus {
   Pending = 'Pending',
   Running = 'Running',

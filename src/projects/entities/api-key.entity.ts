@@ -1,7 +1,7 @@
 import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { Project } from './project.entity';
 
-/** Key types of connect-api.md §1 and what each may do. */
+/** Key types of Connect docs, "HTTP API" and what each may do. */
 export enum KeyType {
   Master = 'master',
   PushQuery = 'push_query',

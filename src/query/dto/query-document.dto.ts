@@ -14,12 +14,12 @@ const RELATIVE_UNIT_OBJECT = {
 
 /**
  * The query document of E5, sent JSON-encoded (relaxed JSON accepted) in the `query` URL parameter
- * (connect-api.md §4.2). For the OpenAPI document only: parsing is `parseAggregationQuery`.
+ * (Connect docs, "Querying"). For the OpenAPI document only: parsing is `parseAggregationQuery`.
  */
 export class QueryDocumentDto {
   @ApiProperty({
     description:
-      'Alias → aggregation (§4.3), 1 to 100 aliases. An alias becomes a key of every result row (case kept; not `_count`, ' +
+      'Alias → aggregation (Connect docs, "Aggregations"), 1 to 100 aliases. An alias becomes a key of every result row (case kept; not `_count`, ' +
       'not a groupBy key). Only JSON numbers are aggregated; a property without numeric values gives null.',
     type: 'object',
     additionalProperties: {
@@ -40,7 +40,7 @@ export class QueryDocumentDto {
 
   @ApiPropertyOptional({
     description:
-      `Property path → value (eq), array (in) or {operator: operand} (§4.4); all conditions are ANDed. ` +
+      `Property path → value (eq), array (in) or {operator: operand} (Connect docs, "Filters"); all conditions are ANDed. ` +
       `Operators: ${FILTER_OPERATORS.join(', ')}. \`{}\` means no filter.`,
     type: 'object',
     additionalProperties: true,
@@ -50,7 +50,7 @@ export class QueryDocumentDto {
 
   @ApiPropertyOptional({
     description:
-      'One dotted property path or several, at most 20 (§4.7). Missing and null values form the null group. `[]` means not grouped.',
+      'One dotted property path or several, at most 20 (Connect docs, "Group by"). Missing and null values form the null group. `[]` means not grouped.',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
     example: ['country', 'product.category'],
   })
@@ -58,7 +58,7 @@ export class QueryDocumentDto {
 
   @ApiPropertyOptional({
     description:
-      'All time when absent (§4.5). Absolute bounds are ISO-8601 (start inclusive, end exclusive, either may be open; ' +
+      'All time when absent (Connect docs, "Timeframes"). Absolute bounds are ISO-8601 (start inclusive, end exclusive, either may be open; ' +
       'an interval needs both). Relative timeframes follow the query timezone (UTC by default); weeks start on Sunday.',
     oneOf: [
       { type: 'string', enum: [...NAMED_TIMEFRAMES.keys()] },
@@ -75,7 +75,7 @@ export class QueryDocumentDto {
 
   @ApiPropertyOptional({
     description:
-      'Buckets of the timeframe on the calendar of the query timezone (§4.8); needs a timeframe with a start and an end. ' +
+      'Buckets of the timeframe on the calendar of the query timezone (Connect docs, "Intervals"); needs a timeframe with a start and an end. ' +
       'Every bucket is returned, in ascending order, empty ones with `"results": []`.',
     enum: [...INTERVAL_UNITS.keys()],
     example: 'daily',
@@ -84,7 +84,7 @@ export class QueryDocumentDto {
 
   @ApiPropertyOptional({
     description:
-      'Decimal hours east of UTC (-12…14, e.g. 10.5) or an IANA zone name (§4.6). Allowed with an interval and/or a relative ' +
+      'Decimal hours east of UTC (-12…14, e.g. 10.5) or an IANA zone name (Connect docs, "Timezones"). Allowed with an interval and/or a relative ' +
       'timeframe; with an absolute timeframe only together with an interval.',
     oneOf: [{ type: 'number', minimum: -12, maximum: 14 }, { type: 'string' }],
     example: 'Australia/Brisbane',

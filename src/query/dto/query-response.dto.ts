@@ -10,7 +10,7 @@ import type { IntervalName } from '../query.types';
 export type ResultValue = string | number | ExactNumber | boolean | null | ResultValue[] | { [key: string]: ResultValue };
 
 /**
- * One result row (connect-api.md §4.9): each groupBy key (its full dotted path) with the group's value,
+ * One result row (Connect docs, "Query results"): each groupBy key (its full dotted path) with the group's value,
  * then each alias with its aggregate, then `_count`, the number of events in the row.
  */
 export type QueryResultRow = Record<string, ResultValue>;
@@ -27,7 +27,7 @@ export const RESULT_ROW_SCHEMA = {
   example: { country: 'Australia', totalPrice: 1000000, _count: 12 },
 };
 
-/** `metadata` of every query response (connect-api.md §4.9, common/querying/metadata.md). */
+/** `metadata` of every query response (Connect docs, "Query results", common/querying/metadata.md). */
 export class QueryMetadataDto {
   @ApiProperty({ type: [String], example: ['country'], description: 'The groupBy keys, in query order (empty when not grouped).' })
   groups: string[];
@@ -53,7 +53,7 @@ export class IntervalBoundsDto {
   end: string;
 }
 
-/** One bucket of an interval query (connect-api.md §4.9): its span and its rows (none when it holds no event). */
+/** One bucket of an interval query (Connect docs, "Query results"): its span and its rows (none when it holds no event). */
 export class IntervalResultDto {
   @ApiProperty({ type: IntervalBoundsDto })
   interval: IntervalBoundsDto;
@@ -66,7 +66,7 @@ export class IntervalResultDto {
   results: QueryResultRow[];
 }
 
-/** The body of a successful query (connect-api.md §4.9). */
+/** The body of a successful query (Connect docs, "Query results"). */
 export class QueryResponseDto {
   @ApiProperty({ type: QueryMetadataDto })
   metadata: QueryMetadataDto;
