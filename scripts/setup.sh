@@ -77,9 +77,12 @@ elif [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
   # The database of .env.example already serves another deployment on this machine (another
   # checkout, with its own SECRETS_KEY): give this new checkout a database of its own.
   own="connect_$(printf '%s' "$SECRETS_KEY" | sha256sum | cut -c1-8)" # one database per key: never another's
-  say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses ${own} (see .env)"
+  say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses database and Redis prefix ${own} (see .env)"
   sed -i "s#^DATABASE_URL=\(.*\)/[^/]*\$#DATABASE_URL=\1/${own}#" .env
   export DATABASE_URL="${DATABASE_URL%/*}/${own}"
+  # Its own Redis key prefix too, so the two deployments share neither export queue nor rate limits.
+  sed -i "s#^QUEUE_PREFIX=.*#QUEUE_PREFIX=${own}#" .env
+  export QUEUE_PREFIX="${own}"
   node dist/src/cli/ensure-database.js || die "cannot use DATABASE_URL=${DATABASE_URL}"
 elif [ "$status" = 4 ]; then
   die "DATABASE_URL=${DATABASE_URL} holds secrets of another SECRETS_KEY than the one in .env; use that deployment's SECRETS_KEY or another database."

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
+import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { closeUnreadBodies } from './common/json-body';
 import { REQUEST_ID_HEADER, RequestLogger, requestIds } from './common/request-context';
@@ -44,7 +45,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 function clientErrorResponse(code: string | undefined): [number, string, string] {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'Request Header Fields Too Large', 'The request line and headers are larger than 16 KB; a query that long is over the query size limit.'];
+      return [431, 'Request Header Fields Too Large', 'The request line (URL) and headers together are larger than 16 KB.'];
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return [408, 'Request Timeout', 'The request was not received in time.'];
@@ -64,8 +65,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const [status, reason, message] = clientErrorResponse(error.code);
   const body = JSON.stringify({ errorMessage: message });
+  // No request was parsed, so there is no id to keep: the answer gets a fresh one, like any other.
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `${REQUEST_ID_HEADER}: ${randomUUID()}\r\nX-Content-Type-Options: nosniff\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

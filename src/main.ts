@@ -25,8 +25,8 @@ async function bootstrap(): Promise<void> {
     return;
   }
   const app = await createHttpApp(config);
-  await app.listen(config.port, '0.0.0.0');
-  Logger.log(`listening on port ${config.port} of every interface (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
+  await app.listen(config.port, config.host);
+  Logger.log(`listening on ${config.host} port ${config.port} (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

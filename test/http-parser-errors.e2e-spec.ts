@@ -21,10 +21,12 @@ describe('requests refused by the HTTP parser', () => {
   });
   afterAll(() => t.close());
 
-  it('answers an over-long URL with 431 in Connect shape, not a bare status line', async () => {
+  it('answers an over-long URL with 431 in Connect shape and a request id, not a bare status line', async () => {
     const res = await t.http.get(`/events/purchases?query=${'a'.repeat(20_000)}`);
     expect(res.status).toBe(431);
-    expect(res.body).toEqual({ errorMessage: expect.stringContaining('larger than 16 KB') });
+    expect(res.body).toEqual({ errorMessage: 'The request line (URL) and headers together are larger than 16 KB.' });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('answers malformed HTTP with 400 in Connect shape', async () => {

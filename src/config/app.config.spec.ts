@@ -75,3 +75,15 @@ describe('loadConfig: rate limits and TRUST_PROXY', () => {
     );
   });
 });
+
+describe('loadConfig: HOST', () => {
+  it('listens on every IPv4 interface by default, or on the address given', () => {
+    expect(loadConfig(BASE).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...BASE, HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...BASE, HOST: '::' }).host).toBe('::');
+  });
+
+  it('refuses a HOST that is not an address', () => {
+    expect(() => loadConfig({ ...BASE, HOST: 'example.com' })).toThrow('HOST must be an IP address (0.0.0.0, 127.0.0.1, ::) or localhost');
+  });
+});

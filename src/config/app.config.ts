@@ -45,6 +45,8 @@ export interface RateLimitConfig {
 }
 
 export class AppConfig {
+  /** Address the HTTP server listens on: `0.0.0.0` (default, every IPv4 interface), `127.0.0.1`, `::`, … */
+  host: string;
   /** HTTP port (default 3000). */
   port: number;
   /** PostgreSQL connection URL. */
@@ -118,6 +120,7 @@ export class AppConfig {
 
 const DEFAULTS = {
   PORT: '3000',
+  HOST: '0.0.0.0',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/connect',
   REDIS_URL: 'redis://127.0.0.1:6379',
   QUEUE_PREFIX: 'connect',
@@ -193,6 +196,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return value === 'true';
   };
 
+  const host = read('HOST');
+  if (isIP(host) === 0 && host !== 'localhost') {
+    problems.push('HOST must be an IP address (0.0.0.0, 127.0.0.1, ::) or localhost');
+  }
   const role = read('ROLE');
   if (role !== 'all' && role !== 'api' && role !== 'worker') {
     problems.push('ROLE must be one of all, api, worker');
@@ -253,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const config = Object.assign(new AppConfig(), {
     port: int('PORT', 0),
+    host,
     databaseUrl: read('DATABASE_URL'),
     redisUrl,
     queuePrefix,
