@@ -5,17 +5,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { ErrorMessageDto } from '../common/dto/error-response.dto';
-import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ServiceUnavailableError } from '../common/errors';
 import { EXPORT_QUEUE } from '../exports/exports.constants';
 
 const PING_TIMEOUT_MS = 2000;
 
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), PING_TIMEOUT_MS);
-    promise.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
+/** A dependency answering a ping within PING_TIMEOUT_MS. */
+function answers(ping: Promise<unknown>): Promise<boolean> {
+  return withTimeout(ping, PING_TIMEOUT_MS, () => new Error('timeout')).then(() => true, () => false);
 }
 
 @ApiTags('health')
@@ -32,8 +30,8 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: ErrorMessageDto, description: 'PostgreSQL or Redis does not answer within 2 s.' })
   async check(): Promise<{ status: 'ok'; postgres: 'up'; redis: 'up' }> {
     const [postgres, redis] = await Promise.all([
-      withTimeout(this.dataSource.query('SELECT 1')).then(() => true, () => false),
-      withTimeout(this.queue.client.ping()).then(() => true, () => false),
+      answers(this.dataSource.query('SELECT 1')),
+      answers(this.queue.client.ping()),
     ]);
     if (!postgres || !redis) {
       const down = [!postgres && 'PostgreSQL', !redis && 'Redis'].filter(Boolean).join(' and ');
