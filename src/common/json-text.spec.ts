@@ -117,6 +117,12 @@ describe('exactNumberProblem', () => {
   it('accepts zero in any spelling', () => {
     expect(exactNumberProblem(new ExactNumber('0e-400'))).toBeNull();
     expect(exactNumberProblem(new ExactNumber('0.000'))).toBeNull();
+    expect(exactNumberProblem(new ExactNumber('0e100000'))).toBeNull();
+  });
+
+  it('refuses an exponent PostgreSQL cannot read, even on a zero', () => {
+    expect(exactNumberProblem(new ExactNumber('0e99999999999'))).toBe('Exponents can be at most 100,000 in magnitude.');
+    expect(exactNumberProblem(new ExactNumber('0e-100001'))).toBe('Exponents can be at most 100,000 in magnitude.');
   });
 });
 

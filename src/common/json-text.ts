@@ -36,6 +36,8 @@ export function isJsonNumber(value: unknown): value is number | ExactNumber {
 
 /** Most digits after the decimal point that PostgreSQL's `numeric` holds (its "value overflows numeric format"). */
 export const MAX_NUMERIC_SCALE = 16383;
+/** Largest exponent magnitude accepted (`0e100000`): well inside what PostgreSQL's numeric input reads. */
+export const MAX_EXPONENT = 100_000;
 
 /** Digits a double always reproduces exactly (DBL_DIG): a decimal with at most 15 is written back digit for digit. */
 const SAFE_DIGITS = 15;
@@ -205,7 +207,10 @@ export function exactNumberProblem(value: ExactNumber): string | null {
     return 'Numbers other than 0 must be at least about 5e-324 in magnitude.';
   }
   const match = /^-?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  const scale = (match?.[1]?.length ?? 0) - Number(match?.[2] ?? 0);
+  const exponent = Number(match?.[2] ?? 0);
+  // PostgreSQL cannot read an exponent past its int range, even on a zero (0e99999999999 overflows).
+  if (Math.abs(exponent) > MAX_EXPONENT) return `Exponents can be at most ${MAX_EXPONENT.toLocaleString('en-US')} in magnitude.`;
+  const scale = (match?.[1]?.length ?? 0) - exponent;
   if (scale > MAX_NUMERIC_SCALE) return `Numbers can have at most ${MAX_NUMERIC_SCALE} digits after the decimal point.`;
   return null;
 }
