@@ -39,8 +39,8 @@ export class ExportReadPool implements OnModuleDestroy {
       connectionString: config.databaseUrl,
       max: config.exportStreamConnections,
       connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
-      // As the main pool (core.module.ts). A cursor's timeout covers each fetch, not the time a slow
-      // reader takes between fetches (that is HTTP_IDLE_TIMEOUT_MS's job).
+      // As the main pool (core.module.ts). PostgreSQL times an open cursor as one statement, so a
+      // stream that outlives the read-ahead raises it for itself (ExportsService.smallExport).
       statement_timeout: config.queryStatementTimeoutMs || undefined,
     });
     this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it

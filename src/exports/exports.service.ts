@@ -155,6 +155,11 @@ export class ExportsService {
         if (Number(counted[0].count) > MAX_SMALL_EXPORT_EVENTS) {
           throw tooManyForSmallExport();
         }
+        // PostgreSQL times an open cursor as one statement, from the first fetch to the last, so the
+        // API's statement timeout would cut a client that reads for longer than it. This read was
+        // already proven cheap (the read-ahead and the count ran under that timeout); how long the
+        // client takes is bounded by the minimum transfer rate instead, and by the export timeout.
+        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.config.exportStatementTimeoutMs)]);
         rows = openCursor();
       }
       const readable = minRateReadable(

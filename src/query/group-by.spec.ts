@@ -36,4 +36,11 @@ describe('parseGroupBy (Connect docs, "Group by")', () => {
     expect(parseGroupBy([...paths(20), 'p0'])).toHaveLength(20);
     expect(errorsOf(() => parseGroupBy(paths(21)))).toEqual([{ field: 'groupBy', description: 'A query can group by at most 20 properties.' }]);
   });
+
+  it('refuses _count, the key every row carries its count under (it overwrote the group value)', () => {
+    expect(errorsOf(() => parseGroupBy(['_count']))).toEqual([
+      { field: 'groupBy', description: '"_count" cannot be grouped by: every result row carries the event count under that key.' },
+    ]);
+    expect(parseGroupBy('_count.n')).toEqual([{ key: '_count.n', path: ['_count', 'n'] }]);
+  });
 });

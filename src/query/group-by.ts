@@ -2,6 +2,7 @@ import { ValidationError } from '../common/errors';
 import { describeValue, isAbsent, jsonTypeName } from './json-guards';
 import { propertyPathProblem } from './property-path';
 import { MAX_GROUP_BY_PROPERTIES } from './query.constants';
+import { COUNT_KEY } from './select';
 import { GroupBy } from './query.types';
 
 /**
@@ -13,7 +14,8 @@ import { GroupBy } from './query.types';
  *
  * @returns the groups in input order; `key` is the path as given, which becomes the result rows' flat key.
  * @throws ValidationError, field `groupBy`, for a value that is not a string or an array of strings,
- *   for each invalid path (empty segments, the event `id` or `timestamp`, …; all collected), and for more
+ *   for each invalid path (empty segments, the event `id` or `timestamp`, `_count`, the key of every
+ *   row's count, …; all collected), and for more
  *   than 20 distinct paths.
  */
 export function parseGroupBy(value: unknown): GroupBy[] {
@@ -24,9 +26,11 @@ export function parseGroupBy(value: unknown): GroupBy[] {
   const keys: unknown[] = typeof value === 'string' ? [value] : value;
   const problems = keys.flatMap((key) => {
     const problem =
-      typeof key === 'string'
-        ? propertyPathProblem(key, 'grouped by')
-        : `Each groupBy entry must be a property path string, not ${describeValue(key)}.`;
+      typeof key !== 'string'
+        ? `Each groupBy entry must be a property path string, not ${describeValue(key)}.`
+        : key === COUNT_KEY
+          ? `"${COUNT_KEY}" cannot be grouped by: every result row carries the event count under that key.`
+          : propertyPathProblem(key, 'grouped by');
     return problem ? [{ field: 'groupBy', description: problem }] : [];
   });
   if (problems.length > 0) throw new ValidationError(problems);
