@@ -86,6 +86,57 @@ describe('PostgreSQL unreachable (the app reaches it through a proxy the test cu
   }, 60_000);
 });
 
+/**
+ * PostgreSQL that stops answering on connections already open (a frozen host, a network losing
+ * its packets): no reset arrives, and statement_timeout inside PostgreSQL cannot help. Such
+ * requests hung, and the dead connections stayed in the pool, so the service answered 503 long
+ * after PostgreSQL was back. Now a query fails on the client side QUERY_STATEMENT_TIMEOUT_MS + 2 s
+ * after it was sent, and its connection is closed.
+ */
+describe('PostgreSQL frozen on open connections (the proxy keeps them but drops their bytes)', () => {
+  const STATEMENT_TIMEOUT_MS = 1000;
+  let proxy: TcpProxy;
+  let t: TestApp;
+  let project: CreatedProject;
+  const count = JSON.stringify({ select: { n: 'count' } });
+  const query = () => t.http.get('/events/shop').query({ query: count }).set(auth(project, 'query'));
+
+  beforeAll(async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    t = await startTestApp({ ROLE: 'api', DATABASE_URL: url.toString(), QUERY_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    await proxy.restore();
+    await t.close();
+    await proxy.close();
+  });
+
+  it('answers 503 with Retry-After once the query outlives its timeout, and recovers when PostgreSQL answers again', async () => {
+    // Open several pooled connections, then freeze them all.
+    expect((await Promise.all(Array.from({ length: 8 }, () => query()))).map((r) => r.status)).toEqual(Array(8).fill(200));
+    proxy.freeze();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => timed(query())));
+    for (const { res, ms } of answers) {
+      expect({ status: res.status, body: res.body, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, body: UNAVAILABLE, retryAfter: '5' });
+      expect(ms).toBeLessThan(STATEMENT_TIMEOUT_MS + 2000 + ANSWER_BOUND_MS);
+    }
+    await proxy.restore();
+    // The frozen connections are gone from the pool: fresh ones answer.
+    const deadline = Date.now() + 10_000;
+    let statuses: number[] = [];
+    do {
+      statuses = (await Promise.all(Array.from({ length: 8 }, () => query()))).map((r) => r.status);
+    } while (statuses.some((s) => s !== 200) && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 500, true))));
+    expect(statuses).toEqual(Array(8).fill(200));
+    expect((await t.http.get('/health')).body).toEqual({ status: 'ok', postgres: 'up', redis: 'up' });
+  }, 60_000);
+});
+
 describe('Redis unreachable or emptied (a redis-server of the test\'s own)', () => {
   let redis: TestRedis;
   let s3: TestS3Server;

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TestApp } from './support/test-app';
+import { bulkLoad } from './support/bulk-load';
 
 describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")', () => {
   let t: TestApp;
@@ -12,15 +13,10 @@ describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")
     t = await startTestApp({ ROLE: 'api' });
     project = await t.createProject();
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
-    await t.app.get(DataSource).transaction(async (manager) => {
-      await manager.query('SET LOCAL statement_timeout = 0');
-      await manager.query(
-        `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+    await bulkLoad(t.config.databaseUrl, `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'huge', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', '{}'::jsonb
            FROM generate_series(1, 1000000) AS n`,
-        [project.projectId],
-      );
-    });
+        [project.projectId]);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { DataSource } from 'typeorm';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TestApp } from './support/test-app';
+import { bulkLoad } from './support/bulk-load';
 
 const EVENTS = 10_000;
 
@@ -38,16 +38,11 @@ describe('a large small export read slowly', () => {
   beforeAll(async () => {
     t = await startTestApp({ ROLE: 'api', QUERY_STATEMENT_TIMEOUT_MS: '1500', EXPORT_STREAM_MIN_BYTES_PER_SECOND: '0' });
     project = await t.createProject();
-    await t.app.get(DataSource).transaction(async (manager) => {
-      await manager.query('SET LOCAL statement_timeout = 0'); // test data, not an API statement
-      await manager.query(
-        `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+    await bulkLoad(t.config.databaseUrl, `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'big', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'note', repeat('x', 2000))
            FROM generate_series(1, $2::int) AS n`,
-        [project.projectId, EVENTS],
-      );
-    });
+        [project.projectId, EVENTS]);
   }, 120_000);
   afterAll(() => t.close());
 

@@ -32,6 +32,7 @@ const PG_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/, // pg: "Connection terminated unexpectedly", "... due to connection timeout"
   /^timeout exceeded when trying to connect$/, // pg-pool: connectionTimeoutMillis passed
+  /^Query read timeout$/, // pg: query_timeout passed, PostgreSQL never answered (database/closing-client.ts)
   /^Client has encountered a connection error and is not queryable$/, // pg
   /^Connection is closed\.$/, // ioredis
   /^Reached the max retries per request limit/, // ioredis MaxRetriesPerRequestError

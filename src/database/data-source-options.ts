@@ -4,6 +4,7 @@ import { InstanceSettings1764480000000 } from '../../migrations/1764480000000-In
 import { Export } from '../exports/entities/export.entity';
 import { ApiKey } from '../projects/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
+import { ClosingOnTimeoutClient } from './closing-client';
 
 /**
  * The one TypeORM configuration, used by the app (TypeOrmModule), the CLI (ormconfig.ts) and the
@@ -11,9 +12,15 @@ import { Project } from '../projects/entities/project.entity';
  * so the same list works from `src/` under jest and from `dist/`.
  * @param options.statementTimeoutMs `statement_timeout` of every connection of the pool, ms (the
  *   API's QUERY_STATEMENT_TIMEOUT_MS); 0 (migrations, CLI) = none.
+ *   A query whose answer has not arrived `QUERY_ANSWER_MARGIN_MS` after that (PostgreSQL frozen, or
+ *   its bytes lost on an open connection) fails on the client side too, and its connection is
+ *   closed (`ClosingOnTimeoutClient`).
  * @param options.connectTimeoutMs how long a statement waits for a connection, new or free in the
  *   pool, before it fails (DATABASE_CONNECT_TIMEOUT_MS; pg's default is forever).
  */
+/** How long after its `statement_timeout` a query's answer may still arrive before the client gives up, ms. */
+export const QUERY_ANSWER_MARGIN_MS = 2000;
+
 export function dataSourceOptions(
   databaseUrl: string,
   { statementTimeoutMs = 0, connectTimeoutMs = 2000 }: { statementTimeoutMs?: number; connectTimeoutMs?: number } = {},
@@ -25,6 +32,12 @@ export function dataSourceOptions(
     migrations: [Init1764470000000, InstanceSettings1764480000000],
     migrationsTableName: 'migrations',
     synchronize: false,
-    extra: { max: 20, statement_timeout: statementTimeoutMs || undefined, connectionTimeoutMillis: connectTimeoutMs },
+    extra: {
+      max: 20,
+      statement_timeout: statementTimeoutMs || undefined,
+      query_timeout: statementTimeoutMs ? statementTimeoutMs + QUERY_ANSWER_MARGIN_MS : undefined,
+      Client: ClosingOnTimeoutClient,
+      connectionTimeoutMillis: connectTimeoutMs,
+    },
   };
 }

@@ -3,16 +3,20 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Transform, TransformCallback } from 'node:stream';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '../common/secret-box';
+import { QUERY_ANSWER_MARGIN_MS } from '../database/data-source-options';
 import { isQueryCanceled } from '../database/statement-timeout';
 import { AppConfig } from '../config/app.config';
 import { Export } from './entities/export.entity';
 import { ExportScope, ExportsRepository } from './exports.repository';
 import { deserializeSelection } from './frozen-selection';
 import { createS3Client, S3Credentials } from './s3-client.factory';
+
+/** The longest delay a Node timer takes (about 24.8 days): a read timeout that never ends an export. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Rows fetched from the cursor per round trip. */
 const CURSOR_BATCH_ROWS = 2000;
@@ -168,13 +172,19 @@ export class ExportRunner {
       // The connection comes from the API's pool, whose statement_timeout (QUERY_STATEMENT_TIMEOUT_MS) would
       // cut the size pass over up to 1,000,000 events; this transaction gets the worker's own.
       await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.config.exportStatementTimeoutMs)]);
+      // The pool's client-side query_timeout (data-source-options.ts) is sized for API statements;
+      // the worker's reads wait as long as their own statement timeout allows.
+      const readTimeout = this.config.exportStatementTimeoutMs ? this.config.exportStatementTimeoutMs + QUERY_ANSWER_MARGIN_MS : MAX_TIMER_MS;
       const size = this.exports.sizeStatement(scope);
-      const { rows } = await client.query<{ bytes: string }>(size.text, size.values);
+      const { rows } = await client.query<{ bytes: string }>({ text: size.text, values: size.values, query_timeout: readTimeout } as QueryConfig);
       const totalBytes = Number(rows[0].bytes);
       await this.exports.setTotalBytes(record.id, totalBytes);
 
       const lines = this.exports.linesStatement(scope);
-      const cursor = client.query(new QueryStream(lines.text, lines.values, { batchSize: CURSOR_BATCH_ROWS, rowMode: 'array' }));
+      const stream = Object.assign(new QueryStream(lines.text, lines.values, { batchSize: CURSOR_BATCH_ROWS, rowMode: 'array' }), {
+        query_timeout: readTimeout, // pg reads it off the submitted query
+      });
+      const cursor = client.query(stream);
       cursor.on('error', (error) => encoder.destroy(error));
       cursor.pipe(encoder);
 

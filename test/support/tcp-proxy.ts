@@ -6,12 +6,15 @@ import { AddressInfo, createServer, Server, Socket, connect } from 'node:net';
  * - `cut()`: drops every open connection and refuses new ones (as a stopped server does);
  * - `blackhole()`: drops every open connection and accepts new ones but never answers (as an
  *   unreachable host does: only client timeouts end the wait);
- * - `restore()`: forwards again, on the same port.
+ * - `freeze()`: keeps every open connection but drops the bytes on it from now on, and holds new
+ *   ones unanswered (a frozen host, or a network losing packets: no reset ever arrives);
+ * - `restore()`: forwards again, on the same port (connections frozen before stay dead).
  */
 export interface TcpProxy {
   port: number;
   cut(): Promise<void>;
   blackhole(): Promise<void>;
+  freeze(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -19,6 +22,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let mode: 'forward' | 'blackhole' = 'forward';
+  const pairs = new Set<[Socket, Socket]>();
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -31,6 +35,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.once('close', () => pairs.delete(pair));
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
   };
@@ -55,6 +62,16 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       mode = 'blackhole';
       dropAll();
       if (!server.listening) await listen(port);
+    },
+    freeze: () => {
+      mode = 'blackhole';
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.resume(); // read and drop
+        upstream.resume();
+      }
+      pairs.clear();
     },
     restore: async () => {
       mode = 'forward';
