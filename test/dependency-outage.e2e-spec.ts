@@ -20,6 +20,24 @@ async function timed(req: request.Test): Promise<{ res: request.Response; ms: nu
   return { res, ms: Date.now() - started };
 }
 
+/** An API-only app whose PostgreSQL is behind a proxy the test controls, with one project and one event. */
+async function startBehindProxy(env: Record<string, string>): Promise<{ proxy: TcpProxy; t: TestApp; project: CreatedProject }> {
+  const url = new URL(process.env.DATABASE_URL!);
+  const proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  const t = await startTestApp({ ROLE: 'api', DATABASE_URL: url.toString(), ...env });
+  const project = await t.createProject();
+  await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  return { proxy, t, project };
+}
+
+async function stopBehindProxy(proxy: TcpProxy, t: TestApp): Promise<void> {
+  await proxy.restore();
+  await t.close();
+  await proxy.close();
+}
+
 describe('PostgreSQL unreachable (the app reaches it through a proxy the test cuts)', () => {
   let proxy: TcpProxy;
   let t: TestApp;
@@ -27,19 +45,9 @@ describe('PostgreSQL unreachable (the app reaches it through a proxy the test cu
   const count = JSON.stringify({ select: { n: 'count' } });
 
   beforeAll(async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    t = await startTestApp({ ROLE: 'api', DATABASE_URL: url.toString() });
-    project = await t.createProject();
-    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+    ({ proxy, t, project } = await startBehindProxy({}));
   });
-  afterAll(async () => {
-    await proxy.restore();
-    await t.close();
-    await proxy.close();
-  });
+  afterAll(() => stopBehindProxy(proxy, t));
 
   async function expectUnavailableEverywhere(): Promise<void> {
     // Push and query fail in the auth guard's key lookup, the first statement of the request.
@@ -102,19 +110,9 @@ describe('PostgreSQL frozen on open connections (the proxy keeps them but drops 
   const query = () => t.http.get('/events/shop').query({ query: count }).set(auth(project, 'query'));
 
   beforeAll(async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    t = await startTestApp({ ROLE: 'api', DATABASE_URL: url.toString(), QUERY_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) });
-    project = await t.createProject();
-    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+    ({ proxy, t, project } = await startBehindProxy({ QUERY_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) }));
   });
-  afterAll(async () => {
-    await proxy.restore();
-    await t.close();
-    await proxy.close();
-  });
+  afterAll(() => stopBehindProxy(proxy, t));
 
   it('answers 503 with Retry-After once the query outlives its timeout, and recovers when PostgreSQL answers again', async () => {
     // Open several pooled connections, then freeze them all.
