@@ -7,7 +7,7 @@ import {
   applyDecorators,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiForbiddenResponse, ApiHeader, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
@@ -43,6 +43,16 @@ const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
   s3Exports: 'too many S3 exports for this project',
 };
 
+/**
+ * Every authenticated endpoint can answer 503: its key lookup needs PostgreSQL. Endpoints with
+ * more reasons (a statement timeout, a busy stream pool) document those on their own 503.
+ */
+const DEPENDENCY_UNAVAILABLE = {
+  type: ErrorMessageDto,
+  description: 'PostgreSQL (or Redis) does not answer, with Retry-After (README, "Running it": operations).',
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+};
+
 const FAILED_AUTH_DOC = 'too many failed authentications from this client address or with this credential (answered without looking the key up)';
 
 /**
@@ -64,6 +74,7 @@ export function RequiresKey(permission: Permission, limit?: ProjectLimit): Metho
       description: `Rate limit used up: ${limit ? `${PROJECT_LIMIT_DOCS[limit]}, or ` : ''}${FAILED_AUTH_DOC}.`,
       headers: RATE_LIMIT_HEADERS,
     }),
+    ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),
   );
 }
 
@@ -75,6 +86,7 @@ export function RequiresAdminToken(): MethodDecorator & ClassDecorator {
     ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or wrong admin token.' }),
     ApiForbiddenResponse({ type: ErrorMessageDto, description: 'Admin endpoints are disabled (ADMIN_TOKEN is not set).' }),
     ApiTooManyRequestsResponse({ type: ErrorMessageDto, description: `Rate limit used up: ${FAILED_AUTH_DOC}.`, headers: RATE_LIMIT_HEADERS }),
+    ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),
   );
 }
 

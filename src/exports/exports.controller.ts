@@ -68,7 +68,7 @@ export class ExportsController {
     type: ErrorMessageDto,
     description:
       'Every streaming connection is busy, or reading the events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe ' +
-      'or filter); with Retry-After.',
+      'or filter), or PostgreSQL (or Redis) does not answer; with Retry-After.',
   })
   smallExport(
     @CurrentProject() project: ProjectContext,
@@ -98,7 +98,7 @@ export class ExportsController {
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match, or a body over 256 KB.' })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
-    description: 'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter); with Retry-After.',
+    description: 'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter), or PostgreSQL does not answer; with Retry-After.',
   })
   async createS3Export(
     @CurrentProject() project: ProjectContext,

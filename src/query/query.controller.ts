@@ -139,7 +139,8 @@ export class QueryController {
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
     description:
-      'The query took longer than QUERY_STATEMENT_TIMEOUT_MS: narrow the timeframe or filter, or group by fewer properties; with Retry-After.',
+      'The query took longer than QUERY_STATEMENT_TIMEOUT_MS: narrow the timeframe or filter, or group by fewer properties; ' +
+      'or PostgreSQL (or Redis) does not answer. With Retry-After.',
   })
   query(
     @CurrentProject() project: ProjectContext,
