@@ -9,6 +9,12 @@ export enum ExportStatus {
   Failed = 'Failed',
 }
 
+/** How the exported object is written (`compression` of the POST body). */
+export enum ExportCompression {
+  None = 'none',
+  Gzip = 'gzip',
+}
+
 const bigintAsNumber = {
   to: (value: number) => value,
   from: (value: string | null) => (value === null ? null : Number(value)),
@@ -22,6 +28,7 @@ const bigintAsNumber = {
 @Entity('exports')
 @Index('exports_project_id_idx', ['projectId', 'createdAt'])
 @Index('exports_unfinished_idx', ['createdAt'], { where: `status IN ('Pending', 'Running')` })
+@Index('exports_project_status_idx', ['projectId', 'status', 'createdAt'])
 @Check('exports_status_check', `status IN ('Pending', 'Running', 'Complete', 'Failed')`)
 export class Export {
   /** 24 lower-case hex characters; also the exported object's name (`<id>.json`). */
@@ -85,6 +92,22 @@ export class Export {
 
   @Column({ type: 'integer', default: 0 })
   attempts: number;
+
+  /** `none` (`<id>.json`) or `gzip` (`<id>.json.gz`). */
+  @Column({ type: 'text', default: ExportCompression.None })
+  compression: ExportCompression;
+
+  /** The multipart upload being written; null before it is created and once it is completed or aborted. */
+  @Column({ name: 'upload_id', type: 'text', nullable: true })
+  uploadId: string | null;
+
+  /** Part size the upload was started with, bytes (a resumed export keeps it, so its parts end where they did). */
+  @Column({ name: 'part_size_bytes', type: 'integer', nullable: true })
+  partSizeBytes: number | null;
+
+  /** NDJSON size before compression, bytes; null until measured. Equals totalBytes without compression. */
+  @Column({ name: 'raw_total_bytes', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  rawTotalBytes: number | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
