@@ -43,7 +43,6 @@ export class ExportsV21764490000000 implements MigrationInterface {
         raw_bytes             bigint   NOT NULL,
         bytes                 bigint   NOT NULL,
         md5                   text     NOT NULL,
-        sha256                text     NOT NULL,
         etag                  text     NOT NULL,
         is_last               boolean  NOT NULL,
         PRIMARY KEY (export_id, part_number)

@@ -21,7 +21,12 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
       secretAccessKey: 'export-test-secret-5f1c9e0b7a3d4c2e8b6a',
     });
     // A second allowed endpoint where nothing listens: an unreachable S3.
-    t = await startTestApp({ S3_ALLOWED_ENDPOINTS: `${s3.endpoint},http://127.0.0.1:9` });
+    // Two attempts, 100 ms apart: an unreachable endpoint is retried (it may come back), then Failed.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `${s3.endpoint},http://127.0.0.1:9`,
+      EXPORT_MAX_ATTEMPTS: '2',
+      EXPORT_RETRY_BASE_DELAY_MS: '100',
+    });
     project = await t.createProject();
   });
   afterAll(async () => {
@@ -164,7 +169,7 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
     expect(missing.final.error).toMatch(/NoSuchBucket/);
     const unreachable = await run('failures', { s3Path: 'http://127.0.0.1:9/bucket/', ...credentials() });
     expect(unreachable.final.status).toBe('Failed');
-    expect(unreachable.final.error).toBe('Could not reach S3 to upload s3://bucket/' + unreachable.created.body.filename + ' at http://127.0.0.1:9: ECONNREFUSED.');
+    expect(unreachable.final.error).toBe('Could not reach S3 to upload s3://bucket/' + unreachable.created.body.filename + ' at http://127.0.0.1:9: ECONNREFUSED. Gave up after 2 attempts.');
   });
 
   it('keeps credentials encrypted at rest and out of Redis job data', async () => {

@@ -116,6 +116,20 @@ export class AppConfig {
   redisCommandTimeoutMs: number;
   /** How often each worker queues again unfinished exports that have no live job in Redis, ms. */
   exportSweepIntervalMs: number;
+  /** Attempts an S3 export gets (its first run, retries after transient errors, restarts after its worker died). */
+  exportMaxAttempts: number;
+  /** No retry starts later than this after the export first started, ms. */
+  exportRetryBudgetMs: number;
+  /** Delay before the first retry, ms; doubled for each further one (with jitter), up to EXPORT_RETRY_MAX_DELAY_MS. */
+  exportRetryBaseDelayMs: number;
+  /** Longest delay between two attempts, ms. */
+  exportRetryMaxDelayMs: number;
+  /** An attempt that reads no row and gets no S3 answer for this long is abandoned and retried, ms. */
+  exportStallTimeoutMs: number;
+  /** Longest wait for one S3 request (a part, completing the upload, the manifest), ms; then it fails and is retried. */
+  exportS3RequestTimeoutMs: number;
+  /** Exports of one project running at once, over every worker. */
+  exportMaxRunningPerProject: number;
 }
 
 const DEFAULTS = {
@@ -130,7 +144,7 @@ const DEFAULTS = {
   EXPORT_MAX_STALLED_COUNT: '3',
   EXPORT_PART_SIZE_BYTES: String(8 * 1024 * 1024),
   EXPORT_QUEUE_SIZE: '4',
-  EXPORT_CONCURRENCY: '2',
+  EXPORT_CONCURRENCY: '4',
   EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '8',
   EXPORT_STREAM_CONNECTIONS_PER_PROJECT: '2',
@@ -157,6 +171,13 @@ const DEFAULTS = {
   DATABASE_CONNECT_TIMEOUT_MS: '2000',
   REDIS_COMMAND_TIMEOUT_MS: '2000',
   EXPORT_SWEEP_INTERVAL_MS: '30000',
+  EXPORT_MAX_ATTEMPTS: '10',
+  EXPORT_RETRY_BUDGET_MS: '3600000',
+  EXPORT_RETRY_BASE_DELAY_MS: '2000',
+  EXPORT_RETRY_MAX_DELAY_MS: '60000',
+  EXPORT_STALL_TIMEOUT_MS: '120000',
+  EXPORT_S3_REQUEST_TIMEOUT_MS: '60000',
+  EXPORT_MAX_RUNNING_PER_PROJECT: '2',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -296,6 +317,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 100),
     redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100),
     exportSweepIntervalMs: int('EXPORT_SWEEP_INTERVAL_MS', 100),
+    exportMaxAttempts: int('EXPORT_MAX_ATTEMPTS', 1, 1000),
+    exportRetryBudgetMs: int('EXPORT_RETRY_BUDGET_MS', 0),
+    exportRetryBaseDelayMs: int('EXPORT_RETRY_BASE_DELAY_MS', 10),
+    exportRetryMaxDelayMs: int('EXPORT_RETRY_MAX_DELAY_MS', 10),
+    exportStallTimeoutMs: int('EXPORT_STALL_TIMEOUT_MS', 500),
+    exportS3RequestTimeoutMs: int('EXPORT_S3_REQUEST_TIMEOUT_MS', 100),
+    exportMaxRunningPerProject: int('EXPORT_MAX_RUNNING_PER_PROJECT', 1),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

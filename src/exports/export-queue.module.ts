@@ -1,12 +1,13 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app.config';
-import { EXPORT_QUEUE } from './exports.constants';
+import { EXPORT_JOB_OPTIONS, EXPORT_QUEUE, exportBackoff } from './exports.constants';
 
 /**
- * The export queue, registered once, with its retry policy from config: a job is never retried
- * for an error (the runner records failures on the export itself); it is re-run only when its
- * worker died (stalled), up to EXPORT_MAX_STALLED_COUNT times.
+ * The export queue, registered once. A job runs again when its worker died (stalled, up to
+ * EXPORT_MAX_STALLED_COUNT times) and after each transient failure, delayed by the `export`
+ * backoff strategy (exports.constants.ts); the retry budget itself is the export's
+ * (EXPORT_MAX_ATTEMPTS, EXPORT_RETRY_BUDGET_MS), kept in PostgreSQL by ExportRunner.
  */
 @Module({
   imports: [
@@ -19,8 +20,9 @@ import { EXPORT_QUEUE } from './exports.constants';
           lockRenewTime: Math.floor(config.exportLockDurationMs / 3),
           stalledInterval: config.exportStalledIntervalMs,
           maxStalledCount: config.exportMaxStalledCount,
+          backoffStrategies: { export: exportBackoff(config) },
         },
-        defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: 1000 },
+        defaultJobOptions: EXPORT_JOB_OPTIONS,
       }),
     }),
   ],

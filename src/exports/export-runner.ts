@@ -1,62 +1,96 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Transform, TransformCallback } from 'node:stream';
-import type { PoolClient, QueryConfig } from 'pg';
-import QueryStream from 'pg-query-stream';
-import { DataSource } from 'typeorm';
+import { createHash, Hash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
+import { isDependencyUnavailable } from '../common/dependency-errors';
+import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
-import { QUERY_ANSWER_MARGIN_MS } from '../database/data-source-options';
-import { isQueryCanceled } from '../database/statement-timeout';
 import { AppConfig } from '../config/app.config';
-import { Export } from './entities/export.entity';
-import { ExportScope, ExportsRepository } from './exports.repository';
+import { isQueryCanceled } from '../database/statement-timeout';
+import type { EventSelection } from '../query/query.types';
+import { Export, ExportCompression } from './entities/export.entity';
+import { EventReader, EventReadSession, ReadPosition } from './event-reader';
+import { CheckpointPart, ExportCheckpointsRepository } from './export-checkpoints.repository';
+import { ExportScope } from './exports.repository';
 import { deserializeSelection } from './frozen-selection';
-import { createS3Client, S3Credentials } from './s3-client.factory';
+import { GZIP_LEVEL, ndjsonBlocks, ndjsonParts, Part } from './ndjson-parts';
+import type { S3Credentials } from './s3-client.factory';
+import { multipartEtag, S3MultipartUploader, S3RequestTimeoutError } from './s3-multipart-uploader';
 
-/** The longest delay a Node timer takes (about 24.8 days): a read timeout that never ends an export. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** S3's limit on parts per upload, with room to spare: the part size grows when an export would need more. */
+const MAX_PARTS = 9_000;
+/** How often a running export checks that it was not cancelled, and that it is still making progress, ms. */
+const WATCH_INTERVAL_MS = 1_000;
 
-/** Rows fetched from the cursor per round trip. */
-const CURSOR_BATCH_ROWS = 2000;
-/** Bytes gathered before a chunk is handed to the upload. */
-const CHUNK_BYTES = 256 * 1024;
+/** The export was cancelled (DELETE …/export/:id set it Failed): stop, abort the upload. */
+export class ExportCancelledError extends Error {
+  override name = 'ExportCancelledError';
+}
 
-/** Turns single-column rows (`[jsonText]`) into NDJSON bytes, counting them. */
-class NdjsonEncoder extends Transform {
-  bytes = 0;
-  private pending: string[] = [];
-  private pendingLength = 0;
+/** An attempt read no row and got no S3 answer for EXPORT_STALL_TIMEOUT_MS. */
+export class ExportStalledError extends Error {
+  override name = 'ExportStalledError';
+}
 
-  constructor() {
-    super({ writableObjectMode: true, readableObjectMode: false, writableHighWaterMark: CURSOR_BATCH_ROWS });
+/** The events an export had checkpointed are no longer where they were (the collection was deleted meanwhile). */
+export class ExportDataChangedError extends Error {
+  override name = 'ExportDataChangedError';
+}
+
+/** Thrown to Bull: this attempt failed for a reason that may pass; run the job again after `delayMs`. */
+export class ExportRetryLaterError extends Error {
+  override name = 'ExportRetryLaterError';
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
   }
+}
 
-  override _transform([line]: [string], _: BufferEncoding, done: TransformCallback): void {
-    this.pending.push(line, '\n');
-    this.pendingLength += line.length + 1;
-    if (this.pendingLength >= CHUNK_BYTES) {
-      this.flushPending();
-    }
-    done();
-  }
+/** Thrown to Bull: the export's project has its turn used up (EXPORT_MAX_RUNNING_PER_PROJECT, fairness); try again shortly. */
+export class ExportWaitTurnError extends Error {
+  override name = 'ExportWaitTurnError';
+}
 
-  override _flush(done: TransformCallback): void {
-    this.flushPending();
-    done();
-  }
+/** S3 error codes that say "try again" rather than "this will never work". */
+const TRANSIENT_S3_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'BadDigest', // the part was damaged on its way: sending it again fixes it
+  'XAmzContentSHA256Mismatch',
+]);
+/** Socket errors worth another attempt (a wrong host name, ENOTFOUND, is not). */
+const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up)\b/;
 
-  private flushPending(): void {
-    if (this.pending.length === 0) {
-      return;
-    }
-    const chunk = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingLength = 0;
-    this.bytes += chunk.length;
-    this.push(chunk);
+/**
+ * Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections
+ * (S3's or PostgreSQL's), a stalled attempt. Everything else (access denied, no such bucket, a wrong
+ * region, a statement timeout) is final.
+ */
+export function isTransientExportError(error: unknown): boolean {
+  if (error instanceof ExportStalledError || error instanceof S3RequestTimeoutError) return true;
+  if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError) return false;
+  if (error instanceof S3ServiceException) {
+    const status = error.$metadata?.httpStatusCode ?? 0;
+    return status >= 500 || TRANSIENT_S3_CODES.has(error.name);
   }
+  if (isQueryCanceled(error)) return false;
+  const text = `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`;
+  if (TRANSIENT_NETWORK.test(text) || (error instanceof Error && error.name === 'TimeoutError')) return true;
+  return isDependencyUnavailable(error);
+}
+
+/** Delay before attempt `attempt + 1`, ms: base × 2^(attempt − 1), at most `max`, with "equal jitter" (half fixed, half random). */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /**
@@ -98,149 +132,437 @@ export function describeExportError(error: unknown, record: Export, credentials:
       'Narrow the timeframe or the filter and export in several parts.'
     );
   }
-  if (error instanceof Error && error.name === 'TimeoutError') {
+  if (error instanceof ExportStalledError) {
+    return `The export made no progress for ${error.message.replace(/^no progress for /, '')} (S3 or PostgreSQL stopped answering) while uploading ${target}.`;
+  }
+  if (error instanceof ExportDataChangedError) {
+    return 'The events being exported changed while the export ran (was the collection deleted?). Export them again.';
+  }
+  if (isDependencyUnavailable(error)) {
+    return 'Lost the connection to PostgreSQL while reading the events.';
+  }
+  if (error instanceof S3RequestTimeoutError || (error instanceof Error && error.name === 'TimeoutError')) {
     return redact(`S3 did not answer in time while uploading ${target}.`, credentials);
   }
   return `The export failed while uploading ${target}. The failure was logged for the operator.`;
 }
 
+
 /**
- * Runs one S3 export end to end (Connect docs, "Exporting events": "Exporting to Amazon S3"):
- * 1. marks it Running (again, after a worker died: the upload restarts from the first byte);
- * 2. in one REPEATABLE READ snapshot, measures the export (events, exact NDJSON bytes → totalBytes)
- *    and streams the matching events through a cursor in (timestamp, id) order;
- * 3. uploads `<prefix><id>.json` with a lib-storage multipart upload, reporting progress from the
- *    parts S3 has acknowledged;
- * 4. marks it Complete (transferredBytes = totalBytes = object size) or Failed with a clear error.
- * Credentials are wiped from the record in both final states. Never throws for export failures:
- * they are recorded on the export.
+ * Watches one attempt: cancels it when the export is no longer Running (DELETE …/export/:id) and
+ * abandons it when nothing moved (no row read, no S3 answer) for EXPORT_STALL_TIMEOUT_MS, whatever
+ * hangs: a PostgreSQL connection that died without an error, an S3 request, a DNS lookup.
+ * Everything the attempt waits on listens to `signal`.
+ */
+class AttemptWatch {
+  private readonly controller = new AbortController();
+  private lastProgress = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(
+    stallTimeoutMs: number,
+    isRunning: () => Promise<boolean>,
+  ) {
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastProgress > stallTimeoutMs) {
+        this.abort(new ExportStalledError(`no progress for ${stallTimeoutMs} ms`));
+        return;
+      }
+      if (this.polling) return;
+      this.polling = true;
+      isRunning()
+        .then((running) => running || this.abort(new ExportCancelledError('The export was cancelled.')))
+        .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
+        .finally(() => (this.polling = false));
+    }, Math.min(WATCH_INTERVAL_MS, stallTimeoutMs));
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Something moved: a row batch read, an S3 answer, a checkpoint written. */
+  tick(): void {
+    this.lastProgress = Date.now();
+  }
+
+  abort(reason: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  /** The reason the attempt was stopped, if it was; else `error` itself. */
+  reasonFor(error: unknown): unknown {
+    return this.controller.signal.aborted ? this.controller.signal.reason : error;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** A stretch of the export to read and upload: the rows after `afterEventId` up to `untilEventId`, as parts from `firstPartNumber`. */
+interface Segment {
+  afterEventId: string | null;
+  /** Inclusive end; null = to the end of the export. */
+  untilEventId: string | null;
+  firstPartNumber: number;
+  /** The part number the segment must end with (a gap between acknowledged parts); null = the export's last part. */
+  lastPartNumber: number | null;
+}
+
+/**
+ * What is left to upload given the acknowledged parts: each gap between them (parts that were in
+ * flight when a worker died) and the rest after the last one. Empty when every part is acknowledged.
+ */
+export function resumePlan(acknowledged: CheckpointPart[]): Segment[] {
+  const segments: Segment[] = [];
+  let next = 1;
+  let after: string | null = null;
+  for (const part of acknowledged) {
+    if (part.partNumber > next) {
+      segments.push({ afterEventId: after, untilEventId: part.startAfterEventId, firstPartNumber: next, lastPartNumber: part.partNumber - 1 });
+    }
+    after = part.endEventId;
+    next = part.partNumber + 1;
+  }
+  if (!acknowledged.at(-1)?.isLast) {
+    segments.push({ afterEventId: after, untilEventId: null, firstPartNumber: next, lastPartNumber: null });
+  }
+  return segments;
+}
+
+/** A Connect query for the manifest: the stored selection as `filter` (operator form) and absolute `timeframe`. */
+function manifestQuery(selection: EventSelection): Record<string, unknown> {
+  const filter: Record<string, Record<string, unknown>> = {};
+  for (const { path, operator, operand } of selection.filters) {
+    (filter[path.join('.')] ??= {})[operator] = operand;
+  }
+  return {
+    filter,
+    timeframe: { start: selection.timeframe?.start?.toISOString() ?? null, end: selection.timeframe?.end?.toISOString() ?? null },
+  };
+}
+
+/** `<prefix><id>.manifest.json` next to `<prefix><id>.json` / `.json.gz`. */
+export function manifestKey(objectKey: string): string {
+  return objectKey.replace(/\.json(\.gz)?$/, '') + '.manifest.json';
+}
+
+/**
+ * Runs one attempt of an S3 export (Connect docs, "Exporting events": "Exporting to Amazon S3";
+ * docs/exports.md): claims it, measures it on its first run (events.line_bytes: no line rendered),
+ * then streams the events not yet acknowledged with `COPY … TO STDOUT` in (timestamp, id) order,
+ * cut into parts on line ends (ndjson-parts.ts), and uploads them with Content-MD5 into one
+ * multipart upload, EXPORT_QUEUE_SIZE at once. Each part S3 acknowledges is recorded with the
+ * progress it makes (the checkpoint), so a later attempt continues with the next part: parts
+ * acknowledged are neither read again nor uploaded again, and the object is byte-identical.
+ * Then it completes the upload, checks its ETag, writes `<prefix><id>.manifest.json` last, and marks
+ * the export Complete.
+ *
+ * Failures: transient ones (ExportRetryLaterError) go back to Bull, which runs the job again after an
+ * exponential, jittered delay, within EXPORT_MAX_ATTEMPTS and EXPORT_RETRY_BUDGET_MS; the export
+ * stays Running meanwhile. Final ones, a cancel, or a spent budget end the export (Failed, clear
+ * secret-free error) and abort its multipart upload. Credentials are wiped once the upload is closed.
+ * @throws ExportRetryLaterError, ExportWaitTurnError (to Bull); PostgreSQL errors of the claim.
  */
 @Injectable()
 export class ExportRunner {
   private readonly logger = new Logger(ExportRunner.name);
 
   constructor(
-    private readonly exports: ExportsRepository,
+    private readonly checkpoints: ExportCheckpointsRepository,
+    private readonly reader: EventReader,
     private readonly secretBox: SecretBox,
     private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async run(exportId: string): Promise<void> {
-    const started = await this.exports.start(exportId);
-    if (!started) {
-      return;
-    }
-    const { record } = started;
-    let credentials: S3Credentials | null = null;
+    const claim = await this.checkpoints.claim(exportId, this.config.exportMaxRunningPerProject);
+    if (claim.kind === 'finished') return;
+    if (claim.kind === 'wait') throw new ExportWaitTurnError(`export ${exportId} waits for its project's turn`);
+    const { record } = claim.export;
+    let credentials: S3Credentials;
     try {
-      if (!started.credentials) {
-        throw new Error('credentials missing');
-      }
-      credentials = JSON.parse(this.secretBox.decrypt(started.credentials)) as S3Credentials;
+      if (!claim.export.credentials) throw new Error('credentials missing');
+      credentials = JSON.parse(this.secretBox.decrypt(claim.export.credentials)) as S3Credentials;
     } catch {
-      await this.exports.fail(exportId, 'The S3 credentials of this export can no longer be read (was SECRETS_KEY changed?).');
+      await this.checkpoints.fail(exportId, 'The S3 credentials of this export can no longer be read (was SECRETS_KEY changed?).');
       return;
     }
+    const elapsedMs = Date.now() - (record.startedAt ?? new Date()).getTime();
+    if (record.attempts > this.config.exportMaxAttempts || (this.config.exportRetryBudgetMs > 0 && elapsedMs > this.config.exportRetryBudgetMs)) {
+      await this.end(record, credentials, 'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.');
+      return;
+    }
+    this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
+    const started = Date.now();
+    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.isRunning(exportId));
     try {
-      const bytes = await this.upload(record, credentials);
-      await this.exports.complete(exportId, bytes);
-      this.logger.log(`export ${exportId} complete: ${record.eventCount} events, ${bytes} bytes`);
-    } catch (error) {
+      const result = await this.attempt(record, credentials, watch);
+      if (result) {
+        this.logger.log(`export ${exportId} complete: ${result.events} events, ${result.bytes} bytes in ${Date.now() - started} ms`);
+      }
+    } catch (thrown) {
+      const error = watch.reasonFor(thrown);
+      if (error instanceof ExportCancelledError) {
+        this.logger.log(`export ${exportId} cancelled; aborting its upload`);
+        await this.closeUpload(record.id, credentials);
+        return;
+      }
       const message = describeExportError(error, record, credentials);
-      this.logger.warn(`export ${exportId} failed: ${message}${error instanceof Error && !(error instanceof S3ServiceException) ? `\n${error.stack}` : ''}`);
-      await this.exports.fail(exportId, message);
-    }
-  }
-
-  private async upload(record: Export, credentials: S3Credentials): Promise<number> {
-    const scope: ExportScope = {
-      projectId: record.projectId,
-      collection: record.collection,
-      selection: deserializeSelection(record.selection),
-      maxEventRowId: record.maxEventRowId,
-    };
-    const runner = this.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as PoolClient;
-    const s3 = createS3Client(
-      { endpoint: record.s3Endpoint, region: record.s3Region, bucket: record.s3Bucket, prefix: '' },
-      credentials,
-    );
-    const encoder = new NdjsonEncoder();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // The connection comes from the API's pool, whose statement_timeout (QUERY_STATEMENT_TIMEOUT_MS) would
-      // cut the size pass over up to 1,000,000 events; this transaction gets the worker's own.
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.config.exportStatementTimeoutMs)]);
-      // The pool's client-side query_timeout (data-source-options.ts) is sized for API statements;
-      // the worker's reads wait as long as their own statement timeout allows.
-      const readTimeout = this.config.exportStatementTimeoutMs ? this.config.exportStatementTimeoutMs + QUERY_ANSWER_MARGIN_MS : MAX_TIMER_MS;
-      const size = this.exports.sizeStatement(scope);
-      const { rows } = await client.query<{ bytes: string }>({ text: size.text, values: size.values, query_timeout: readTimeout } as QueryConfig);
-      const totalBytes = Number(rows[0].bytes);
-      await this.exports.setTotalBytes(record.id, totalBytes);
-
-      const lines = this.exports.linesStatement(scope);
-      const stream = Object.assign(new QueryStream(lines.text, lines.values, { batchSize: CURSOR_BATCH_ROWS, rowMode: 'array' }), {
-        query_timeout: readTimeout, // pg reads it off the submitted query
-      });
-      const cursor = client.query(stream);
-      cursor.on('error', (error) => encoder.destroy(error));
-      cursor.pipe(encoder);
-
-      const upload = new Upload({
-        client: s3,
-        params: { Bucket: record.s3Bucket, Key: record.s3Key, Body: encoder, ContentType: 'application/x-ndjson' },
-        partSize: this.config.exportPartSizeBytes,
-        queueSize: this.config.exportQueueSize,
-        leavePartsOnError: false,
-      });
-      const progress = new ProgressReporter(this.exports, record.id, totalBytes, this.config.exportProgressIntervalMs);
-      upload.on('httpUploadProgress', (p) => progress.report(p.loaded ?? 0));
-      try {
-        await upload.done();
-      } finally {
-        cursor.destroy();
-        await progress.settle();
+      const budgetLeft =
+        record.attempts < this.config.exportMaxAttempts &&
+        (this.config.exportRetryBudgetMs === 0 || Date.now() - (record.startedAt ?? new Date()).getTime() < this.config.exportRetryBudgetMs);
+      if (isTransientExportError(error) && budgetLeft) {
+        const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
+        this.logger.warn(`export ${exportId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`);
+        throw new ExportRetryLaterError(message, delay);
       }
-      if (encoder.bytes !== totalBytes) {
-        this.logger.warn(`export ${record.id}: measured ${totalBytes} bytes but wrote ${encoder.bytes}`);
-      }
-      return encoder.bytes;
+      const detail = error instanceof Error && !(error instanceof S3ServiceException) ? `\n${error.stack}` : '';
+      this.logger.warn(`export ${exportId} failed after ${record.attempts} attempt(s): ${message}${detail}`);
+      await this.end(record, credentials, isTransientExportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message);
     } finally {
-      encoder.destroy();
-      await client.query('ROLLBACK').catch(() => undefined);
-      await runner.release();
-      s3.destroy();
+      watch.stop();
     }
   }
-}
 
-/** Writes progress at most every `intervalMs`, one write at a time, never past 99.9 % before Complete. */
-class ProgressReporter {
-  private lastWrite = 0;
-  private writing: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly exports: ExportsRepository,
-    private readonly exportId: string,
-    private readonly totalBytes: number,
-    private readonly intervalMs: number,
-  ) {}
-
-  report(transferredBytes: number): void {
-    const now = Date.now();
-    if (now - this.lastWrite < this.intervalMs) {
-      return;
-    }
-    this.lastWrite = now;
-    const percent = this.totalBytes > 0 ? Math.min(99.9, (transferredBytes / this.totalBytes) * 100) : 0;
-    this.writing = this.writing
-      .then(() => this.exports.reportProgress(this.exportId, transferredBytes, percent))
-      .catch(() => undefined);
+  /** Records the export Failed, then aborts its upload (the sweep retries the abort if S3 does not answer). */
+  private async end(record: Export, credentials: S3Credentials, message: string): Promise<void> {
+    await this.checkpoints.fail(record.id, message);
+    await this.closeUpload(record.id, credentials);
   }
 
-  settle(): Promise<void> {
-    return this.writing;
+  /** Aborts the export's multipart upload, if it has one, and forgets it. */
+  async closeUpload(exportId: string, credentials: S3Credentials | null): Promise<void> {
+    const record = await this.checkpoints.openUpload(exportId);
+    if (!record) return;
+    if (record.uploadId && credentials) {
+      const uploader = this.uploaderFor(record, credentials, new AbortController().signal);
+      try {
+        await uploader.abort(record.uploadId);
+      } catch (error) {
+        this.logger.warn(`export ${exportId}: could not abort upload (${describeExportError(error, record, credentials)}); the sweep will try again`);
+        return;
+      } finally {
+        uploader.destroy();
+      }
+    }
+    await this.checkpoints.closeUpload(exportId);
+  }
+
+  private uploaderFor(record: Export, credentials: S3Credentials, signal: AbortSignal): S3MultipartUploader {
+    return new S3MultipartUploader(
+      {
+        location: { endpoint: record.s3Endpoint, region: record.s3Region, bucket: record.s3Bucket, prefix: '' },
+        key: record.s3Key,
+        contentType: record.compression === ExportCompression.Gzip ? 'application/gzip' : 'application/x-ndjson',
+      },
+      credentials,
+      this.config.exportS3RequestTimeoutMs,
+      signal,
+    );
+  }
+
+  /** One attempt; null when the export was cancelled after its object was complete. */
+  private async attempt(record: Export, credentials: S3Credentials, watch: AttemptWatch): Promise<{ events: number; bytes: number } | null> {
+    const gzip = record.compression === ExportCompression.Gzip;
+    const selection = deserializeSelection(record.selection);
+    const scope: ExportScope = { projectId: record.projectId, collection: record.collection, selection, maxEventRowId: record.maxEventRowId };
+    const uploader = this.uploaderFor(record, credentials, watch.signal);
+    const session = await this.reader.open();
+    watch.signal.addEventListener('abort', () => session.destroy());
+    watch.tick();
+    try {
+      let rawTotal = record.rawTotalBytes;
+      let partSize = record.partSizeBytes ?? this.config.exportPartSizeBytes;
+      if (rawTotal === null) {
+        rawTotal = (await session.measure(scope)).bytes;
+        partSize = Math.max(this.config.exportPartSizeBytes, Math.ceil(rawTotal / MAX_PARTS));
+        if (!(await this.checkpoints.setMeasured(record.id, rawTotal, gzip ? 0 : rawTotal, partSize))) throw new ExportCancelledError();
+      }
+      watch.tick();
+      const finish = async (events: number, bytes: number, sha256: string, etag: string | undefined) => {
+        await this.writeManifest(uploader, record, selection, { events, bytes, sha256, etag });
+        return (await this.checkpoints.complete(record.id, bytes)) ? { events, bytes } : null;
+      };
+      if (rawTotal === 0) {
+        const body = gzip ? gzipSync(Buffer.alloc(0), { level: GZIP_LEVEL }) : Buffer.alloc(0);
+        const etag = await uploader.put(record.s3Key, body, gzip ? 'application/gzip' : 'application/x-ndjson');
+        return finish(0, body.length, createHash('sha256').update(body).digest('hex'), etag);
+      }
+
+      let uploadId = record.uploadId;
+      if (!uploadId) {
+        uploadId = await uploader.create();
+        if (!(await this.checkpoints.setUpload(record.id, uploadId))) {
+          await uploader.abort(uploadId).catch(() => undefined);
+          throw new ExportCancelledError();
+        }
+      }
+      watch.tick();
+      const acknowledged = await this.checkpoints.parts(record.id, uploadId);
+      const plan = resumePlan(acknowledged);
+      if (acknowledged.length > 0) {
+        this.logger.log(`export ${record.id}: resuming after ${acknowledged.length} acknowledged part(s), at part ${plan[0]?.firstPartNumber ?? '(complete)'}`);
+      }
+      // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
+      const hash = acknowledged.length === 0 ? createHash('sha256') : null;
+      for (const segment of plan) {
+        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record.id);
+      }
+      await session.close();
+
+      const parts = await this.checkpoints.parts(record.id, uploadId);
+      parts.forEach((part, i) => {
+        if (part.partNumber !== i + 1 || (i === parts.length - 1) !== part.isLast) {
+          throw new Error(`export ${record.id}: the checkpoint's parts are not 1..${parts.length} ending with the last`);
+        }
+      });
+      const expectedEtag = multipartEtag(parts.map((p) => p.md5));
+      let etag: string | undefined;
+      try {
+        etag = await uploader.complete(uploadId, parts);
+      } catch (error) {
+        // A worker that died after S3 completed the upload but before recording it: the object is there.
+        const head = error instanceof S3ServiceException && error.name === 'NoSuchUpload' ? await uploader.head() : null;
+        if (head?.etag !== expectedEtag) throw error;
+        etag = head.etag;
+      }
+      watch.tick();
+      if (etag && etag !== expectedEtag) {
+        this.logger.warn(`export ${record.id}: S3 answered ETag ${etag}, expected ${expectedEtag} from the parts' MD5s`);
+      }
+      const bytes = parts.reduce((sum, p) => sum + p.bytes, 0);
+      const events = parts.reduce((sum, p) => sum + p.events, 0);
+      const sha256 = hash ? hash.digest('hex') : await uploader.sha256(() => watch.tick());
+      return await finish(events, bytes, sha256, etag);
+    } finally {
+      session.destroy(); // no-op once closed
+      uploader.destroy();
+    }
+  }
+
+  /** Streams one segment's rows and uploads its parts, EXPORT_QUEUE_SIZE at once, each recorded as S3 acknowledges it. */
+  private async uploadSegment(
+    session: EventReadSession,
+    scope: ExportScope,
+    uploader: S3MultipartUploader,
+    uploadId: string,
+    segment: Segment,
+    partSizeBytes: number,
+    gzip: boolean,
+    hash: Hash | null,
+    watch: AttemptWatch,
+    exportId: string,
+  ): Promise<void> {
+    const positionOf = async (eventId: string | null): Promise<ReadPosition | null> => {
+      if (eventId === null) return null;
+      const position = await session.positionOf(scope, eventId);
+      if (!position) throw new ExportDataChangedError(`the event ${eventId.slice(0, 100)} a checkpoint ends at is gone`);
+      return position;
+    };
+    const range = { after: await positionOf(segment.afterEventId), until: await positionOf(segment.untilEventId) };
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    let startAfter = segment.afterEventId;
+    let lastNumber = segment.firstPartNumber - 1;
+    const send = (part: Part, isLast: boolean, startAfterEventId: string | null) => {
+      const upload = (async () => {
+        const etag = await uploader.uploadPart(uploadId, part.partNumber, part.body, part.md5);
+        watch.tick();
+        const md5Hex = Buffer.from(part.md5, 'base64').toString('hex');
+        if (/^"[0-9a-f]{32}"$/.test(etag) && etag !== `"${md5Hex}"`) {
+          throw new Error(`S3 stored part ${part.partNumber} with ETag ${etag}, not the MD5 of what was sent`);
+        }
+        const recorded = await this.checkpoints.recordPart(exportId, uploadId, {
+          partNumber: part.partNumber,
+          startAfterEventId,
+          endEventId: part.endEventId,
+          events: part.events,
+          rawBytes: part.rawBytes,
+          bytes: part.body.length,
+          md5: part.md5,
+          etag,
+          isLast,
+        });
+        if (!recorded) throw new ExportCancelledError();
+        watch.tick();
+      })().catch((error: unknown) => {
+        failure ??= error;
+        watch.abort(error instanceof Error ? error : new Error(String(error)));
+      });
+      const tracked = upload.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    try {
+      await pipeline(session.copyLines(scope, range), async (source: AsyncIterable<Buffer>) => {
+        const ticking = (async function* () {
+          for await (const chunk of source) {
+            watch.tick();
+            yield chunk;
+          }
+        })();
+        let held: { part: Part; startAfter: string | null } | null = null;
+        for await (const part of ndjsonParts(ndjsonBlocks(ticking), { firstPartNumber: segment.firstPartNumber, partSizeBytes, gzip })) {
+          hash?.update(part.body);
+          lastNumber = part.partNumber;
+          if (held) {
+            // One part of look-ahead: a part is known to be the export's last only when the stream ends after it.
+            send(held.part, false, held.startAfter);
+            while (inFlight.size >= this.config.exportQueueSize) await Promise.race(inFlight);
+            if (failure) throw failure;
+          }
+          held = { part, startAfter };
+          startAfter = part.endEventId;
+        }
+        if (held) send(held.part, segment.lastPartNumber === null, held.startAfter);
+        await Promise.all(inFlight);
+      });
+    } catch (error) {
+      throw failure ?? error;
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (segment.lastPartNumber !== null && lastNumber !== segment.lastPartNumber) {
+      throw new ExportDataChangedError(`parts ${segment.firstPartNumber}–${segment.lastPartNumber} came out as ${segment.firstPartNumber}–${lastNumber}`);
+    }
+    if (segment.lastPartNumber === null && lastNumber < segment.firstPartNumber) {
+      throw new ExportDataChangedError('no events were left to export after the checkpoint');
+    }
+  }
+
+  /** `<prefix><id>.manifest.json`, written last: a consumer that finds it knows the object is whole (docs/exports.md, "The manifest"). */
+  private async writeManifest(
+    uploader: S3MultipartUploader,
+    record: Export,
+    selection: EventSelection,
+    object: { events: number; bytes: number; sha256: string; etag: string | undefined },
+  ): Promise<void> {
+    const etag = object.etag ?? null;
+    const manifest = {
+      exportId: record.id,
+      collection: record.collection,
+      query: manifestQuery(selection),
+      events: object.events,
+      bytes: object.bytes,
+      sha256: object.sha256,
+      etag,
+      created: record.createdAt.toISOString(),
+      finished: new Date().toISOString(),
+      files: [
+        {
+          key: record.s3Key,
+          compression: record.compression,
+          contentType: record.compression === ExportCompression.Gzip ? 'application/gzip' : 'application/x-ndjson',
+          events: object.events,
+          bytes: object.bytes,
+          sha256: object.sha256,
+          etag,
+        },
+      ],
+    };
+    await uploader.put(manifestKey(record.s3Key), Buffer.from(`${stringifyJson(manifest)}\n`, 'utf8'), 'application/json');
   }
 }

@@ -1,3 +1,6 @@
+import type { JobOptions } from 'bull';
+import type { AppConfig } from '../config/app.config';
+
 /** Queue and job names of the export pipeline, in one place. */
 export const EXPORT_QUEUE = 'exports';
 export const EXPORT_JOB = 'export-to-s3';
@@ -11,3 +14,32 @@ export interface ExportJobData {
 export const MAX_SMALL_EXPORT_EVENTS = 10_000;
 /** Most events in an S3 export (Connect docs, "Exporting events": "Exporting to Amazon S3"). */
 export const MAX_S3_EXPORT_EVENTS = 1_000_000;
+
+/**
+ * Bull's options for every export job: Bull may run it "forever" (the export's own budget,
+ * EXPORT_MAX_ATTEMPTS and EXPORT_RETRY_BUDGET_MS, ends it), delayed between runs by `exportBackoff`.
+ */
+export const EXPORT_JOB_OPTIONS: JobOptions = {
+  attempts: 1_000_000,
+  backoff: { type: 'export' },
+  removeOnComplete: true,
+  removeOnFail: 1000,
+};
+
+/** Delay after a job waited for its project's turn, ms (plus up to as much again at random). */
+export const WAIT_TURN_DELAY_MS = 500;
+
+/**
+ * The `export` backoff strategy: the delay ExportRunner chose (ExportRetryLaterError.delayMs:
+ * exponential with jitter), a short one for a job that waits for its project's turn, and for any
+ * other error (PostgreSQL down before the export could be claimed) a doubling one up to
+ * EXPORT_RETRY_MAX_DELAY_MS.
+ */
+export function exportBackoff(config: AppConfig): (attemptsMade: number, error: Error) => number {
+  return (attemptsMade, error) => {
+    const chosen = (error as { delayMs?: unknown }).delayMs;
+    if (typeof chosen === 'number') return chosen;
+    if (error?.name === 'ExportWaitTurnError') return WAIT_TURN_DELAY_MS + Math.round(Math.random() * WAIT_TURN_DELAY_MS);
+    return Math.min(config.exportRetryMaxDelayMs, config.exportRetryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
+  };
+}

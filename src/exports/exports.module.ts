@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ExportQueueModule } from './export-queue.module';
 import { ExportReadPool } from './export-read-pool';
+import { EventReader } from './event-reader';
+import { ExportCheckpointsRepository } from './export-checkpoints.repository';
 import { ExportRunner } from './export-runner';
 import { ExportsController } from './exports.controller';
 import { ExportsProcessor } from './exports.processor';
@@ -17,7 +19,7 @@ export class ExportsModule {
         ExportQueueModule,
       ],
       controllers: options.http ? [ExportsController] : [],
-      providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor] : [])],
+      providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor, ExportCheckpointsRepository, EventReader] : [])],
     };
   }
 }

@@ -7,12 +7,16 @@ import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
+import { ExportCheckpointsRepository } from './export-checkpoints.repository';
+import type { S3Credentials } from './s3-client.factory';
+import { SecretBox } from '../common/secret-box';
 
 /**
  * The export worker: takes `export-to-s3` jobs from Bull and hands them to ExportRunner.
  * A worker that dies mid-export leaves its job's lock to expire; Bull's stalled-job check (in any
- * live worker) puts the job back and it runs again from the start, up to EXPORT_MAX_STALLED_COUNT
- * times, after which the export is Failed.
+ * live worker) puts the job back and it continues from its checkpoint, up to EXPORT_MAX_STALLED_COUNT
+ * times, after which the export is Failed. A transient failure puts the job back delayed (the
+ * `export` backoff strategy) until the export's retry budget is spent.
  *
  * PostgreSQL is the source of truth: at start-up and then every EXPORT_SWEEP_INTERVAL_MS, exports
  * still Pending or Running whose job is gone from Redis (flushed, lost, or never queued because
@@ -20,7 +24,11 @@ import { ExportsService } from './exports.service';
  * runs. With several workers sweeping at once nothing runs twice: the job id is the export id, so
  * a second add is a no-op; jobs waiting, delayed, or active (also those whose worker died, which
  * Bull's stalled check handles) are left alone; and a job that runs for an export already Complete
- * or Failed does nothing (ExportsRepository.start).
+ * or Failed does nothing (ExportCheckpointsRepository.claim).
+ *
+ * The same sweep aborts the multipart uploads still recorded for exports that ended (a worker
+ * stopped between marking an export Failed and aborting its upload, or a cancel of an export whose
+ * worker is gone), so no incomplete upload is left in a customer's bucket.
  */
 @Injectable()
 export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
@@ -33,6 +41,8 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     private readonly runner: ExportRunner,
     private readonly exports: ExportsRepository,
     private readonly service: ExportsService,
+    private readonly checkpoints: ExportCheckpointsRepository,
+    private readonly secretBox: SecretBox,
     private readonly config: AppConfig,
   ) {}
 
@@ -56,6 +66,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     this.sweeping = true;
     try {
       await this.requeueOrphans();
+      await this.abortOrphanedUploads();
     } catch (error) {
       this.logger.warn(`export sweep failed (${(error as Error).message}); next try in ${this.config.exportSweepIntervalMs} ms`);
     } finally {
@@ -63,17 +74,46 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  /**
+   * Bull emits `failed` for every failed run, also those it will run again. Only a job that
+   * stalled too often is over (its export is then Failed); ExportRunner has already recorded any
+   * other end, and its transient failures come back after their delay.
+   */
   private async onFailed(job: Job<ExportJobData>, error: Error): Promise<void> {
-    const stalled = /stalled/i.test(error.message);
-    this.logger.warn(`export job ${job.id} failed: ${error.message}`);
-    await this.exports
-      .fail(
+    if (error.name === 'ExportWaitTurnError') return;
+    if (!/stalled more than allowable limit/i.test(error.message)) {
+      if (error.name !== 'ExportRetryLaterError') this.logger.warn(`export job ${job.id} failed: ${error.message}; it runs again after a delay`);
+      return;
+    }
+    this.logger.warn(`export job ${job.id} stalled too many times`);
+    try {
+      await this.checkpoints.fail(
         job.data.exportId,
-        stalled
-          ? 'The export was interrupted too many times (its worker stopped); it was not completed.'
-          : 'The export failed unexpectedly. The failure was logged for the operator.',
-      )
-      .catch((e: Error) => this.logger.error(`could not mark export ${job.data.exportId} failed: ${e.message}`));
+        'The export was interrupted too many times (its worker stopped); it was not completed.',
+      );
+      await this.abortUpload(job.data.exportId);
+    } catch (e) {
+      this.logger.error(`could not mark export ${job.data.exportId} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Aborts the uploads of ended exports that are still open (at most 100 per sweep). */
+  private async abortOrphanedUploads(): Promise<void> {
+    for (const { record } of await this.checkpoints.openUploadsOfEnded()) {
+      await this.abortUpload(record.id);
+      this.logger.warn(`export ${record.id} had ended with its upload open; aborted it`);
+    }
+  }
+
+  private async abortUpload(exportId: string): Promise<void> {
+    const sealed = await this.checkpoints.credentialsOf(exportId);
+    let credentials: S3Credentials | null = null;
+    try {
+      credentials = sealed ? (JSON.parse(this.secretBox.decrypt(sealed)) as S3Credentials) : null;
+    } catch {
+      credentials = null; // unreadable (SECRETS_KEY changed): the upload cannot be aborted from here
+    }
+    await this.runner.closeUpload(exportId, credentials);
   }
 
   /**

@@ -23,7 +23,7 @@ export interface SqlStatement {
   values: unknown[];
 }
 
-function scopeWhere(scope: ExportScope, params: SqlParams): string {
+export function scopeWhere(scope: ExportScope, params: SqlParams): string {
   const conditions = [
     `e.project_id = ${params.add(scope.projectId)}`,
     `e.collection = ${params.add(scope.collection)}`,

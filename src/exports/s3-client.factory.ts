@@ -11,9 +11,10 @@ export interface S3Credentials {
  * The one place S3 clients are made. Path-style for S3-compatible endpoints; region redirects
  * followed for AWS (an `https://<bucket>.s3.amazonaws.com/` path names no region); checksums only
  * when required (s3rver stores aws-chunked framing otherwise, as test/s3-server.e2e-spec.ts shows); bounded retries and
- * timeouts so a wrong or unreachable endpoint fails within a minute.
+ * timeouts (`requestTimeoutMs` per request, enforced as an error) so a wrong or unreachable endpoint fails
+ * within about a minute.
  */
-export function createS3Client(location: S3Location, credentials: S3Credentials): S3Client {
+export function createS3Client(location: S3Location, credentials: S3Credentials, requestTimeoutMs = 60_000): S3Client {
   return new S3Client({
     region: location.region,
     ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
@@ -22,6 +23,7 @@ export function createS3Client(location: S3Location, credentials: S3Credentials)
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
   });
 }

@@ -34,7 +34,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     EXPORT_PROGRESS_INTERVAL_MS: '50',
     ...env,
   });
-  const app = await createHttpApp(config, ['error']);
+  const app = await createHttpApp(config, process.env.TEST_LOG ? ['error', 'warn', 'log'] : ['error']);
   try {
     await app.listen(0, '127.0.0.1');
   } catch (error) {

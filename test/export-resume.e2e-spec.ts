@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
+import type { CreatedProject } from '../src/projects/projects.service';
+import { pathOf, waitForExport } from './support/exports';
+import { startS3Server, TestS3Server } from './support/s3-server';
+import { auth, startTestApp, TestApp } from './support/test-app';
+
+/** Multipart uploads with checkpoints (docs/exports.md, "Parts and resuming"), manifest and gzip. */
+describe('S3 export parts, manifest and gzip', () => {
+  let s3: TestS3Server;
+  let t: TestApp;
+  let project: CreatedProject;
+  const BUCKET = 'resume';
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    t = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint, EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024) });
+    project = await t.createProject();
+    const events = [...ecommerceEvents(30_000, { seed: 7, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
+    for (let i = 0; i < events.length; i += 5000) {
+      const res = await t.http.post('/events').set(auth(project, 'push')).send({ purchases: events.slice(i, i + 5000) });
+      expect(res.status).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    await t.close();
+    await s3.close();
+  });
+
+  const exportTo = async (body: Record<string, unknown>) => {
+    const res = await t.http
+      .post('/events/purchases/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `${s3.endpoint}/${BUCKET}/out/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, ...body });
+    expect(res.status).toBe(201);
+    const { final } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 120_000);
+    return { id: res.body.filename.replace(/\.json(\.gz)?$/, '') as string, final, filename: res.body.filename as string };
+  };
+
+  it('writes the object in several parts, then a manifest that describes it', async () => {
+    const { id, final } = await exportTo({});
+    expect(final.error).toBeNull();
+    expect(final.status).toBe('Complete');
+    const object = await s3.getObject(BUCKET, `out/${id}.json`);
+    expect(object.length).toBe(final.totalBytes);
+    expect(object.length).toBeGreaterThan(10 * 1024 * 1024); // three parts of 5 MiB at least
+    const lines = object.toString('utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(30_000);
+    const manifest = JSON.parse((await s3.getObject(BUCKET, `out/${id}.manifest.json`)).toString('utf8'));
+    expect(manifest).toMatchObject({
+      exportId: id,
+      collection: 'purchases',
+      events: 30_000,
+      bytes: object.length,
+      sha256: createHash('sha256').update(object).digest('hex'),
+      query: { filter: {}, timeframe: { start: null, end: null } },
+    });
+    expect(manifest.etag).toMatch(/^"[0-9a-f]{32}-[3-9]"$/);
+    expect(manifest.files).toEqual([
+      expect.objectContaining({ key: `out/${id}.json`, bytes: object.length, events: 30_000, compression: 'none' }),
+    ]);
+  }, 180_000);
+});
