@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { DataSource } from 'typeorm';
+import { eventJsonSql } from '../src/events/events.repository';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
@@ -37,6 +39,27 @@ describe('S3 export parts, manifest and gzip', () => {
     const { final } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 120_000);
     return { id: res.body.filename.replace(/\.json(\.gz)?$/, '') as string, final, filename: res.body.filename as string };
   };
+
+  it('stores each line length exactly as the exported line renders (the size comes from events.line_bytes)', async () => {
+    // Raw JSON text: numbers keep every digit as sent.
+    const body = String.raw`{"lengths": [
+      {"id": "plain", "a": 1},
+      {"id": "empty"},
+      {"id": 9007199254740991},
+      {"id": "unicode", "name": "Zoë 🚲 東京", "snow": "\u2603"},
+      {"id": "escapes", "text": "quote \" backslash \\ newline \n tab \t control \u0001", "nested": {"deep": [1, 2.5, null, true, "x"]}},
+      {"id": "exact", "price": 1.10, "big": 98765432109876543210.5}
+    ]}`;
+    const res = await t.http.post('/events').set(auth(project, 'push')).set('Content-Type', 'application/json').send(body);
+    expect(res.status).toBe(200);
+    const rows: Array<{ stored: number; rendered: number }> = await t.app.get(DataSource).query(
+      `SELECT line_bytes AS stored, octet_length(${eventJsonSql('e')}) AS rendered FROM events e WHERE project_id = $1 AND collection = 'lengths'`,
+      [project.projectId],
+    );
+    expect(res.body.lengths.filter((r: { success: boolean }) => !r.success)).toEqual([]);
+    expect(rows).toHaveLength(6);
+    for (const row of rows) expect(row.stored).toBe(row.rendered);
+  });
 
   it('writes the object in several parts, then a manifest that describes it', async () => {
     const { id, final } = await exportTo({});

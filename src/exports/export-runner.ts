@@ -66,8 +66,8 @@ const TRANSIENT_S3_CODES = new Set([
   'BadDigest', // the part was damaged on its way: sending it again fixes it
   'XAmzContentSHA256Mismatch',
 ]);
-/** Socket errors worth another attempt (a wrong host name, ENOTFOUND, is not). */
-const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up)\b/;
+/** Socket errors worth another attempt. */
+const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up)\b/;
 
 /**
  * Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections
