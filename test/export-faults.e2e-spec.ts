@@ -1,0 +1,167 @@
+import { DataSource } from 'typeorm';
+import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
+import type { CreatedProject } from '../src/projects/projects.service';
+import { ExportStatus, pathOf, waitForExport } from './support/exports';
+import { startS3Server, TestS3Server } from './support/s3-server';
+import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
+import { auth, startTestApp, TestApp } from './support/test-app';
+
+/**
+ * Faults during an S3 export (docs/exports.md, "Retries and stalls"): the export's PostgreSQL
+ * connection killed, or silent, mid-export; S3 that stops answering. Each export still ends
+ * Complete, byte-identical to an uninterrupted one, or Failed with a clear error once its retry
+ * budget is spent. Everything the test breaks is its own: a proxy in front of PostgreSQL or S3.
+ */
+const EVENTS = 40_000;
+const BUCKET = 'faults';
+/** Small parts, one in flight: the export's COPY stays open while parts are acknowledged one by one. */
+const PIPELINE = { EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024), EXPORT_QUEUE_SIZE: '1' };
+/** Quick retries and stall detection, so each fault resolves within seconds. */
+const QUICK = { EXPORT_RETRY_BASE_DELAY_MS: '200', EXPORT_RETRY_MAX_DELAY_MS: '1000', EXPORT_STALL_TIMEOUT_MS: '2000', EXPORT_S3_REQUEST_TIMEOUT_MS: '2000' };
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('S3 export faults', () => {
+  let s3: TestS3Server;
+  let s3Proxy: TcpProxy;
+  let pgProxy: TcpProxy;
+  let t: TestApp;
+  let project: CreatedProject;
+  let db: DataSource;
+  let reference: Buffer;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
+    const url = new URL(process.env.DATABASE_URL!);
+    pgProxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    url.hostname = '127.0.0.1';
+    url.port = String(pgProxy.port);
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `${s3.endpoint},http://127.0.0.1:${s3Proxy.port}`,
+      DATABASE_URL: url.toString(),
+      ...PIPELINE,
+      ...QUICK,
+    });
+    db = t.app.get(DataSource);
+    project = await t.createProject();
+    const events = [...ecommerceEvents(EVENTS, { seed: 11, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
+    for (let i = 0; i < events.length; i += 5000) {
+      await t.http.post('/events').set(auth(project, 'push')).send({ purchases: events.slice(i, i + 5000) }).expect(200);
+    }
+    const first = await exportVia(s3.endpoint);
+    expect(first.final.status).toBe('Complete');
+    reference = await s3.getObject(BUCKET, `out/${first.id}.json`);
+    expect(reference.length).toBeGreaterThan(15 * 1024 * 1024); // at least four parts
+  }, 120_000);
+  afterAll(async () => {
+    await pgProxy.restore();
+    await s3Proxy.restore();
+    await t.close();
+    await Promise.all([pgProxy.close(), s3Proxy.close()]);
+    await s3.close();
+  });
+
+  async function startExport(endpoint: string): Promise<{ id: string; monitor: string }> {
+    const res = await t.http
+      .post('/events/purchases/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `${endpoint}/${BUCKET}/out/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(201);
+    return { id: res.body.filename.slice(0, 24), monitor: pathOf(res.headers.location) };
+  }
+  async function exportVia(endpoint: string): Promise<{ id: string; final: ExportStatus }> {
+    const { id, monitor } = await startExport(endpoint);
+    return { id, final: (await waitForExport(t.http, monitor, auth(project, 'query'), 90_000)).final };
+  }
+  const acknowledgedParts = async (id: string): Promise<number> =>
+    Number((await db.query(`SELECT count(*) AS n FROM export_parts WHERE export_id = $1`, [id]))[0].n);
+  const attempts = async (id: string): Promise<number> => (await db.query(`SELECT attempts FROM exports WHERE id = $1`, [id]))[0].attempts;
+
+  it('continues from its checkpoint when its PostgreSQL connection is killed mid-export', async () => {
+    const { id, monitor } = await startExport(s3.endpoint);
+    await until('a first acknowledged part', async () => (await acknowledgedParts(id)) >= 1);
+    const killed: Array<{ pid: number }> = await db.query(
+      `SELECT pg_terminate_backend(pid) AS killed, pid FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()`,
+    );
+    expect(killed).toHaveLength(1);
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000);
+    expect(final).toMatchObject({ status: 'Complete', error: null, totalBytes: reference.length, transferredBytes: reference.length });
+    expect(await attempts(id)).toBe(2);
+    expect((await s3.getObject(BUCKET, `out/${id}.json`)).equals(reference)).toBe(true);
+  }, 90_000);
+
+  it('abandons an attempt whose PostgreSQL went silent (no error, no data) and continues once it answers again', async () => {
+    const { id, monitor } = await startExport(s3.endpoint);
+    await until('a first acknowledged part', async () => (await acknowledgedParts(id)) >= 1);
+    pgProxy.freeze(); // every open connection goes silent; new ones are held unanswered
+    const frozenAt = Date.now();
+    await new Promise((r) => setTimeout(r, 4000)); // past EXPORT_STALL_TIMEOUT_MS (2 s)
+    await pgProxy.restore();
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000);
+    expect(final).toMatchObject({ status: 'Complete', error: null });
+    expect(Date.now() - frozenAt).toBeLessThan(45_000);
+    expect(await attempts(id)).toBeGreaterThanOrEqual(2);
+    expect((await s3.getObject(BUCKET, `out/${id}.json`)).equals(reference)).toBe(true);
+  }, 90_000);
+
+  it('retries when S3 stops answering mid-export, and completes once it answers again', async () => {
+    const { id, monitor } = await startExport(`http://127.0.0.1:${s3Proxy.port}`);
+    await until('a first acknowledged part', async () => (await acknowledgedParts(id)) >= 1);
+    s3Proxy.freeze();
+    await new Promise((r) => setTimeout(r, 5000)); // past EXPORT_S3_REQUEST_TIMEOUT_MS and the stall timeout
+    const during = (await t.http.get(monitor).set(auth(project, 'query'))).body as ExportStatus;
+    expect(during).toMatchObject({ status: 'Running', error: null }); // retried, not failed
+    await s3Proxy.restore();
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000);
+    expect(final).toMatchObject({ status: 'Complete', error: null });
+    expect(await attempts(id)).toBeGreaterThanOrEqual(2);
+    expect((await s3.getObject(BUCKET, `out/${id}.json`)).equals(reference)).toBe(true);
+  }, 90_000);
+});
+
+describe('S3 export retry budget', () => {
+  let s3: TestS3Server;
+  let s3Proxy: TcpProxy;
+  let t: TestApp;
+  let project: CreatedProject;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
+    t = await startTestApp({ S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`, ...QUICK, EXPORT_MAX_ATTEMPTS: '3' });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    await s3Proxy.restore();
+    await t.close();
+    await s3Proxy.close();
+    await s3.close();
+  });
+
+  it('fails with a clear error once S3 never answers within EXPORT_MAX_ATTEMPTS attempts', async () => {
+    s3Proxy.freeze();
+    const started = Date.now();
+    const res = await t.http
+      .post('/events/shop/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(201);
+    const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 60_000);
+    expect(final.status).toBe('Failed');
+    expect(final.error).toMatch(/^S3 did not answer in time while uploading s3:\/\/faults\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+\. Gave up after 3 attempts\.$/);
+    // Three attempts of at most 2 s each, and two delays of at most 1 s: well within 20 s.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+  }, 60_000);
+});
