@@ -36,7 +36,7 @@ export interface RateLimitConfig {
   authFailuresPerKey: RateLimit;
   /** Per project: push requests (`POST /events`, `POST /events/:collection`). */
   pushes: RateLimit;
-  /** Per project: queries and S3 export monitor reads. */
+  /** Per project: queries, S3 export monitor reads, cancellations and listings (GET /exports). */
   queries: RateLimit;
   /** Per project: small exports (`GET /events/:collection/export`). */
   smallExports: RateLimit;
@@ -116,6 +116,8 @@ export class AppConfig {
   redisCommandTimeoutMs: number;
   /** How often each worker queues again unfinished exports that have no live job in Redis, ms. */
   exportSweepIntervalMs: number;
+  /** Most unfinished (Pending or Running) S3 exports one project may have; one more POST answers 429. */
+  exportMaxPendingPerProject: number;
 }
 
 const DEFAULTS = {
@@ -157,6 +159,7 @@ const DEFAULTS = {
   DATABASE_CONNECT_TIMEOUT_MS: '2000',
   REDIS_COMMAND_TIMEOUT_MS: '2000',
   EXPORT_SWEEP_INTERVAL_MS: '30000',
+  EXPORT_MAX_PENDING_PER_PROJECT: '20',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -296,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 100),
     redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100),
     exportSweepIntervalMs: int('EXPORT_SWEEP_INTERVAL_MS', 100),
+    exportMaxPendingPerProject: int('EXPORT_MAX_PENDING_PER_PROJECT', 1),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

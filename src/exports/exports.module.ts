@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ExportQueueModule } from './export-queue.module';
 import { ExportReadPool } from './export-read-pool';
 import { ExportRunner } from './export-runner';
-import { ExportsController } from './exports.controller';
+import { ExportListController, ExportsController } from './exports.controller';
 import { ExportsProcessor } from './exports.processor';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
@@ -16,7 +16,7 @@ export class ExportsModule {
       imports: [
         ExportQueueModule,
       ],
-      controllers: options.http ? [ExportsController] : [],
+      controllers: options.http ? [ExportsController, ExportListController] : [],
       providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor] : [])],
     };
   }

@@ -67,7 +67,7 @@ export class Export {
   @Column({ name: 's3_bucket', type: 'text' })
   s3Bucket: string;
 
-  /** Object key: `<prefix><id>.json`. */
+  /** Object key: `<prefix><id>.json`, or `<prefix><id>.json.gz` with gzip compression. */
   @Column({ name: 's3_key', type: 'text' })
   s3Key: string;
 
