@@ -38,7 +38,7 @@ export class ListExportsQueryDto {
   status?: ExportStatus;
 
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     minimum: 1,
     maximum: MAX_EXPORT_LIST_LIMIT,
     default: 20,
