@@ -35,6 +35,8 @@ describe('OpenAPI document', () => {
     expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422', '429', '503']);
     expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '415', '422', '429', '503']);
     expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422', '429', '503']);
+    expect(statuses('/events/{collection}/export/{id}', 'delete')).toEqual(['200', '401', '403', '404', '409', '422', '429', '503']);
+    expect(statuses('/exports', 'get')).toEqual(['200', '401', '403', '422', '429', '503']);
     expect(statuses('/events/{collection}', 'get')).toEqual(['200', '304', '401', '403', '413', '422', '429', '503']);
     expect(statuses('/collections/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
     expect(statuses('/events/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
@@ -47,6 +49,13 @@ describe('OpenAPI document', () => {
     expect(schemaOf('/events/{collection}', 'get', '200')).toBe('#/components/schemas/QueryResponseDto');
     expect(schemaOf('/events/{collection}', 'get', '413')).toBe('#/components/schemas/ErrorMessageDto');
     expect(schemaOf('/collections/{collection}', 'delete', '404')).toBe('#/components/schemas/ErrorMessageDto');
+    expect(schemaOf('/events/{collection}/export/{id}', 'delete', '200')).toBe('#/components/schemas/ExportStatusDto');
+    expect(schemaOf('/events/{collection}/export/{id}', 'delete', '409')).toBe('#/components/schemas/ErrorMessageDto');
+    expect(schemaOf('/exports', 'get', '200')).toBe('#/components/schemas/ExportListDto');
+    expect(schemaOf('/exports', 'get', '422')).toBe('#/components/schemas/ValidationErrorDto');
+    expect(doc.paths['/events/{collection}/export'].post.responses['429']).toMatchObject({
+      description: expect.stringContaining('EXPORT_MAX_PENDING_PER_PROJECT'),
+    });
     // Every authenticated endpoint can answer 429 (rate limits), with Retry-After and RateLimit-*.
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {

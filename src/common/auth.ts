@@ -38,7 +38,7 @@ const RATE_LIMIT_HEADERS = {
 
 const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
   pushes: 'too many push requests for this project',
-  queries: 'too many queries (or export monitor reads) for this project',
+  queries: 'too many queries (or export monitor reads, cancellations and listings) for this project',
   smallExports: 'too many exports for this project',
   s3Exports: 'too many S3 exports for this project',
 };
@@ -61,7 +61,11 @@ const FAILED_AUTH_DOC = 'too many failed authentications from this client addres
  * 429 when a rate limit is used up: failed authentications, or the project's `limit` (counted
  * per request once the key is verified; success answers then carry `RateLimit-*` headers).
  */
-export function RequiresKey(permission: Permission, limit?: ProjectLimit): MethodDecorator & ClassDecorator {
+export function RequiresKey(
+  permission: Permission,
+  limit?: ProjectLimit,
+  docs: { /** Another reason for a 429 the endpoint itself answers (with Retry-After), for its documentation. */ tooManyRequests?: string } = {},
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(PERMISSION, permission),
     SetMetadata(PROJECT_LIMIT, limit),
@@ -71,7 +75,9 @@ export function RequiresKey(permission: Permission, limit?: ProjectLimit): Metho
     ApiForbiddenResponse({ type: ErrorMessageDto, description: `The key is not allowed to ${PERMISSION_NAMES[permission]}.` }),
     ApiTooManyRequestsResponse({
       type: ErrorMessageDto,
-      description: `Rate limit used up: ${limit ? `${PROJECT_LIMIT_DOCS[limit]}, or ` : ''}${FAILED_AUTH_DOC}.`,
+      description:
+        `Rate limit used up: ${limit ? `${PROJECT_LIMIT_DOCS[limit]}, or ` : ''}${FAILED_AUTH_DOC}` +
+        (docs.tooManyRequests ? `; or ${docs.tooManyRequests}.` : '.'),
       headers: RATE_LIMIT_HEADERS,
     }),
     ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),

@@ -17,6 +17,7 @@ export enum ErrorCode {
   Unauthorized = 'Unauthorized',
   Forbidden = 'Forbidden',
   NotFound = 'NotFound',
+  Conflict = 'Conflict',
   PayloadTooLarge = 'PayloadTooLarge',
   UnsupportedMediaType = 'UnsupportedMediaType',
   TooManyRequests = 'TooManyRequests',
@@ -59,6 +60,11 @@ export class ForbiddenError extends ConnectError {
 /** 404: unknown export id, collection, or route. */
 export class NotFoundError extends ConnectError {
   readonly code = ErrorCode.NotFound;
+}
+
+/** 409: the request conflicts with the resource's current state (e.g. cancelling an export that has already ended). */
+export class ConflictError extends ConnectError {
+  readonly code = ErrorCode.Conflict;
 }
 
 /** 413: a request body or event over its size limit, or a batch over 5,000 events. */

@@ -87,3 +87,14 @@ describe('loadConfig: HOST', () => {
     expect(() => loadConfig({ ...BASE, HOST: 'example.com' })).toThrow('HOST must be an IP address (0.0.0.0, 127.0.0.1, ::) or localhost');
   });
 });
+
+describe('loadConfig: EXPORT_MAX_PENDING_PER_PROJECT', () => {
+  it('defaults to 20 and reads a positive integer', () => {
+    expect(loadConfig(BASE).exportMaxPendingPerProject).toBe(20);
+    expect(loadConfig({ ...BASE, EXPORT_MAX_PENDING_PER_PROJECT: '3' }).exportMaxPendingPerProject).toBe(3);
+  });
+
+  it.each(['0', '-1', '2.5', 'many'])('refuses %j', (value) => {
+    expect(() => loadConfig({ ...BASE, EXPORT_MAX_PENDING_PER_PROJECT: value })).toThrow(/EXPORT_MAX_PENDING_PER_PROJECT must be an integer >= 1/);
+  });
+});

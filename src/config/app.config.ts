@@ -36,7 +36,7 @@ export interface RateLimitConfig {
   authFailuresPerKey: RateLimit;
   /** Per project: push requests (`POST /events`, `POST /events/:collection`). */
   pushes: RateLimit;
-  /** Per project: queries and S3 export monitor reads. */
+  /** Per project: queries, S3 export monitor reads, cancellations and listings (GET /exports). */
   queries: RateLimit;
   /** Per project: small exports (`GET /events/:collection/export`). */
   smallExports: RateLimit;
@@ -130,6 +130,8 @@ export class AppConfig {
   exportS3RequestTimeoutMs: number;
   /** Exports of one project running at once, over every worker. */
   exportMaxRunningPerProject: number;
+  /** Most unfinished (Pending or Running) S3 exports one project may have; one more POST answers 429. */
+  exportMaxPendingPerProject: number;
 }
 
 const DEFAULTS = {
@@ -178,6 +180,7 @@ const DEFAULTS = {
   EXPORT_STALL_TIMEOUT_MS: '120000',
   EXPORT_S3_REQUEST_TIMEOUT_MS: '60000',
   EXPORT_MAX_RUNNING_PER_PROJECT: '2',
+  EXPORT_MAX_PENDING_PER_PROJECT: '20',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -324,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportStallTimeoutMs: int('EXPORT_STALL_TIMEOUT_MS', 500),
     exportS3RequestTimeoutMs: int('EXPORT_S3_REQUEST_TIMEOUT_MS', 100),
     exportMaxRunningPerProject: int('EXPORT_MAX_RUNNING_PER_PROJECT', 1),
+    exportMaxPendingPerProject: int('EXPORT_MAX_PENDING_PER_PROJECT', 1),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

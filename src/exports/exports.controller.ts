@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
 import {
   ApiBody,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -21,9 +22,12 @@ import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-respons
 import type { ProjectContext } from '../projects/projects.service';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
-import { ExportsService } from './exports.service';
+import { ExportListDto, ListExportsQueryDto } from './dto/export-list.dto';
+import { ExportsService, PENDING_CAP_RETRY_AFTER_SECONDS } from './exports.service';
 
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
+const EXPORT_ID_PARAM = { name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' };
+const EXPORT_NOT_FOUND = { type: ErrorMessageDto, description: 'Unknown export id (or one of another project or collection).' };
 const INVALID_QUERY = {
   type: ValidationErrorDto,
   description:
@@ -80,13 +84,18 @@ export class ExportsController {
 
   @Post(':collection/export')
   @HttpCode(HttpStatus.CREATED)
-  @RequiresKey('query', 's3Exports')
+  @RequiresKey('query', 's3Exports', {
+    tooManyRequests:
+      'the project already has EXPORT_MAX_PENDING_PER_PROJECT unfinished (Pending or Running) exports ' +
+      `(Retry-After: ${PENDING_CAP_RETRY_AFTER_SECONDS}), decided before the matching events are counted`,
+  })
   @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({
     summary: 'Export up to 1,000,000 events to Amazon S3 (Connect docs, "Exporting events": "Exporting to Amazon S3")',
     description:
-      'Writes `<prefix><id>.json`, one event per line, in the background. The `Location` header is the monitor URL. ' +
-      'The body is the monitor document.',
+      'Writes `<prefix><id>.json` (`<prefix><id>.json.gz` with `"compression": "gzip"`), one event per line, in the background. ' +
+      'The `Location` header is the monitor URL. The body is the monitor document. A project may have at most ' +
+      'EXPORT_MAX_PENDING_PER_PROJECT unfinished (Pending or Running) exports at once.',
   })
   @ApiParam(COLLECTION_PARAM)
   @ApiBody({ type: CreateS3ExportDto })
@@ -116,9 +125,9 @@ export class ExportsController {
   @RequiresKey('query', 'queries')
   @ApiOperation({ summary: 'Monitor an S3 export (Connect docs, "Exporting events": "Monitoring the export")' })
   @ApiParam(COLLECTION_PARAM)
-  @ApiParam({ name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' })
+  @ApiParam(EXPORT_ID_PARAM)
   @ApiOkResponse({ type: ExportStatusDto })
-  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'Unknown export id (or one of another project or collection).' })
+  @ApiNotFoundResponse(EXPORT_NOT_FOUND)
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
   status(
     @CurrentProject() project: ProjectContext,
@@ -126,5 +135,51 @@ export class ExportsController {
     @Param('id') id: string,
   ): Promise<ExportStatusDto> {
     return this.exports.status(project.projectId, collection, id);
+  }
+
+  @Delete(':collection/export/:id')
+  @RequiresKey('query', 'queries')
+  @ApiOperation({
+    summary: 'Cancel an S3 export',
+    description:
+      'A Pending or Running export becomes Failed with `error` "The export was cancelled." and `finished` now; a Pending ' +
+      'one never starts. The stored S3 credentials are wiped at once, or, when a multipart upload was begun, once the ' +
+      'worker has aborted it. Counted in the queries rate limit.',
+  })
+  @ApiParam(COLLECTION_PARAM)
+  @ApiParam(EXPORT_ID_PARAM)
+  @ApiOkResponse({ type: ExportStatusDto, description: 'The monitor document of the cancelled export (status Failed).' })
+  @ApiNotFoundResponse(EXPORT_NOT_FOUND)
+  @ApiConflictResponse({ type: ErrorMessageDto, description: 'The export has already finished (Complete or Failed).' })
+  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  cancel(
+    @CurrentProject() project: ProjectContext,
+    @CollectionParam() collection: string,
+    @Param('id') id: string,
+  ): Promise<ExportStatusDto> {
+    return this.exports.cancel(project.projectId, collection, id);
+  }
+}
+
+@ApiTags('exports')
+@Controller('exports')
+export class ExportListController {
+  constructor(private readonly exports: ExportsService) {}
+
+  @Get()
+  @RequiresKey('query', 'queries')
+  @ApiOperation({
+    summary: "List the project's S3 exports",
+    description:
+      'Newest first (`created`, then `id`, descending), each export as its `id` and monitor document. Pages are ' +
+      'keyset-paginated: pass `next` as `cursor` until it is null. Counted in the queries rate limit.',
+  })
+  @ApiOkResponse({ type: ExportListDto })
+  @ApiUnprocessableEntityResponse({
+    type: ValidationErrorDto,
+    description: 'Invalid `collection`, `status`, `limit` (1–100) or `cursor`; the error names the field.',
+  })
+  list(@CurrentProject() project: ProjectContext, @Query() params: ListExportsQueryDto): Promise<ExportListDto> {
+    return this.exports.list(project.projectId, params);
   }
 }

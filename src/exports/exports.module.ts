@@ -4,7 +4,7 @@ import { ExportReadPool } from './export-read-pool';
 import { EventReader } from './event-reader';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
 import { ExportRunner } from './export-runner';
-import { ExportsController } from './exports.controller';
+import { ExportListController, ExportsController } from './exports.controller';
 import { ExportsProcessor } from './exports.processor';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
@@ -18,7 +18,7 @@ export class ExportsModule {
       imports: [
         ExportQueueModule,
       ],
-      controllers: options.http ? [ExportsController] : [],
+      controllers: options.http ? [ExportsController, ExportListController] : [],
       providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor, ExportCheckpointsRepository, EventReader] : [])],
     };
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlParams } from '../common/sql-params';
 import { eventJsonSql } from '../events/events.repository';
@@ -16,6 +16,29 @@ export interface ExportScope {
   /** Only rows with `events.id <= maxEventRowId`; null = no bound. */
   maxEventRowId: number | null;
 }
+
+/** Filters and position of a page of `listPage` (GET /exports). */
+export interface ExportListQuery {
+  projectId: string;
+  /** Only this collection (exact name); undefined = every collection. */
+  collection?: string;
+  /** Only this status; undefined = every status. */
+  status?: ExportStatus;
+  /** Rows to return (the page size). */
+  limit: number;
+  /** Only exports strictly after this one in (created_at DESC, id DESC) order; undefined = from the newest. */
+  after?: ExportListPosition;
+}
+
+/** A position in the (created_at DESC, id DESC) order of exports: created_at to the microsecond, and the id. */
+export interface ExportListPosition {
+  /** `created_at` in UTC with microseconds, e.g. `2026-01-02T03:04:05.123456Z` (JavaScript dates keep only ms). */
+  createdAt: string;
+  id: string;
+}
+
+/** Lock namespace (first key of the two-key advisory lock) of the per-project export cap; the second key is a hash of the project id. */
+const EXPORT_CAP_LOCK_NAMESPACE = 0x45585031; // 'EXP1'
 
 /** A statement and its parameters. */
 export interface SqlStatement {
@@ -91,9 +114,95 @@ export class ExportsRepository {
     };
   }
 
-  async create(record: Partial<Export>): Promise<Export> {
-    await this.exports.insert(record as QueryDeepPartialEntity<Export>);
-    return this.exports.findOneByOrFail({ id: record.id });
+  /**
+   * Unfinished (Pending or Running) exports of a project, counted up to `limit` (so never more than
+   * `limit` rows are read; uses the (project_id, status, created_at) index).
+   */
+  async countUnfinished(projectId: string, limit: number): Promise<number> {
+    const [row]: Array<{ count: number }> = await this.dataSource.query(
+      `SELECT count(*)::int AS count
+         FROM (SELECT 1 FROM exports WHERE project_id = $1 AND status IN ('Pending', 'Running') LIMIT $2) u`,
+      [projectId, limit],
+    );
+    return row.count;
+  }
+
+  /**
+   * Inserts the export unless its project already has `maxUnfinished` unfinished (Pending or Running)
+   * exports, atomically: one transaction takes a transaction-scoped advisory lock on the project, counts,
+   * then inserts, so concurrent creations of one project run one after the other and never exceed the cap.
+   * @returns the stored export, or null when the cap is reached (nothing inserted).
+   */
+  async createWithinCap(record: Partial<Export> & { id: string; projectId: string }, maxUnfinished: number): Promise<Export | null> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [EXPORT_CAP_LOCK_NAMESPACE, record.projectId]);
+      // READ COMMITTED: this statement's snapshot is taken after the lock, so it sees every insert committed by earlier holders.
+      const [row]: Array<{ count: number }> = await manager.query(
+        `SELECT count(*)::int AS count
+           FROM (SELECT 1 FROM exports WHERE project_id = $1 AND status IN ('Pending', 'Running') LIMIT $2) u`,
+        [record.projectId, maxUnfinished],
+      );
+      if (row.count >= maxUnfinished) {
+        return null;
+      }
+      await manager.insert(Export, record as QueryDeepPartialEntity<Export>);
+      return manager.findOneByOrFail(Export, { id: record.id });
+    });
+  }
+
+  /**
+   * Cancels an unfinished export of this project and collection in one UPDATE guarded by
+   * `status IN ('Pending', 'Running')`: Failed with `error`, finished now. The credentials are wiped
+   * only when no multipart upload exists (`upload_id IS NULL`); otherwise whoever aborts the upload needs them.
+   * @returns the cancelled export; `'finished'` when it exists but is already Complete or Failed; null when there is no such export.
+   */
+  async cancel(projectId: string, collection: string, id: string, error: string): Promise<Export | 'finished' | null> {
+    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affected row count].
+    const [rows]: [Array<{ id: string }>, number] = await this.dataSource.query(
+      `UPDATE exports
+          SET status = 'Failed', error = $4, finished_at = now(),
+              s3_credentials_encrypted = CASE WHEN upload_id IS NULL THEN NULL ELSE s3_credentials_encrypted END
+        WHERE id = $1 AND project_id = $2 AND collection = $3 AND status IN ('Pending', 'Running')
+        RETURNING id`,
+      [id, projectId, collection, error],
+    );
+    const record = await this.findOne(projectId, collection, id);
+    if (!record) {
+      return null;
+    }
+    return rows.length === 0 ? 'finished' : record;
+  }
+
+  /**
+   * One page of a project's exports, newest first: (created_at DESC, id DESC), keyset-paginated from
+   * `after`. Each row comes with its position (created_at to the microsecond), from which the next
+   * page starts.
+   */
+  async listPage(query: ExportListQuery): Promise<Array<{ record: Export; position: ExportListPosition }>> {
+    const params = new SqlParams();
+    const conditions = [`project_id = ${params.add(query.projectId)}`];
+    if (query.collection !== undefined) {
+      conditions.push(`collection = ${params.add(query.collection)}`);
+    }
+    if (query.status !== undefined) {
+      conditions.push(`status = ${params.add(query.status)}`);
+    }
+    if (query.after !== undefined) {
+      conditions.push(`(created_at, id) < (${params.add(query.after.createdAt)}::timestamptz, ${params.add(query.after.id)}::char(24))`);
+    }
+    const page: Array<{ id: string; created_at_us: string }> = await this.dataSource.query(
+      `SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_us
+         FROM exports WHERE ${conditions.join(' AND ')}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${params.add(query.limit)}`,
+      params.values,
+    );
+    if (page.length === 0) {
+      return [];
+    }
+    const records = new Map((await this.exports.findBy({ id: In(page.map((r) => r.id)) })).map((r) => [r.id, r]));
+    // A row deleted in between (its project was deleted) is left out.
+    return page.filter((r) => records.has(r.id)).map((r) => ({ record: records.get(r.id)!, position: { createdAt: r.created_at_us, id: r.id } }));
   }
 
   /** The export, if it belongs to this project and collection. */

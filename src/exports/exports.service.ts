@@ -4,14 +4,15 @@ import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import QueryStream from 'pg-query-stream';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
-import { NotFoundError, ServiceUnavailableError, TooManyResultsError } from '../common/errors';
+import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, TooManyResultsError, ValidationError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
 import { parseQueryBody, parseQueryParam } from '../query/query-document';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
+import { ExportListDto, ExportListItemDto, ListExportsQueryDto } from './dto/export-list.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
-import { ExportStatus } from './entities/export.entity';
+import { ExportCompression, ExportStatus } from './entities/export.entity';
 import { ExportReadPool } from './export-read-pool';
 import {
   EXPORT_JOB,
@@ -20,7 +21,7 @@ import {
   MAX_S3_EXPORT_EVENTS,
   MAX_SMALL_EXPORT_EVENTS,
 } from './exports.constants';
-import { ExportScope, ExportsRepository } from './exports.repository';
+import { ExportListPosition, ExportScope, ExportsRepository } from './exports.repository';
 import { serializeSelection } from './frozen-selection';
 import { minRateReadable, SlowClientError } from './min-rate-readable';
 import { exportObjectKey, parseS3Path } from './s3-location';
@@ -34,6 +35,59 @@ const READ_AHEAD_CHARS = 8 * 1024 * 1024;
  * `minRateReadable` moves in steps well below EXPORT_STREAM_MIN_BYTES_PER_SECOND × one window.
  */
 const STREAM_CHUNK_CHARS = 16 * 1024;
+
+/** The `error` of a cancelled export (its monitor document says Failed with this message). */
+export const EXPORT_CANCELLED_MESSAGE = 'The export was cancelled.';
+/**
+ * `Retry-After` (seconds) of the 429 answered when a project has EXPORT_MAX_PENDING_PER_PROJECT
+ * unfinished exports: about how often a small export finishes, and well below a large one's run time.
+ */
+export const PENDING_CAP_RETRY_AFTER_SECONDS = 30;
+/** Page size of GET /exports when `limit` is absent. */
+export const DEFAULT_EXPORT_LIST_LIMIT = 20;
+
+const EXPORT_ID = /^[0-9a-f]{24}$/;
+/** created_at as the list's cursor carries it: UTC, microseconds. */
+const CURSOR_INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/;
+
+/** The opaque `next` cursor of GET /exports: base64url of `<created_at with µs>,<id>` of the page's last export. */
+export function encodeExportCursor(position: ExportListPosition): string {
+  return Buffer.from(`${position.createdAt},${position.id}`, 'utf8').toString('base64url');
+}
+
+/**
+ * Reads a cursor of `encodeExportCursor`.
+ * @throws ValidationError (422, field `cursor`) for anything else.
+ */
+export function decodeExportCursor(cursor: string): ExportListPosition {
+  const invalid = () => ValidationError.of('cursor', 'cursor must be the `next` value of an earlier GET /exports answer.');
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) {
+    throw invalid();
+  }
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(',');
+  const instant = CURSOR_INSTANT.exec(createdAt ?? '');
+  if (rest.length > 0 || !instant || !EXPORT_ID.test(id ?? '')) {
+    throw invalid();
+  }
+  // A real calendar instant (no 2026-02-30T25:…), so PostgreSQL never refuses it.
+  const ms = Date.parse(`${createdAt.slice(0, 23)}Z`);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {
+    throw invalid();
+  }
+  return { createdAt, id };
+}
+
+function tooManyUnfinished(cap: number): TooManyRequestsError {
+  return new TooManyRequestsError(
+    `This project already has ${cap} unfinished S3 exports (Pending or Running), the most it may have at once. ` +
+      'Wait for one to finish, or cancel one (DELETE /events/:collection/export/:id), then try again.',
+    PENDING_CAP_RETRY_AFTER_SECONDS,
+  );
+}
+
+function exportNotFound(collection: string, id: string): NotFoundError {
+  return new NotFoundError(`No export '${id.slice(0, 64)}' in collection '${collection.slice(0, 255)}'.`);
+}
 
 function tooManyForSmallExport(): TooManyResultsError {
   return new TooManyResultsError(
@@ -192,7 +246,15 @@ export class ExportsService {
    * The committed row in PostgreSQL is what makes the export happen; the job is only a wake-up
    * call. So when Redis does not take the job within REDIS_COMMAND_TIMEOUT_MS, the export is still
    * answered 201 (Pending): the workers' sweep (EXPORT_SWEEP_INTERVAL_MS) queues it once Redis is back.
-   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits) or s3Path; TooManyResultsError (413) over
+   * `compression` (`none` by default, or `gzip`) is stored with the export and names the object:
+   * `<prefix><id>.json` or `<prefix><id>.json.gz`.
+   *
+   * A project may have at most EXPORT_MAX_PENDING_PER_PROJECT unfinished (Pending or Running) exports:
+   * checked before the matching events are counted, and again atomically with the insert
+   * (ExportsRepository.createWithinCap), so concurrent requests never exceed it.
+   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits), s3Path or compression;
+   *         TooManyRequestsError (429, Retry-After PENDING_CAP_RETRY_AFTER_SECONDS) when the project has
+   *         EXPORT_MAX_PENDING_PER_PROJECT unfinished exports; TooManyResultsError (413) over
    *         1,000,000 events, before anything is uploaded; driver errors when PostgreSQL is
    *         unreachable (the error funnel answers 503 with Retry-After).
    */
@@ -201,8 +263,14 @@ export class ExportsService {
     const limits = this.config.queryLimits;
     const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits);
     const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
+    const compression = body.compression ?? ExportCompression.None;
     const id = randomBytes(12).toString('hex');
-    const key = exportObjectKey(location, id);
+    const key = exportObjectKey(location, id, compression);
+    // Cheap check first, so a project at its cap never pays for the count below; enforced again at insert.
+    const cap = this.config.exportMaxPendingPerProject;
+    if ((await this.exports.countUnfinished(projectId, cap)) >= cap) {
+      throw tooManyUnfinished(cap);
+    }
     const { count, maxEventRowId } = await this.exports.countMatching(
       { projectId, collection, selection, maxEventRowId: null },
       MAX_S3_EXPORT_EVENTS,
@@ -213,7 +281,7 @@ export class ExportsService {
           'Narrow the timeframe or filter and export in several parts.',
       );
     }
-    const record = await this.exports.create({
+    const record = await this.exports.createWithinCap({
       id,
       projectId,
       collection,
@@ -228,7 +296,11 @@ export class ExportsService {
         JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
       ),
       status: ExportStatus.Pending,
-    });
+      compression,
+    }, cap);
+    if (!record) {
+      throw tooManyUnfinished(cap);
+    }
     try {
       await this.enqueue(id);
     } catch (error) {
@@ -260,10 +332,50 @@ export class ExportsService {
    * @throws NotFoundError (404) for an unknown id, or one of another project or collection.
    */
   async status(projectId: string, collection: string, id: string): Promise<ExportStatusDto> {
-    const record = /^[0-9a-f]{24}$/.test(id) ? await this.exports.findOne(projectId, collection, id) : null;
+    const record = EXPORT_ID.test(id) ? await this.exports.findOne(projectId, collection, id) : null;
     if (!record) {
-      throw new NotFoundError(`No export '${id.slice(0, 64)}' in collection '${collection.slice(0, 255)}'.`);
+      throw exportNotFound(collection, id);
     }
     return ExportStatusDto.from(record);
+  }
+
+  /**
+   * Cancels an S3 export (README, "Cancelling an export"): one atomic UPDATE of a Pending or Running
+   * export to Failed with error EXPORT_CANCELLED_MESSAGE and `finished` now. A Pending export never
+   * starts (the worker only claims Pending or Running exports); a Running one's later progress and
+   * completion writes change nothing (they are guarded by status Running). The credentials are wiped at once unless a multipart upload exists: then
+   * the worker, or the workers' sweep, aborts the upload and wipes them.
+   * @returns the monitor document after the cancellation.
+   * @throws NotFoundError (404) for an unknown id, or one of another project or collection;
+   *         ConflictError (409) when the export is already Complete or Failed.
+   */
+  async cancel(projectId: string, collection: string, id: string): Promise<ExportStatusDto> {
+    const outcome = EXPORT_ID.test(id) ? await this.exports.cancel(projectId, collection, id, EXPORT_CANCELLED_MESSAGE) : null;
+    if (outcome === null) {
+      throw exportNotFound(collection, id);
+    }
+    if (outcome === 'finished') {
+      throw new ConflictError(`Export '${id}' has already finished; only Pending or Running exports can be cancelled.`);
+    }
+    return ExportStatusDto.from(outcome);
+  }
+
+  /**
+   * A page of the project's S3 exports (README, "Listing exports"), newest first (created, then id,
+   * descending), optionally of one collection and/or status. `next` is an opaque cursor for the
+   * following page, null on the last one. Pages are keyset-paginated: exports created while paging
+   * appear on no later page, and none is skipped or repeated.
+   * @throws ValidationError (422, field `cursor`) for a cursor not given by an earlier answer (the
+   *         other parameters are validated by ListExportsQueryDto).
+   */
+  async list(projectId: string, params: ListExportsQueryDto): Promise<ExportListDto> {
+    const limit = params.limit ?? DEFAULT_EXPORT_LIST_LIMIT;
+    const after = params.cursor === undefined ? undefined : decodeExportCursor(params.cursor);
+    const rows = await this.exports.listPage({ projectId, collection: params.collection, status: params.status, limit: limit + 1, after });
+    const page = rows.slice(0, limit);
+    return {
+      results: page.map(({ record }): ExportListItemDto => ({ id: record.id, ...ExportStatusDto.from(record) })),
+      next: rows.length > limit ? encodeExportCursor(page[page.length - 1].position) : null,
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { errorsOf } from '../../test/support/validation-errors';
 import { ValidationError } from '../common/errors';
+import { ExportCompression } from './entities/export.entity';
 import { exportObjectKey, parseS3Path, S3Location } from './s3-location';
 
 const ALLOWED = ['http://127.0.0.1:4569', 'https://minio.internal.example'];
@@ -58,7 +59,16 @@ describe('exportObjectKey', () => {
     expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e')).toBe('55b80dd4eb6742481c62c05e.json');
   });
 
-  it('refuses keys over 1,024 bytes', () => {
+  it('puts <id>.json.gz under the prefix with gzip compression, <id>.json with none', () => {
+    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toBe('exports/55b80dd4eb6742481c62c05e.json.gz');
+    expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e', ExportCompression.None)).toBe('55b80dd4eb6742481c62c05e.json');
+  });
+
+  it('refuses keys over 1,024 bytes, counting the .gz suffix', () => {
     expect(() => exportObjectKey(location(`${'é'.repeat(500)}/`), '55b80dd4eb6742481c62c05e')).toThrow(ValidationError);
+    // 1,024 bytes exactly as .json; 3 more as .json.gz.
+    const prefix = `${'a'.repeat(1024 - 29 - 1)}/`;
+    expect(Buffer.byteLength(exportObjectKey(location(prefix), '55b80dd4eb6742481c62c05e'))).toBe(1024);
+    expect(() => exportObjectKey(location(prefix), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toThrow(ValidationError);
   });
 });

@@ -1,16 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { isExactNumber } from '../../common/json-text';
 import {
+  IsIn,
   IsNotEmpty,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
   Validate,
+  ValidateIf,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { RawJson } from '../../common/validation.pipe';
+import { ExportCompression } from '../entities/export.entity';
 
 /** AWS access keys and secrets are printable ASCII; anything else (CR/LF, NUL) would break request signing. */
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
@@ -41,7 +44,7 @@ export class CreateS3ExportDto {
 
   @ApiProperty({
     description:
-      'Where to write `<id>.json`: `s3://<bucket>/<prefix>`, `https://<bucket>.s3.amazonaws.com/<prefix>`, ' +
+      'Where to write `<id>.json` (`<id>.json.gz` with gzip compression): `s3://<bucket>/<prefix>`, `https://<bucket>.s3.amazonaws.com/<prefix>`, ' +
       'regional virtual-hosted or path-style AWS URLs, or a path-style URL of an endpoint in S3_ALLOWED_ENDPOINTS.',
     example: 'https://my-bucket.s3.amazonaws.com/exports/',
   })
@@ -62,4 +65,17 @@ export class CreateS3ExportDto {
   @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
   @IsString()
   s3SecretAccessKey: string;
+
+  @ApiPropertyOptional({
+    enum: ExportCompression,
+    default: ExportCompression.None,
+    description:
+      '`none` (default): the object is `<prefix><id>.json`, plain NDJSON. `gzip`: the object is `<prefix><id>.json.gz`, ' +
+      'the same NDJSON gzip-compressed (the monitor\'s `filename` says which).',
+    example: ExportCompression.Gzip,
+  })
+  // Absent means `none`; null or any other value is a 422 on `compression`.
+  @ValidateIf((dto: CreateS3ExportDto) => dto.compression !== undefined)
+  @IsIn(Object.values(ExportCompression), { message: 'compression must be "none" or "gzip"' })
+  compression?: ExportCompression;
 }

@@ -1,9 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Export, ExportStatus } from '../entities/export.entity';
+import { exportFileName } from '../s3-location';
 
 /** The monitor document of an S3 export (Connect docs, "Exporting events": "Monitoring the export"), field for field. */
 export class ExportStatusDto {
-  @ApiProperty({ example: '55b80dd4eb6742481c62c05e.json', description: 'Object name under the s3Path prefix.' })
+  @ApiProperty({
+    example: '55b80dd4eb6742481c62c05e.json',
+    description: 'Object name under the s3Path prefix: `<id>.json`, or `<id>.json.gz` for an export with `"compression": "gzip"`.',
+  })
   filename: string;
 
   @ApiProperty({ example: 'testing' })
@@ -35,7 +39,7 @@ export class ExportStatusDto {
 
   static from(record: Export): ExportStatusDto {
     return {
-      filename: `${record.id}.json`,
+      filename: exportFileName(record.id, record.compression),
       collection: record.collection,
       status: record.status,
       created: record.createdAt.toISOString(),

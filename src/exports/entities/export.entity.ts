@@ -29,7 +29,9 @@ const bigintAsNumber = {
 @Index('exports_project_id_idx', ['projectId', 'createdAt'])
 @Index('exports_unfinished_idx', ['createdAt'], { where: `status IN ('Pending', 'Running')` })
 @Index('exports_project_status_idx', ['projectId', 'status', 'createdAt'])
+@Index('exports_open_upload_idx', ['finishedAt'], { where: 'upload_id IS NOT NULL' })
 @Check('exports_status_check', `status IN ('Pending', 'Running', 'Complete', 'Failed')`)
+@Check('exports_compression_check', `compression IN ('none', 'gzip')`)
 export class Export {
   /** 24 lower-case hex characters; also the exported object's name (`<id>.json`). */
   @PrimaryColumn({ type: 'char', length: 24 })
@@ -67,7 +69,7 @@ export class Export {
   @Column({ name: 's3_bucket', type: 'text' })
   s3Bucket: string;
 
-  /** Object key: `<prefix><id>.json`. */
+  /** Object key: `<prefix><id>.json`, or `<prefix><id>.json.gz` with gzip compression. */
   @Column({ name: 's3_key', type: 'text' })
   s3Key: string;
 
