@@ -84,4 +84,55 @@ describe('S3 export parts, manifest and gzip', () => {
       expect.objectContaining({ key: `out/${id}.json`, bytes: object.length, events: 30_000, compression: 'none' }),
     ]);
   }, 180_000);
+
+  it('with "compression": "gzip", writes <id>.json.gz that decompresses to the same NDJSON, sized exactly at Complete', async () => {
+    const plain = await exportTo({});
+    const packed = await exportTo({ compression: 'gzip' });
+    expect(packed.filename).toBe(`${packed.id}.json.gz`);
+    expect(packed.final).toMatchObject({ status: 'Complete', error: null, percentDone: 100 });
+    const object = await s3.getObject(BUCKET, `out/${packed.id}.json.gz`);
+    expect(packed.final.totalBytes).toBe(object.length);
+    expect(packed.final.transferredBytes).toBe(object.length);
+    expect(object.length).toBeLessThan(plain.final.totalBytes / 3);
+    expect(gunzipSync(object).equals(await s3.getObject(BUCKET, `out/${plain.id}.json`))).toBe(true);
+    const manifest = JSON.parse((await s3.getObject(BUCKET, `out/${packed.id}.manifest.json`)).toString('utf8'));
+    expect(manifest).toMatchObject({ bytes: object.length, events: 30_000, sha256: createHash('sha256').update(object).digest('hex') });
+    expect(manifest.files[0]).toMatchObject({ key: `out/${packed.id}.json.gz`, compression: 'gzip', contentType: 'application/gzip' });
+  }, 180_000);
+
+  it('cancels a Running export: it stops, its upload is closed and its credentials wiped within 5 s', async () => {
+    const slow = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: s3.endpoint,
+      EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024),
+      EXPORT_QUEUE_SIZE: '1',
+    });
+    try {
+      const other = await slow.createProject();
+      const events = [...ecommerceEvents(30_000, { seed: 8, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
+      for (let i = 0; i < events.length; i += 5000) {
+        await slow.http.post('/events').set(auth(other, 'push')).send({ purchases: events.slice(i, i + 5000) }).expect(200);
+      }
+      const res = await slow.http
+        .post('/events/purchases/export')
+        .set(auth(other, 'query'))
+        .send({ s3Path: `${s3.endpoint}/${BUCKET}/cancel/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+      expect(res.status).toBe(201);
+      const id = res.body.filename.slice(0, 24);
+      const db = slow.app.get(DataSource);
+      const row = async () => (await db.query(`SELECT status, upload_id, s3_credentials_encrypted AS c FROM exports WHERE id = $1`, [id]))[0];
+      for (let i = 0; i < 3000 && !(await row()).upload_id; i++) await new Promise((r) => setTimeout(r, 5));
+      expect((await row()).status).toBe('Running');
+      const cancelled = await slow.http.delete(`/events/purchases/export/${id}`).set(auth(other, 'query'));
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toMatchObject({ status: 'Failed', error: 'The export was cancelled.', finished: expect.any(String) });
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && ((await row()).upload_id || (await row()).c)) await new Promise((r) => setTimeout(r, 50));
+      expect(await row()).toEqual({ status: 'Failed', upload_id: null, c: null });
+      expect(await s3.listKeys(BUCKET, `cancel/${id}`)).toEqual([]);
+      const monitor = await slow.http.get(`/events/purchases/export/${id}`).set(auth(other, 'query'));
+      expect(monitor.body).toMatchObject({ status: 'Failed', error: 'The export was cancelled.' });
+    } finally {
+      await slow.close();
+    }
+  }, 120_000);
 });
