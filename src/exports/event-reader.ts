@@ -1,32 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import type { PoolClient, QueryConfig } from 'pg';
+import { escapeLiteral, type PoolClient, type QueryConfig } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { escapeLiteral } from 'pg';
+import QueryStream from 'pg-query-stream';
 // pg's own conversion of a parameter value to its text (arrays to array literals, Dates to ISO text).
 import { prepareValue } from 'pg/lib/utils';
 import { DataSource } from 'typeorm';
-import { SqlParams } from '../common/sql-params';
 import { AppConfig } from '../config/app.config';
 import { QUERY_ANSWER_MARGIN_MS } from '../database/data-source-options';
-import { eventJsonSql } from '../events/events.repository';
-import { ExportScope, scopeWhere, SqlStatement } from './exports.repository';
+import { ExportReadPool } from './export-read-pool';
+import { ExportScope, ExportsRepository, ReadPosition, ReadRange, SqlStatement } from './exports.repository';
+
+export type { ReadPosition, ReadRange } from './exports.repository';
 
 /** The longest delay a Node timer takes (about 24.8 days): a read timeout that never ends an export. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A row of the export order (timestamp, row id), as PostgreSQL's own text of the timestamp. */
-export interface ReadPosition {
-  timestamp: string;
-  rowId: string;
-}
-
-/** Which rows of a scope to stream, in (timestamp, id) order: after `after` (exclusive), up to `until` (inclusive). */
-export interface ReadRange {
-  after: ReadPosition | null;
-  until: ReadPosition | null;
-}
 
 /**
  * The statement with its values written in as literals (pg's own conversion and quoting): COPY
@@ -42,38 +31,44 @@ export function inlineStatement({ text, values }: SqlStatement): string {
 }
 
 /**
- * One REPEATABLE READ READ ONLY snapshot on a connection of its own, for the export worker:
- * measure a scope, find a resume position, stream NDJSON lines with `COPY … TO STDOUT`.
+ * One REPEATABLE READ READ ONLY snapshot on a connection of its own: the only place exports read
+ * events. S3 exports measure a scope, find a resume position and stream NDJSON with
+ * `COPY … TO STDOUT`; small exports read rows through a cursor and count.
  */
 export class EventReadSession {
-  private destroyed = false;
+  private done = false;
+  private cursor: QueryStream | null = null;
 
   constructor(
     private readonly client: PoolClient,
+    private readonly statements: ExportsRepository,
     private readonly release: (error?: Error) => void,
     private readonly readTimeoutMs: number,
   ) {}
 
-  /** Starts the snapshot; its statements run under `statement_timeout` = `statementTimeoutMs` (0 = none). */
-  async begin(statementTimeoutMs: number): Promise<void> {
+  /** Starts the snapshot; with `statementTimeoutMs`, its statements run under that `statement_timeout` (0 = none). */
+  async begin(statementTimeoutMs?: number): Promise<void> {
     await this.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // The worker's connections come from the same pool settings as the API's (QUERY_STATEMENT_TIMEOUT_MS).
-    await this.client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(statementTimeoutMs)]);
+    if (statementTimeoutMs !== undefined) await this.setStatementTimeout(statementTimeoutMs);
   }
 
-  /**
-   * Events and exact NDJSON bytes (each line and its '\n') of a scope, from the stored line lengths
-   * (`events.line_bytes`, in the read index): no line is rendered.
-   */
+  /** `statement_timeout` for the rest of the snapshot, ms (0 = none). */
+  async setStatementTimeout(ms: number): Promise<void> {
+    await this.client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(ms)]);
+  }
+
+  /** Events and exact NDJSON bytes (each line and its '\n') of a scope (ExportsRepository.sizeStatement). */
   async measure(scope: ExportScope): Promise<{ events: number; bytes: number }> {
-    const params = new SqlParams();
-    const where = scopeWhere(scope, params);
-    const { rows } = await this.client.query<{ events: string; bytes: string }>({
-      text: `SELECT count(*) AS events, coalesce(sum(e.line_bytes + 1), 0) AS bytes FROM events e WHERE ${where}`,
-      values: params.values,
-      query_timeout: this.readTimeoutMs,
-    } as QueryConfig);
+    const { text, values } = this.statements.sizeStatement(scope);
+    const { rows } = await this.client.query<{ events: string; bytes: string }>({ text, values, query_timeout: this.readTimeoutMs } as QueryConfig);
     return { events: Number(rows[0].events), bytes: Number(rows[0].bytes) };
+  }
+
+  /** Matching events, counted up to `limit + 1`. */
+  async countUpTo(scope: ExportScope, limit: number): Promise<number> {
+    const { text, values } = this.statements.countStatement(scope, limit);
+    const { rows } = await this.client.query<{ count: string }>(text, values);
+    return Number(rows[0].count);
   }
 
   /** The position of the event whose `id` has this JSON text, in the scope's collection; null if it is gone. */
@@ -93,25 +88,33 @@ export class EventReadSession {
    * row, ended by '\n'.
    */
   copyLines(scope: ExportScope, range: ReadRange): Readable {
-    const params = new SqlParams();
-    const conditions = [scopeWhere(scope, params)];
-    if (range.after) {
-      conditions.push(`(e."timestamp", e.id) > (${params.add(range.after.timestamp, 'timestamptz')}, ${params.add(range.after.rowId, 'bigint')})`);
-    }
-    if (range.until) {
-      conditions.push(`(e."timestamp", e.id) <= (${params.add(range.until.timestamp, 'timestamptz')}, ${params.add(range.until.rowId, 'bigint')})`);
-    }
-    const select = inlineStatement({
-      text: `SELECT ${eventJsonSql('e')} FROM events e WHERE ${conditions.join(' AND ')} ORDER BY e."timestamp", e.id`,
-      values: params.values,
-    });
+    const select = inlineStatement(this.statements.linesStatement(scope, undefined, range));
     return this.client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`));
   }
 
-  /** Ends the snapshot and gives the connection back. */
+  /** The scope's lines (at most `limit`), `batchRows` per round trip, through a cursor; one cursor at a time. */
+  lines(scope: ExportScope, limit: number, batchRows: number): AsyncIterator<[string]> {
+    const { text, values } = this.statements.linesStatement(scope, limit);
+    this.cursor = this.client.query(new QueryStream(text, values, { batchSize: batchRows, rowMode: 'array' }));
+    return (this.cursor as AsyncIterable<[string]>)[Symbol.asyncIterator]();
+  }
+
+  /** Closes the cursor of `lines`, once PostgreSQL has closed its portal. */
+  closeLines(): Promise<void> {
+    const cursor = this.cursor;
+    this.cursor = null;
+    if (!cursor || cursor.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      cursor.once('close', () => resolve());
+      cursor.destroy();
+    });
+  }
+
+  /** Ends the snapshot and gives the connection back (discarded if the ROLLBACK fails). */
   async close(): Promise<void> {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (this.done) return;
+    this.done = true;
+    this.cursor?.destroy();
     try {
       await this.client.query('ROLLBACK');
       this.release();
@@ -125,23 +128,25 @@ export class EventReadSession {
    * would otherwise never end. The pool opens a new connection for the next reader.
    */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (this.done) return;
+    this.done = true;
     (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     this.release(new Error('export read abandoned'));
   }
 }
 
-/** Opens read sessions for S3 exports on the worker's PostgreSQL pool. */
+/** Opens read sessions: S3 exports on the process's PostgreSQL pool, small exports on ExportReadPool. */
 @Injectable()
 export class EventReader {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly statements: ExportsRepository,
+    private readonly readPool: ExportReadPool,
     private readonly config: AppConfig,
   ) {}
 
-  /** A session in a new snapshot; its reads wait as long as EXPORT_STATEMENT_TIMEOUT_MS allows. */
-  async open(): Promise<EventReadSession> {
+  /** A session for an S3 export, in a new snapshot; its reads wait as long as EXPORT_STATEMENT_TIMEOUT_MS allows. */
+  async openForS3Export(): Promise<EventReadSession> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     const timeout = this.config.exportStatementTimeoutMs;
@@ -149,9 +154,26 @@ export class EventReader {
     const readTimeout = timeout ? timeout + QUERY_ANSWER_MARGIN_MS : MAX_TIMER_MS;
     // TypeORM's runner releases its pg client once; with an error, pg-pool discards the connection.
     const release = (runner as unknown as { releasePostgresConnection(error?: Error): Promise<void> }).releasePostgresConnection.bind(runner);
-    const session = new EventReadSession(client, (error) => void release(error), readTimeout);
+    const session = new EventReadSession(client, this.statements, (error) => void release(error), readTimeout);
     try {
       await session.begin(timeout);
+    } catch (error) {
+      session.destroy();
+      throw error;
+    }
+    return session;
+  }
+
+  /**
+   * A session for one of `projectId`'s small exports, on a streaming connection (ExportReadPool),
+   * under the API's statement timeout.
+   * @throws ServiceUnavailableError (503) when the project or the pool has no streaming connection free.
+   */
+  async openForSmallExport(projectId: string): Promise<EventReadSession> {
+    const lease = await this.readPool.connect(projectId);
+    const session = new EventReadSession(lease.client, this.statements, (error) => lease.release(error), MAX_TIMER_MS);
+    try {
+      await session.begin();
     } catch (error) {
       session.destroy();
       throw error;

@@ -371,7 +371,7 @@ export class ExportRunner {
     const selection = deserializeSelection(record.selection);
     const scope: ExportScope = { projectId: record.projectId, collection: record.collection, selection, maxEventRowId: record.maxEventRowId };
     const uploader = this.uploaderFor(record, credentials, watch.signal);
-    const session = await this.reader.open();
+    const session = await this.reader.openForS3Export();
     watch.signal.addEventListener('abort', () => session.destroy());
     watch.tick();
     try {

@@ -19,7 +19,13 @@ export class ExportsModule {
         ExportQueueModule,
       ],
       controllers: options.http ? [ExportsController, ExportListController] : [],
-      providers: [ExportsService, ExportsRepository, ExportReadPool, ...(options.worker ? [ExportRunner, ExportsProcessor, ExportCheckpointsRepository, EventReader] : [])],
+      providers: [
+        ExportsService,
+        ExportsRepository,
+        ExportReadPool,
+        EventReader,
+        ...(options.worker ? [ExportRunner, ExportsProcessor, ExportCheckpointsRepository] : []),
+      ],
     };
   }
 }

@@ -40,6 +40,18 @@ export interface ExportListPosition {
 /** Lock namespace (first key of the two-key advisory lock) of the per-project export cap; the second key is a hash of the project id. */
 const EXPORT_CAP_LOCK_NAMESPACE = 0x45585031; // 'EXP1'
 
+/** A row of the export order (timestamp, row id), as PostgreSQL's own text of the timestamp. */
+export interface ReadPosition {
+  timestamp: string;
+  rowId: string;
+}
+
+/** Which rows of a scope to read, in (timestamp, id) order: after `after` (exclusive), up to `until` (inclusive); null = open. */
+export interface ReadRange {
+  after: ReadPosition | null;
+  until: ReadPosition | null;
+}
+
 /** A statement and its parameters. */
 export interface SqlStatement {
   text: string;
@@ -92,24 +104,36 @@ export class ExportsRepository {
     };
   }
 
-  /** Event count and exact NDJSON size (bytes, one '\n' per event) of a scope. */
+  /**
+   * Event count and exact NDJSON size (bytes, one '\n' per event) of a scope, from the stored line
+   * lengths (`events.line_bytes`, in the read index): no line is rendered.
+   */
   sizeStatement(scope: ExportScope): SqlStatement {
     const params = new SqlParams();
     const where = scopeWhere(scope, params);
     return {
-      text: `SELECT count(*) AS events, coalesce(sum(octet_length(${eventJsonSql('e')}) + 1), 0) AS bytes
-               FROM events e WHERE ${where}`,
+      text: `SELECT count(*) AS events, coalesce(sum(e.line_bytes + 1), 0) AS bytes FROM events e WHERE ${where}`,
       values: params.values,
     };
   }
 
-  /** The exported JSON text of each matching event, one column, in (timestamp, id) order, at most `limit` rows. */
-  linesStatement(scope: ExportScope, limit?: number): SqlStatement {
+  /**
+   * The exported JSON text of each matching event, one column, in (timestamp, id) order, at most
+   * `limit` rows; with `range`, only rows after `range.after` and up to `range.until` (a resumed
+   * S3 export's stretch; positions as PostgreSQL's text of the timestamp and the row id).
+   */
+  linesStatement(scope: ExportScope, limit?: number, range?: ReadRange): SqlStatement {
     const params = new SqlParams();
-    const where = scopeWhere(scope, params);
+    const conditions = [scopeWhere(scope, params)];
+    if (range?.after) {
+      conditions.push(`(e."timestamp", e.id) > (${params.add(range.after.timestamp, 'timestamptz')}, ${params.add(range.after.rowId, 'bigint')})`);
+    }
+    if (range?.until) {
+      conditions.push(`(e."timestamp", e.id) <= (${params.add(range.until.timestamp, 'timestamptz')}, ${params.add(range.until.rowId, 'bigint')})`);
+    }
     const limitClause = limit === undefined ? '' : ` LIMIT ${params.add(limit)}`;
     return {
-      text: `SELECT ${eventJsonSql('e')} AS line FROM events e WHERE ${where} ORDER BY e."timestamp", e.id${limitClause}`,
+      text: `SELECT ${eventJsonSql('e')} AS line FROM events e WHERE ${conditions.join(' AND ')} ORDER BY e."timestamp", e.id${limitClause}`,
       values: params.values,
     };
   }
@@ -208,62 +232,6 @@ export class ExportsRepository {
   /** The export, if it belongs to this project and collection. */
   findOne(projectId: string, collection: string, id: string): Promise<Export | null> {
     return this.exports.findOneBy({ id, projectId, collection });
-  }
-
-  findById(id: string): Promise<Export | null> {
-    return this.exports.findOneBy({ id });
-  }
-
-  /**
-   * Marks an unfinished export Running (again, after a worker died) and returns it with its
-   * encrypted credentials; null when it is unknown or already finished.
-   */
-  async start(id: string): Promise<{ record: Export; credentials: string | null } | null> {
-    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affected row count].
-    const [rows]: [Array<{ s3_credentials_encrypted: string | null }>, number] = await this.dataSource.query(
-      `UPDATE exports SET status = 'Running', started_at = coalesce(started_at, now()), attempts = attempts + 1
-        WHERE id = $1 AND status IN ('Pending', 'Running')
-        RETURNING s3_credentials_encrypted`,
-      [id],
-    );
-    if (rows.length === 0) {
-      return null;
-    }
-    return { record: await this.exports.findOneByOrFail({ id }), credentials: rows[0].s3_credentials_encrypted };
-  }
-
-  async setTotalBytes(id: string, totalBytes: number): Promise<void> {
-    await this.dataSource.query(`UPDATE exports SET total_bytes = $2 WHERE id = $1 AND status = 'Running'`, [id, totalBytes]);
-  }
-
-  /** Records progress; neither value ever goes backwards, also across a restarted attempt. */
-  async reportProgress(id: string, transferredBytes: number, percentDone: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE exports
-          SET transferred_bytes = GREATEST(transferred_bytes, LEAST($2::bigint, total_bytes)),
-              percent_done = GREATEST(percent_done, $3::double precision)
-        WHERE id = $1 AND status = 'Running'`,
-      [id, transferredBytes, percentDone],
-    );
-  }
-
-  /** Complete: transferred = total = the object's size, 100 %, credentials wiped. */
-  async complete(id: string, objectBytes: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE exports SET status = 'Complete', finished_at = now(), error = NULL, percent_done = 100,
-              transferred_bytes = $2, total_bytes = $2, s3_credentials_encrypted = NULL
-        WHERE id = $1 AND status = 'Running'`,
-      [id, objectBytes],
-    );
-  }
-
-  /** Failed with a message for the client (no secrets), credentials wiped. */
-  async fail(id: string, error: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE exports SET status = 'Failed', finished_at = now(), error = $2, s3_credentials_encrypted = NULL
-        WHERE id = $1 AND status IN ('Pending', 'Running')`,
-      [id, error],
-    );
   }
 
   /** Ids of exports not yet Complete or Failed, oldest first. */

@@ -2,7 +2,6 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
-import QueryStream from 'pg-query-stream';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, TooManyResultsError, ValidationError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
@@ -13,7 +12,7 @@ import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportListDto, ExportListItemDto, ListExportsQueryDto } from './dto/export-list.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportCompression, ExportStatus } from './entities/export.entity';
-import { ExportReadPool } from './export-read-pool';
+import { EventReader } from './event-reader';
 import {
   EXPORT_JOB,
   EXPORT_QUEUE,
@@ -136,13 +135,13 @@ export class ExportsService {
     private readonly exports: ExportsRepository,
     private readonly config: AppConfig,
     private readonly secretBox: SecretBox,
-    private readonly readPool: ExportReadPool,
+    private readonly reader: EventReader,
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
   ) {}
 
   /**
    * Small export (Connect docs, "Exporting events": "Small exports"): `{"results": [events]}` in (timestamp, id)
-   * order, from one REPEATABLE READ snapshot, through a connection of ExportReadPool.
+   * order, from one REPEATABLE READ snapshot (EventReader.openForSmallExport: a connection of ExportReadPool).
    *
    * One pass in the common case: the first rows (up to READ_AHEAD_CHARS of JSON) are read before
    * answering; if the result ends within them, the 413 is decided by that read alone. A larger
@@ -162,27 +161,15 @@ export class ExportsService {
     const limits = this.config.queryLimits;
     const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
-    const lines = this.exports.linesStatement(scope, MAX_SMALL_EXPORT_EVENTS + 1);
-    const lease = await this.readPool.connect(projectId);
-    const client = lease.client;
-    let cursor: QueryStream | null = null;
+    const session = await this.reader.openForSmallExport(projectId);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      cursor?.destroy();
-      void client.query('ROLLBACK').then(
-        () => lease.release(),
-        (error: Error) => lease.release(error),
-      );
-    };
-    const openCursor = () => {
-      cursor = client.query(new QueryStream(lines.text, lines.values, { batchSize: STREAM_BATCH_ROWS, rowMode: 'array' }));
-      return (cursor as AsyncIterable<[string]>)[Symbol.asyncIterator]();
+      void session.close();
     };
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      let rows = openCursor();
+      let rows = session.lines(scope, MAX_SMALL_EXPORT_EVENTS + 1, STREAM_BATCH_ROWS);
       const head: string[] = [];
       let chars = 0;
       let complete = false;
@@ -199,22 +186,17 @@ export class ExportsService {
       }
       if (!complete) {
         // Too large to hold: count in this snapshot, then stream again from the first row.
-        await new Promise<void>((resolve) => {
-          cursor!.once('close', () => resolve()); // emitted once the server has closed the portal
-          cursor!.destroy();
-        });
+        await session.closeLines();
         head.length = 0;
-        const count = this.exports.countStatement(scope, MAX_SMALL_EXPORT_EVENTS);
-        const { rows: counted } = await client.query<{ count: string }>(count.text, count.values);
-        if (Number(counted[0].count) > MAX_SMALL_EXPORT_EVENTS) {
+        if ((await session.countUpTo(scope, MAX_SMALL_EXPORT_EVENTS)) > MAX_SMALL_EXPORT_EVENTS) {
           throw tooManyForSmallExport();
         }
         // PostgreSQL times an open cursor as one statement, from the first fetch to the last, so the
         // API's statement timeout would cut a client that reads for longer than it. This read was
         // already proven cheap (the read-ahead and the count ran under that timeout); how long the
         // client takes is bounded by the minimum transfer rate instead, and by the export timeout.
-        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.config.exportStatementTimeoutMs)]);
-        rows = openCursor();
+        await session.setStatementTimeout(this.config.exportStatementTimeoutMs);
+        rows = session.lines(scope, MAX_SMALL_EXPORT_EVENTS + 1, STREAM_BATCH_ROWS);
       }
       const readable = minRateReadable(
         jsonResults(head, complete ? null : rows),
