@@ -24,7 +24,6 @@ function startWorker(t: TestApp): ChildProcess {
       EXPORT_LOCK_DURATION_MS: '2000',
       EXPORT_STALLED_INTERVAL_MS: '1000',
       EXPORT_QUEUE_SIZE: '1',
-      EXPORT_PROGRESS_INTERVAL_MS: '20',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

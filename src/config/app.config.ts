@@ -79,8 +79,6 @@ export class AppConfig {
   exportQueueSize: number;
   /** Exports a worker runs at once. */
   exportConcurrency: number;
-  /** Minimum ms between two progress writes of one export. */
-  exportProgressIntervalMs: number;
   /** PostgreSQL connections small exports may stream through at once (the rest answer 503). */
   exportStreamConnections: number;
   /** Small-export streams one project may hold at once, per process (the next answers 503 at once). */
@@ -147,7 +145,6 @@ const DEFAULTS = {
   EXPORT_PART_SIZE_BYTES: String(8 * 1024 * 1024),
   EXPORT_QUEUE_SIZE: '4',
   EXPORT_CONCURRENCY: '4',
-  EXPORT_PROGRESS_INTERVAL_MS: '250',
   EXPORT_STREAM_CONNECTIONS: '8',
   EXPORT_STREAM_CONNECTIONS_PER_PROJECT: '2',
   EXPORT_STREAM_MIN_BYTES_PER_SECOND: '1024',
@@ -300,7 +297,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     exportPartSizeBytes: int('EXPORT_PART_SIZE_BYTES', MIN_PART_SIZE),
     exportQueueSize: int('EXPORT_QUEUE_SIZE', 1),
     exportConcurrency: int('EXPORT_CONCURRENCY', 1),
-    exportProgressIntervalMs: int('EXPORT_PROGRESS_INTERVAL_MS', 10),
     exportStreamConnections: int('EXPORT_STREAM_CONNECTIONS', 1),
     exportStreamConnectionsPerProject: int('EXPORT_STREAM_CONNECTIONS_PER_PROJECT', 1),
     exportStreamMinBytesPerSecond: int('EXPORT_STREAM_MIN_BYTES_PER_SECOND', 0),

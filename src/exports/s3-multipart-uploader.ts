@@ -4,11 +4,11 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutObjectCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createS3Client, S3Credentials } from './s3-client.factory';
@@ -129,16 +129,32 @@ export class S3MultipartUploader {
     }
   }
 
-  /** Writes a whole small object (an empty export, the manifest) with its Content-MD5. @returns its ETag. */
+  /**
+   * Writes a whole small object (an empty export, the manifest) with lib-storage's `Upload` (one
+   * PutObject for a body this size) and its Content-MD5. @returns its ETag.
+   */
   async put(key: string, body: Buffer, contentType: string): Promise<string | undefined> {
     const md5 = createHash('md5').update(body).digest('base64');
-    const answer = await this.send((o) =>
-      this.client.send(
-        new PutObjectCommand({ Bucket: this.target.location.bucket, Key: key, Body: body, ContentType: contentType, ContentMD5: md5 }),
-        o,
-      ),
-    );
-    return answer.ETag;
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), this.requestTimeoutMs);
+    const onAbort = () => controller.abort();
+    this.signal.addEventListener('abort', onAbort);
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.target.location.bucket, Key: key, Body: body, ContentType: contentType, ContentMD5: md5 },
+        abortController: controller,
+      });
+      const answer = await upload.done();
+      return answer.ETag;
+    } catch (error) {
+      if (controller.signal.aborted && !this.signal.aborted) throw new S3RequestTimeoutError(`S3 did not answer within ${this.requestTimeoutMs} ms`);
+      if (this.signal.aborted && this.signal.reason instanceof Error) throw this.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timeout);
+      this.signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The object's size and ETag, or null when there is none. */

@@ -31,7 +31,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     QUEUE_PREFIX: `test-${process.pid}-${++apps}-${Date.now()}`,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SECRETS_KEY: TEST_SECRETS_KEY,
-    EXPORT_PROGRESS_INTERVAL_MS: '50',
     ...env,
   });
   const app = await createHttpApp(config, process.env.TEST_LOG ? ['error', 'warn', 'log'] : ['error']);
