@@ -95,21 +95,21 @@ export class ExportCheckpointsRepository {
 
   /**
    * Records the export's size (and the part size its upload keeps) on its first run.
-   * @returns false when the export is no longer Running (cancelled).
+   * @returns false when the export is no longer Running (cancelled) or a later attempt took it over.
    */
-  async setMeasured(id: string, rawTotalBytes: number, totalBytes: number, partSizeBytes: number): Promise<boolean> {
+  async setMeasured(id: string, attempt: number, rawTotalBytes: number, totalBytes: number, partSizeBytes: number): Promise<boolean> {
     const [, count]: [unknown, number] = await this.dataSource.query(
-      `UPDATE exports SET raw_total_bytes = $2, total_bytes = $3, part_size_bytes = $4 WHERE id = $1 AND status = 'Running'`,
-      [id, rawTotalBytes, totalBytes, partSizeBytes],
+      `UPDATE exports SET raw_total_bytes = $3, total_bytes = $4, part_size_bytes = $5 WHERE id = $1 AND status = 'Running' AND attempts = $2`,
+      [id, attempt, rawTotalBytes, totalBytes, partSizeBytes],
     );
     return count === 1;
   }
 
-  /** Records the multipart upload being written. @returns false when the export is no longer Running (cancelled). */
-  async setUpload(id: string, uploadId: string): Promise<boolean> {
+  /** Records the multipart upload being written. @returns false when the export is no longer Running or this attempt's. */
+  async setUpload(id: string, attempt: number, uploadId: string): Promise<boolean> {
     const [, count]: [unknown, number] = await this.dataSource.query(
-      `UPDATE exports SET upload_id = $2 WHERE id = $1 AND status = 'Running'`,
-      [id, uploadId],
+      `UPDATE exports SET upload_id = $3 WHERE id = $1 AND status = 'Running' AND attempts = $2`,
+      [id, attempt, uploadId],
     );
     return count === 1;
   }
@@ -126,12 +126,14 @@ export class ExportCheckpointsRepository {
    * and the monitor move together. transferredBytes = bytes of every acknowledged part; percentDone =
    * their share of the NDJSON before compression (at most 99.9 before Complete); with gzip, totalBytes
    * is projected from the compression ratio so far (never below transferredBytes).
-   * @returns false when the export is no longer Running (cancelled): the part is not recorded.
+   * `attempt` fences the write: an attempt that a later one took over (its worker was thought dead)
+   * can no longer write.
+   * @returns false when the export is no longer Running (cancelled) or no longer this attempt's: the part is not recorded.
    */
-  async recordPart(id: string, uploadId: string, part: CheckpointPart): Promise<boolean> {
+  async recordPart(id: string, attempt: number, uploadId: string, part: CheckpointPart): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
       `WITH live AS (
-         SELECT id, raw_total_bytes, compression FROM exports WHERE id = $1 AND status = 'Running' AND upload_id = $2 FOR UPDATE
+         SELECT id, raw_total_bytes, compression FROM exports WHERE id = $1 AND status = 'Running' AND upload_id = $2 AND attempts = $12 FOR UPDATE
        ), saved AS (
          INSERT INTO export_parts (export_id, upload_id, part_number, start_after_event_id, end_event_id, events, raw_bytes, bytes, md5, etag, is_last)
          SELECT id, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11 FROM live
@@ -153,7 +155,7 @@ export class ExportCheckpointsRepository {
          FROM live, done
         WHERE x.id = live.id AND EXISTS (SELECT 1 FROM saved)
         RETURNING x.id`,
-      [id, uploadId, part.partNumber, part.startAfterEventId, part.endEventId, part.events, part.rawBytes, part.bytes, part.md5, part.etag, part.isLast],
+      [id, uploadId, part.partNumber, part.startAfterEventId, part.endEventId, part.events, part.rawBytes, part.bytes, part.md5, part.etag, part.isLast, attempt],
     );
     return (rows as [unknown[], number])[1] === 1;
   }
@@ -169,10 +171,14 @@ export class ExportCheckpointsRepository {
     return rows[0]?.c ?? null;
   }
 
-  /** Whether the export is still Running (not cancelled). */
-  async isRunning(id: string): Promise<boolean> {
-    const rows: Array<{ status: string }> = await this.dataSource.query(`SELECT status FROM exports WHERE id = $1`, [id]);
-    return rows[0]?.status === 'Running';
+  /**
+   * Whether attempt `attempt` still owns the export: `running`; `ended` when it is no longer Running
+   * (cancelled); `superseded` when a later attempt took it over.
+   */
+  async ownership(id: string, attempt: number): Promise<'running' | 'ended' | 'superseded'> {
+    const rows: Array<{ status: string; attempts: number }> = await this.dataSource.query(`SELECT status, attempts FROM exports WHERE id = $1`, [id]);
+    if (rows[0]?.status !== 'Running') return 'ended';
+    return rows[0].attempts === attempt ? 'running' : 'superseded';
   }
 
   /**

@@ -28,6 +28,11 @@ export class ExportCancelledError extends Error {
   override name = 'ExportCancelledError';
 }
 
+/** A later attempt took the export over (this worker was thought dead): stop, touch nothing. */
+export class ExportSupersededError extends Error {
+  override name = 'ExportSupersededError';
+}
+
 /** An attempt read no row and got no S3 answer for EXPORT_STALL_TIMEOUT_MS. */
 export class ExportStalledError extends Error {
   override name = 'ExportStalledError';
@@ -76,7 +81,7 @@ const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDO
  */
 export function isTransientExportError(error: unknown): boolean {
   if (error instanceof ExportStalledError || error instanceof S3RequestTimeoutError) return true;
-  if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError) return false;
+  if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError || error instanceof ExportSupersededError) return false;
   if (error instanceof S3ServiceException) {
     const status = error.$metadata?.httpStatusCode ?? 0;
     return status >= 500 || TRANSIENT_S3_CODES.has(error.name);
@@ -162,7 +167,7 @@ class AttemptWatch {
 
   constructor(
     stallTimeoutMs: number,
-    isRunning: () => Promise<boolean>,
+    ownership: () => Promise<'running' | 'ended' | 'superseded'>,
   ) {
     this.timer = setInterval(() => {
       if (Date.now() - this.lastProgress > stallTimeoutMs) {
@@ -171,8 +176,11 @@ class AttemptWatch {
       }
       if (this.polling) return;
       this.polling = true;
-      isRunning()
-        .then((running) => running || this.abort(new ExportCancelledError('The export was cancelled.')))
+      ownership()
+        .then((state) => {
+          if (state === 'ended') this.abort(new ExportCancelledError('The export was cancelled.'));
+          if (state === 'superseded') this.abort(new ExportSupersededError('a later attempt took the export over'));
+        })
         .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
         .finally(() => (this.polling = false));
     }, Math.min(WATCH_INTERVAL_MS, stallTimeoutMs));
@@ -298,7 +306,7 @@ export class ExportRunner {
     }
     this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
     const started = Date.now();
-    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.isRunning(exportId));
+    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts));
     try {
       const result = await this.attempt(record, credentials, watch);
       if (result) {
@@ -306,6 +314,10 @@ export class ExportRunner {
       }
     } catch (thrown) {
       const error = watch.reasonFor(thrown);
+      if (error instanceof ExportSupersededError) {
+        this.logger.warn(`export ${exportId}: attempt ${record.attempts} stopped, a later attempt took the export over`);
+        return;
+      }
       if (error instanceof ExportCancelledError) {
         this.logger.log(`export ${exportId} cancelled; aborting its upload`);
         await this.closeUpload(record.id, credentials);
@@ -326,6 +338,13 @@ export class ExportRunner {
     } finally {
       watch.stop();
     }
+  }
+
+  /** Why this attempt may no longer write: the export was cancelled, or a later attempt took it over. */
+  private async lostOwnership(record: Export): Promise<Error> {
+    return (await this.checkpoints.ownership(record.id, record.attempts)) === 'superseded'
+      ? new ExportSupersededError('a later attempt took the export over')
+      : new ExportCancelledError('The export was cancelled.');
   }
 
   /** Records the export Failed, then aborts its upload (the sweep retries the abort if S3 does not answer). */
@@ -380,7 +399,9 @@ export class ExportRunner {
       if (rawTotal === null) {
         rawTotal = (await session.measure(scope)).bytes;
         partSize = Math.max(this.config.exportPartSizeBytes, Math.ceil(rawTotal / MAX_PARTS));
-        if (!(await this.checkpoints.setMeasured(record.id, rawTotal, gzip ? 0 : rawTotal, partSize))) throw new ExportCancelledError();
+        if (!(await this.checkpoints.setMeasured(record.id, record.attempts, rawTotal, gzip ? 0 : rawTotal, partSize))) {
+          throw await this.lostOwnership(record);
+        }
       }
       watch.tick();
       const finish = async (events: number, bytes: number, sha256: string, etag: string | undefined) => {
@@ -396,9 +417,9 @@ export class ExportRunner {
       let uploadId = record.uploadId;
       if (!uploadId) {
         uploadId = await uploader.create();
-        if (!(await this.checkpoints.setUpload(record.id, uploadId))) {
+        if (!(await this.checkpoints.setUpload(record.id, record.attempts, uploadId))) {
           await uploader.abort(uploadId).catch(() => undefined);
-          throw new ExportCancelledError();
+          throw await this.lostOwnership(record);
         }
       }
       watch.tick();
@@ -410,7 +431,7 @@ export class ExportRunner {
       // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
       const hash = acknowledged.length === 0 ? createHash('sha256') : null;
       for (const segment of plan) {
-        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record.id);
+        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record);
       }
       await session.close();
 
@@ -455,7 +476,7 @@ export class ExportRunner {
     gzip: boolean,
     hash: Hash | null,
     watch: AttemptWatch,
-    exportId: string,
+    record: Export,
   ): Promise<void> {
     const positionOf = async (eventId: string | null): Promise<ReadPosition | null> => {
       if (eventId === null) return null;
@@ -476,7 +497,7 @@ export class ExportRunner {
         if (/^"[0-9a-f]{32}"$/.test(etag) && etag !== `"${md5Hex}"`) {
           throw new Error(`S3 stored part ${part.partNumber} with ETag ${etag}, not the MD5 of what was sent`);
         }
-        const recorded = await this.checkpoints.recordPart(exportId, uploadId, {
+        const recorded = await this.checkpoints.recordPart(record.id, record.attempts, uploadId, {
           partNumber: part.partNumber,
           startAfterEventId,
           endEventId: part.endEventId,
@@ -487,7 +508,7 @@ export class ExportRunner {
           etag,
           isLast,
         });
-        if (!recorded) throw new ExportCancelledError();
+        if (!recorded) throw await this.lostOwnership(record);
         watch.tick();
       })().catch((error: unknown) => {
         failure ??= error;
