@@ -1566,18 +1566,18 @@ class MultipartStore {
     if (listed.length === 0 || listed.some((p) => p.partNumber === undefined || p.etag === undefined)) {
       throw new S3RequestError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
     }
-    const stored = new Map((await this.parts(bucket, upload.uploadId)).map((p) => [p.partNumber, p]));
-    const md5s: Buffer[] = [];
-    let previous = 0;
-    for (const [i, p] of listed.entries()) {
-      const partNumber = Number(p.partNumber);
-      const etag = unescapeXml(p.etag!).replace(/"/g, '').trim().toLowerCase();
-      if (partNumber <= previous) {
+    for (let i = 1; i < listed.length; i++) {
+      if (Number(listed[i].partNumber) <= Number(listed[i - 1].partNumber)) {
         throw new S3RequestError('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
           UploadId: upload.uploadId,
         });
       }
-      previous = partNumber;
+    }
+    const stored = new Map((await this.parts(bucket, upload.uploadId)).map((p) => [p.partNumber, p]));
+    const md5s: Buffer[] = [];
+    for (const [i, p] of listed.entries()) {
+      const partNumber = Number(p.partNumber);
+      const etag = unescapeXml(p.etag!).replace(/"/g, '').trim().toLowerCase();
       const part = stored.get(partNumber);
       if (part === undefined || part.etag.toLowerCase() !== etag) {
         throw new S3RequestError(
