@@ -730,7 +730,7 @@ describe('fault injection', () => {
 
   it('stalls: takes the request and never answers, until the client times out', async () => {
     await client().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt', Body: 'still here' }));
-    server.injectFaults([{ operation: 'UploadPart', fault: { stall: true } }, { operation: 'HeadObject', times: 1, fault: { stall: true } }]);
+    server.injectFaults([{ operation: ['UploadPart', 'UploadPartCopy'], fault: { stall: true } }, { operation: 'HeadObject', times: 1, fault: { stall: true } }]);
     const impatient = client({ maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } });
     const started = Date.now();
     await expect(impatient.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt' }))).rejects.toMatchObject({ name: 'TimeoutError' });

@@ -150,8 +150,8 @@ export type S3FaultKind = 'status' | 'reset' | 'stall' | 'delay';
  * (later rules do not see that request).
  */
 export interface S3FaultRule {
-  /** The operation to hit, or `'*'` for any (requests failing signature checks are never hit). */
-  operation: S3Operation | '*';
+  /** The operation(s) to hit, or `'*'` for any (requests failing signature checks are never hit). */
+  operation: S3Operation | S3Operation[] | '*';
   bucket?: string;
   key?: string;
   uploadId?: string;
@@ -210,7 +210,8 @@ export interface TestS3Server {
   /** Per part of each upload, every UploadPart request received since start or `resetCounters()`
    * (optionally only for `uploadId`), ordered by the upload's first request, then part number. */
   uploadPartRequests(uploadId?: string): UploadPartCount[];
-  /** Every request received since start or `resetCounters()`, in arrival order (copies). */
+  /** Every request received since start or `resetCounters()`, in arrival order (copies). The log
+   * is kept in memory without a bound: long-running users (benchmarks) may call `resetCounters()`. */
   requestLog(): S3RequestRecord[];
   /** Forgets the request log, the part counters and the injected-fault log (not the rules). */
   resetCounters(): void;
@@ -1255,7 +1256,8 @@ class FaultInjector {
   pick(info: S3RequestInfo): S3Fault | undefined {
     for (const [index, r] of this.rules.entries()) {
       const { rule } = r;
-      if (rule.operation !== '*' && rule.operation !== info.operation) continue;
+      const operations = Array.isArray(rule.operation) ? rule.operation : [rule.operation];
+      if (!operations.includes('*' as S3Operation) && !operations.includes(info.operation)) continue;
       if (rule.bucket !== undefined && rule.bucket !== info.bucket) continue;
       if (rule.key !== undefined && rule.key !== info.key) continue;
       if (rule.uploadId !== undefined && rule.uploadId !== info.uploadId) continue;
