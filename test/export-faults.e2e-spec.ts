@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { ExportStatus, pathOf, waitForExport } from './support/exports';
-import { startS3Server, TestS3Server } from './support/s3-server';
+import { expectNoIncompleteUploads, S3FaultRule, startS3Server, TestS3Server } from './support/s3-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
@@ -85,6 +85,50 @@ describe('S3 export faults', () => {
   const acknowledgedParts = async (id: string): Promise<number> =>
     Number((await db.query(`SELECT count(*) AS n FROM export_parts WHERE export_id = $1`, [id]))[0].n);
   const attempts = async (id: string): Promise<number> => (await db.query(`SELECT attempts FROM exports WHERE id = $1`, [id]))[0].attempts;
+
+  afterEach(async () => {
+    s3.clearFaults();
+    // Whatever failed, no multipart upload is left open in the bucket.
+    await expectNoIncompleteUploads(s3, { timeoutMs: 5000 });
+  });
+
+  /** Exports with `faults` injected into the S3 server; checks the object is the reference, byte for byte. */
+  async function exportWithFaults(faults: S3FaultRule[]): Promise<{ id: string; final: ExportStatus }> {
+    s3.resetCounters();
+    s3.injectFaults(faults);
+    const result = await exportVia(s3.endpoint);
+    expect(s3.faultsInjected()).toBeGreaterThan(0);
+    if (result.final.status === 'Complete') {
+      expect((await s3.getObject(BUCKET, `out/${result.id}.json`)).equals(reference)).toBe(true);
+    }
+    return result;
+  }
+
+  it.each<[string, S3FaultRule[], number]>([
+    // The S3 client's own retries (3 attempts per request) absorb these: one attempt of the export.
+    ['a 500 InternalError on 1 part request in 3', [{ operation: 'UploadPart', every: 3, fault: { status: 500, code: 'InternalError' } }], 1],
+    ['a connection reset in the middle of a part', [{ operation: 'UploadPart', partNumber: 2, times: 1, fault: { reset: true } }], 1],
+    // Beyond them: the export's own retry, from its checkpoint.
+    ['SlowDown on a part more times than the client retries', [{ operation: 'UploadPart', partNumber: 3, times: 3, fault: { status: 503, code: 'SlowDown' } }], 2],
+    ['a part that never gets an answer (cut by EXPORT_S3_REQUEST_TIMEOUT_MS)', [{ operation: 'UploadPart', partNumber: 2, times: 1, fault: { stall: true } }], 2],
+    ['completing the upload failing with 500 three times', [{ operation: 'CompleteMultipartUpload', times: 3, fault: { status: 500, code: 'InternalError' } }], 2],
+  ])('completes despite %s', async (_, faults, expectedAttempts) => {
+    const { id, final } = await exportWithFaults(faults);
+    expect(final).toMatchObject({ status: 'Complete', error: null, totalBytes: reference.length, transferredBytes: reference.length });
+    expect(await attempts(id)).toBe(expectedAttempts);
+    // No part that S3 acknowledged was sent again.
+    for (const part of s3.uploadPartRequests()) expect(part.succeeded).toBe(1);
+  }, 90_000);
+
+  it('fails at once, and aborts its upload, when S3 refuses access midway (a final error)', async () => {
+    const { id, final } = await exportWithFaults([{ operation: 'UploadPart', partNumber: 2, fault: { status: 403, code: 'AccessDenied' } }]);
+    expect(final.status).toBe('Failed');
+    expect(final.error).toMatch(/^S3 rejected the upload to s3:\/\/faults\/out\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+: AccessDenied: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/);
+    expect(await attempts(id)).toBe(1);
+    expect(await s3.listKeys(BUCKET, `out/${id}`)).toEqual([]);
+    const [row] = await db.query(`SELECT upload_id, s3_credentials_encrypted FROM exports WHERE id = $1`, [id]);
+    expect(row).toEqual({ upload_id: null, s3_credentials_encrypted: null });
+  }, 90_000);
 
   it('continues from its checkpoint when its PostgreSQL connection is killed mid-export', async () => {
     const { id, monitor } = await startExport(s3.endpoint);
