@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
-import { startS3Server, TestS3Server } from './support/s3-server';
+import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
@@ -34,6 +34,7 @@ describe('S3 exports of two projects', () => {
     await t.http.post('/events/shop').set(auth(b, 'push')).send({ n: 2 }).expect(200);
   });
   afterAll(async () => {
+    await expectNoIncompleteUploads(s3, { timeoutMs: 5000 }); // failed and cancelled exports aborted theirs
     await t.close();
     await stuck.close();
     await s3.close();

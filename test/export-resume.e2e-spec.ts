@@ -5,7 +5,7 @@ import { eventJsonSql } from '../src/events/events.repository';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
-import { startS3Server, TestS3Server } from './support/s3-server';
+import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
 /** Multipart uploads with checkpoints (docs/exports.md, "Parts and resuming"), manifest and gzip. */
@@ -26,6 +26,7 @@ describe('S3 export parts, manifest and gzip', () => {
     }
   });
   afterAll(async () => {
+    await expectNoIncompleteUploads(s3, { timeoutMs: 5000 }); // failed and cancelled exports aborted theirs
     await t.close();
     await s3.close();
   });

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { ExportStatus, pathOf, waitForExport } from './support/exports';
-import { startS3Server, TestS3Server } from './support/s3-server';
+import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
 describe('S3 export POST /events/:collection/export (Connect docs, "Exporting events")', () => {
@@ -30,6 +30,7 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
     project = await t.createProject();
   });
   afterAll(async () => {
+    await expectNoIncompleteUploads(s3, { timeoutMs: 5000 }); // failed and cancelled exports aborted theirs
     await t.close();
     await s3.close();
   });
@@ -123,6 +124,44 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
       const object = await s3.getObject(BUCKET, `${prefix}${created.body.filename}`);
       expect(object.toString()).toBe('{"id": "a", "timestamp": "2015-07-28T00:00:30.295Z", "name": "test", "product": "apple"}\n');
     }
+  });
+
+  it('writes a manifest with the query as it ran: filters in operator form (numbers exact), the timeframe absolute', async () => {
+    const { created, final } = await run('small', {
+      query: '{"filter": {"product": "apple", "price": {"gt": 12345678901234567890.5, "lte": 1e30}}, "timeframe": {"start": "2015-07-28T00:00:00Z"}}',
+      s3Path: `${s3.endpoint}/${BUCKET}/manifest/`,
+      ...credentials(),
+    });
+    expect(final.status).toBe('Complete');
+    const id = created.body.filename.slice(0, 24);
+    const text = (await s3.getObject(BUCKET, `manifest/${id}.manifest.json`)).toString('utf8');
+    expect(text).toContain('"gt":12345678901234567890.5');
+    const manifest = JSON.parse(text);
+    expect(manifest).toEqual({
+      exportId: id,
+      collection: 'small',
+      query: {
+        filter: { product: { eq: 'apple' }, price: { gt: 12345678901234567000, lte: 1e30 } },
+        timeframe: { start: '2015-07-28T00:00:00.000Z', end: null },
+      },
+      events: 0,
+      bytes: 0,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', // of nothing
+      etag: '"d41d8cd98f00b204e9800998ecf8427e"',
+      created: final.created,
+      finished: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      files: [
+        {
+          key: `manifest/${id}.json`,
+          compression: 'none',
+          contentType: 'application/x-ndjson',
+          events: 0,
+          bytes: 0,
+          sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          etag: '"d41d8cd98f00b204e9800998ecf8427e"',
+        },
+      ],
+    });
   });
 
   it('completes an export matching no events with an empty object', async () => {
