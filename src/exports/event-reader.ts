@@ -89,7 +89,10 @@ export class EventReadSession {
    */
   copyLines(scope: ExportScope, range: ReadRange): Readable {
     const select = inlineStatement(this.statements.linesStatement(scope, undefined, range));
-    return this.client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`));
+    const copy = copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`);
+    // pg times a submitted query from start to end with the pool's query_timeout (sized for API
+    // statements): the whole COPY gets the worker's own read timeout instead.
+    return this.client.query(Object.assign(copy, { query_timeout: this.readTimeoutMs }));
   }
 
   /** The scope's lines (at most `limit`), `batchRows` per round trip, through a cursor; one cursor at a time. */
