@@ -224,12 +224,13 @@ export class ExportCheckpointsRepository {
     });
   }
 
-  /** Ended exports whose multipart upload is still recorded (a worker stopped between the end and the abort), oldest first. */
-  async openUploadsOfEnded(limit = 100): Promise<OpenUpload[]> {
+  /** Ended exports of the deployment with this QUEUE_PREFIX whose multipart upload is still recorded (a worker stopped between the end and the abort), oldest first. */
+  async openUploadsOfEnded(queuePrefix: string, limit = 100): Promise<OpenUpload[]> {
     const ids: Array<{ id: string; s3_credentials_encrypted: string | null }> = await this.dataSource.query(
       `SELECT id, s3_credentials_encrypted FROM exports
-        WHERE upload_id IS NOT NULL AND status IN ('Complete', 'Failed') ORDER BY finished_at LIMIT $1`,
-      [limit],
+        WHERE upload_id IS NOT NULL AND status IN ('Complete', 'Failed') AND (queue_prefix = $2 OR queue_prefix IS NULL)
+        ORDER BY finished_at LIMIT $1`,
+      [limit, queuePrefix],
     );
     const repository = this.dataSource.getRepository(Export);
     const found: OpenUpload[] = [];

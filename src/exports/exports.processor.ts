@@ -19,7 +19,7 @@ import { SecretBox } from '../common/secret-box';
  * `export` backoff strategy) until the export's retry budget is spent.
  *
  * PostgreSQL is the source of truth: at start-up and then every EXPORT_SWEEP_INTERVAL_MS, exports
- * still Pending or Running whose job is gone from Redis (flushed, lost, or never queued because
+ * of this deployment (its QUEUE_PREFIX) still Pending or Running whose job is gone from Redis (flushed, lost, or never queued because
  * Redis was down when the export was created) are queued again, so an export answered 201 always
  * runs. With several workers sweeping at once nothing runs twice: the job id is the export id, so
  * a second add is a no-op; jobs waiting, delayed, or active (also those whose worker died, which
@@ -99,7 +99,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Aborts the uploads of ended exports that are still open (at most 100 per sweep). */
   private async abortOrphanedUploads(): Promise<void> {
-    for (const { record } of await this.checkpoints.openUploadsOfEnded()) {
+    for (const { record } of await this.checkpoints.openUploadsOfEnded(this.config.queuePrefix)) {
       await this.abortUpload(record.id);
       this.logger.warn(`export ${record.id} had ended with its upload open; aborted it`);
     }
@@ -124,7 +124,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     const ms = this.config.redisCommandTimeoutMs;
     const bounded = <T>(operation: Promise<T>): Promise<T> =>
       withTimeout(operation, ms, () => new Error(`Redis did not answer within ${ms} ms`));
-    for (const id of await this.exports.unfinishedIds()) {
+    for (const id of await this.exports.unfinishedIds(this.config.queuePrefix)) {
       const job = await bounded(this.queue.getJob(id));
       const state = job ? await bounded(job.getState()) : null;
       if (!job || state === 'completed' || state === 'failed' || state === 'stuck') {

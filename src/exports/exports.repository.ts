@@ -234,10 +234,11 @@ export class ExportsRepository {
     return this.exports.findOneBy({ id, projectId, collection });
   }
 
-  /** Ids of exports not yet Complete or Failed, oldest first. */
-  async unfinishedIds(): Promise<string[]> {
+  /** Ids of exports not yet Complete or Failed, of the deployment with this QUEUE_PREFIX, oldest first. */
+  async unfinishedIds(queuePrefix: string): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM exports WHERE status IN ('Pending', 'Running') ORDER BY created_at`,
+      `SELECT id FROM exports WHERE status IN ('Pending', 'Running') AND (queue_prefix = $1 OR queue_prefix IS NULL) ORDER BY created_at`,
+      [queuePrefix],
     );
     return rows.map((r) => r.id);
   }

@@ -279,6 +279,7 @@ export class ExportsService {
       ),
       status: ExportStatus.Pending,
       compression,
+      queuePrefix: this.config.queuePrefix,
     }, cap);
     if (!record) {
       throw tooManyUnfinished(cap);

@@ -107,6 +107,13 @@ export class Export {
   @Column({ name: 'part_size_bytes', type: 'integer', nullable: true })
   partSizeBytes: number | null;
 
+  /**
+   * QUEUE_PREFIX of the deployment that created the export: only its workers sweep it (several
+   * deployments may share one database). Null for exports made before it was recorded: every sweep's.
+   */
+  @Column({ name: 'queue_prefix', type: 'text', nullable: true })
+  queuePrefix: string | null;
+
   /** NDJSON size before compression, bytes; null until measured. Equals totalBytes without compression. */
   @Column({ name: 'raw_total_bytes', type: 'bigint', nullable: true, transformer: bigintAsNumber })
   rawTotalBytes: number | null;
