@@ -278,14 +278,14 @@ describe('an export whose worker dies mid-way', () => {
   }, 60_000);
 
   /**
-   * A kill point: `faults` are in place when the first worker starts; `killWhen` polls (every 10 ms)
+   * A kill point: `faults` are in place when the first worker starts (cleared before the second); `killWhen` polls (every 10 ms)
    * until it is time to kill, given the export's part rows and its S3 part requests; `atKill` checks
    * the state the dead worker left.
    */
   interface KillPoint {
     name: string;
     env?: Record<string, string>;
-    faults: (id: string) => S3FaultRule[];
+    faults: S3FaultRule[];
     killWhen: (state: { status: ExportStatus; rows: PartRow[]; requests: ReturnType<TestS3Server['uploadPartRequests']> }) => boolean;
     atKill: (state: { status: ExportStatus; rows: PartRow[]; acknowledged: Set<number> }) => void;
   }
@@ -293,7 +293,7 @@ describe('an export whose worker dies mid-way', () => {
   const killPoints: KillPoint[] = [
     {
       name: '0 %: the worker took the job and sent part 1 (stalled), no part acknowledged',
-      faults: () => [{ operation: 'UploadPart', partNumber: 1, fault: { stall: true } }],
+      faults: [{ operation: 'UploadPart', partNumber: 1, fault: { stall: true } }],
       killWhen: ({ status, requests }) => status.status === 'Running' && requests.some((p) => p.partNumber === 1),
       atKill: ({ status, rows, acknowledged }) => {
         expect(rows).toEqual([]);
@@ -303,7 +303,7 @@ describe('an export whose worker dies mid-way', () => {
     },
     {
       name: 'mid-part: part 4 stalled in flight, parts 1–3 acknowledged',
-      faults: () => [{ operation: 'UploadPart', partNumber: 4, fault: { stall: true } }],
+      faults: [{ operation: 'UploadPart', partNumber: 4, fault: { stall: true } }],
       killWhen: ({ rows, requests }) => rows.length === 3 && requests.some((p) => p.partNumber === 4),
       atKill: ({ rows, acknowledged }) => {
         expect(rows.map((r) => r.partNumber)).toEqual([1, 2, 3]);
@@ -313,7 +313,7 @@ describe('an export whose worker dies mid-way', () => {
     {
       name: 'mid-part with 4 parts at once: parts 3 and 7–9 stalled in flight, 1, 2 and 4–6 acknowledged (a gap, then the rest)',
       env: { EXPORT_QUEUE_SIZE: '4' },
-      faults: () => [3, 7, 8, 9].map((partNumber) => ({ operation: 'UploadPart' as const, partNumber, fault: { stall: true } })),
+      faults: [3, 7, 8, 9].map((partNumber) => ({ operation: 'UploadPart' as const, partNumber, fault: { stall: true } })),
       // With all four slots held by stalled parts, the worker reads no further: nothing moves until the kill.
       killWhen: ({ rows, requests }) => rows.length === 5 && [7, 8, 9].every((n) => requests.some((p) => p.partNumber === n)),
       atKill: ({ rows, acknowledged }) => {
@@ -323,7 +323,7 @@ describe('an export whose worker dies mid-way', () => {
     },
     {
       name: 'between parts: right after part 5 was recorded',
-      faults: () => [],
+      faults: [],
       killWhen: ({ rows }) => rows.length >= 5,
       atKill: ({ rows }) => {
         // Part 6 was in flight; it may have been recorded between the last poll and the kill.
@@ -333,7 +333,7 @@ describe('an export whose worker dies mid-way', () => {
     {
       name: 'after the last part: every part acknowledged, CompleteMultipartUpload stalled',
       env: FAST,
-      faults: () => [{ operation: 'CompleteMultipartUpload', fault: { stall: true } }],
+      faults: [{ operation: 'CompleteMultipartUpload', fault: { stall: true } }],
       // The last part is the smallest and may be acknowledged before the parts in flight with it.
       killWhen: ({ rows }) => rows.length === reference.parts,
       atKill: ({ status, rows, acknowledged }) => {
@@ -346,7 +346,7 @@ describe('an export whose worker dies mid-way', () => {
 
   it.each(killPoints.map((k) => [k.name, k] as const))('kill point %s', async (_name, point) => {
     expect(reference).toBeDefined();
-    s3.injectFaults(point.faults(''));
+    s3.injectFaults(point.faults);
     const first = startWorker(point.env);
     const { id, monitor } = await createExport();
     const key = `runs/${id}.json`;
