@@ -188,11 +188,12 @@ describe('an export whose worker dies mid-way', () => {
     expect(resent.filter((n) => checkpointed.has(n))).toEqual([]);
     expect(inFlightAtKill.length).toBeLessThanOrEqual(args.queueSize); // at most EXPORT_QUEUE_SIZE parts are in flight
     if (inFlightAtKill.length === 0) expect(resent.filter((n) => args.acknowledged.has(n))).toEqual([]);
-    // ... and exactly the parts not recorded were sent after the kill, each once, to the same upload.
+    // ... and exactly the parts not recorded were sent after the kill, and acknowledged, in the same
+    // upload (a request the second worker itself retried counts once).
     const all = Array.from({ length: reference.parts }, (_, i) => i + 1);
     expect(resent).toEqual(all.filter((n) => !checkpointed.has(n)));
-    expect(after.every((r) => r.status === 200)).toBe(true);
-    expect(after.length).toBe(resent.length);
+    const acknowledgedAfter = new Set(after.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).map((r) => r.partNumber));
+    expect([...acknowledgedAfter].sort((a, b) => a! - b!)).toEqual(resent);
     const uploadIds = new Set(s3.requestLog().filter((r) => r.operation === 'UploadPart' && r.key === key).map((r) => r.uploadId));
     expect(uploadIds.size).toBe(1);
 
