@@ -122,7 +122,7 @@ export class ExportCheckpointsRepository {
   }
 
   /**
-   * Durably records an acknowledged part and the progress it makes, in one statement: the checkpoint
+   * Durably records an acknowledged part and the progress it makes, in one transaction: the checkpoint
    * and the monitor move together. transferredBytes = bytes of every acknowledged part; percentDone =
    * their share of the NDJSON before compression (at most 99.9 before Complete); with gzip, totalBytes
    * is projected from the compression ratio so far (never below transferredBytes).
@@ -131,33 +131,45 @@ export class ExportCheckpointsRepository {
    * @returns false when the export is no longer Running (cancelled) or no longer this attempt's: the part is not recorded.
    */
   async recordPart(id: string, attempt: number, uploadId: string, part: CheckpointPart): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH live AS (
-         SELECT id, raw_total_bytes, compression FROM exports WHERE id = $1 AND status = 'Running' AND upload_id = $2 AND attempts = $12 FOR UPDATE
-       ), saved AS (
-         INSERT INTO export_parts (export_id, upload_id, part_number, start_after_event_id, end_event_id, events, raw_bytes, bytes, md5, etag, is_last)
-         SELECT id, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11 FROM live
-         ON CONFLICT (export_id, part_number) DO UPDATE SET upload_id = EXCLUDED.upload_id, start_after_event_id = EXCLUDED.start_after_event_id,
-           end_event_id = EXCLUDED.end_event_id, events = EXCLUDED.events, raw_bytes = EXCLUDED.raw_bytes, bytes = EXCLUDED.bytes,
-           md5 = EXCLUDED.md5, etag = EXCLUDED.etag, is_last = EXCLUDED.is_last
-         RETURNING bytes, raw_bytes
-       ), done AS (
-         SELECT coalesce(sum(bytes), 0) AS bytes, coalesce(sum(raw_bytes), 0) AS raw_bytes FROM (
-           SELECT bytes, raw_bytes FROM export_parts WHERE export_id = $1 AND upload_id = $2 AND part_number <> $3
-           UNION ALL SELECT bytes, raw_bytes FROM saved
-         ) p
-       )
-       UPDATE exports x
-          SET transferred_bytes = GREATEST(x.transferred_bytes, done.bytes),
-              percent_done = GREATEST(x.percent_done, LEAST(99.9, CASE WHEN live.raw_total_bytes > 0 THEN done.raw_bytes * 100.0 / live.raw_total_bytes ELSE 0 END)),
-              total_bytes = CASE WHEN live.compression = 'none' THEN x.total_bytes
-                                 ELSE GREATEST(done.bytes, round(live.raw_total_bytes * done.bytes::numeric / NULLIF(done.raw_bytes, 0))::bigint) END
-         FROM live, done
-        WHERE x.id = live.id AND EXISTS (SELECT 1 FROM saved)
-        RETURNING x.id`,
-      [id, uploadId, part.partNumber, part.startAfterEventId, part.endEventId, part.events, part.rawBytes, part.bytes, part.md5, part.etag, part.isLast, attempt],
-    );
-    return (rows as [unknown[], number])[1] === 1;
+    return this.dataSource.transaction(async (manager) => {
+      // The export's row is locked first, in a statement of its own: parts acknowledged at once
+      // (EXPORT_QUEUE_SIZE > 1) are recorded one after the other, and the statement below, whose
+      // READ COMMITTED snapshot is taken after the lock, counts every part recorded before it. In one
+      // statement, FOR UPDATE waited for the other part's transaction but the sum still read the
+      // snapshot from before it, so transferredBytes and percentDone lagged behind the checkpoint.
+      const locked: unknown[] = await manager.query(
+        `SELECT id FROM exports WHERE id = $1 AND status = 'Running' AND upload_id = $2 AND attempts = $3 FOR UPDATE`,
+        [id, uploadId, attempt],
+      );
+      if (locked.length === 0) return false;
+      const rows: unknown[] = await manager.query(
+        `WITH live AS (
+           SELECT id, raw_total_bytes, compression FROM exports WHERE id = $1 AND status = 'Running' AND upload_id = $2 AND attempts = $12 FOR UPDATE
+         ), saved AS (
+           INSERT INTO export_parts (export_id, upload_id, part_number, start_after_event_id, end_event_id, events, raw_bytes, bytes, md5, etag, is_last)
+           SELECT id, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11 FROM live
+           ON CONFLICT (export_id, part_number) DO UPDATE SET upload_id = EXCLUDED.upload_id, start_after_event_id = EXCLUDED.start_after_event_id,
+             end_event_id = EXCLUDED.end_event_id, events = EXCLUDED.events, raw_bytes = EXCLUDED.raw_bytes, bytes = EXCLUDED.bytes,
+             md5 = EXCLUDED.md5, etag = EXCLUDED.etag, is_last = EXCLUDED.is_last
+           RETURNING bytes, raw_bytes
+         ), done AS (
+           SELECT coalesce(sum(bytes), 0) AS bytes, coalesce(sum(raw_bytes), 0) AS raw_bytes FROM (
+             SELECT bytes, raw_bytes FROM export_parts WHERE export_id = $1 AND upload_id = $2 AND part_number <> $3
+             UNION ALL SELECT bytes, raw_bytes FROM saved
+           ) p
+         )
+         UPDATE exports x
+            SET transferred_bytes = GREATEST(x.transferred_bytes, done.bytes),
+                percent_done = GREATEST(x.percent_done, LEAST(99.9, CASE WHEN live.raw_total_bytes > 0 THEN done.raw_bytes * 100.0 / live.raw_total_bytes ELSE 0 END)),
+                total_bytes = CASE WHEN live.compression = 'none' THEN x.total_bytes
+                                   ELSE GREATEST(done.bytes, round(live.raw_total_bytes * done.bytes::numeric / NULLIF(done.raw_bytes, 0))::bigint) END
+           FROM live, done
+          WHERE x.id = live.id AND EXISTS (SELECT 1 FROM saved)
+          RETURNING x.id`,
+        [id, uploadId, part.partNumber, part.startAfterEventId, part.endEventId, part.events, part.rawBytes, part.bytes, part.md5, part.etag, part.isLast, attempt],
+      );
+      return (rows as [unknown[], number])[1] === 1;
+    });
   }
 
   /** The export as stored (its upload id, status), or null when it is gone. */

@@ -416,6 +416,7 @@ export class ExportRunner {
 
       let uploadId = record.uploadId;
       if (!uploadId) {
+        if (record.attempts > 1) await this.abortUnrecordedUploads(uploader, record);
         uploadId = await uploader.create();
         if (!(await this.checkpoints.setUpload(record.id, record.attempts, uploadId))) {
           await uploader.abort(uploadId).catch(() => undefined);
@@ -462,6 +463,28 @@ export class ExportRunner {
     } finally {
       session.destroy(); // no-op once closed
       uploader.destroy();
+    }
+  }
+
+  /**
+   * Aborts the uploads S3 holds open for the export's key although none is recorded: an earlier
+   * attempt died after S3 created its upload and before the upload id was written, and nothing else
+   * would ever abort it (docs/exports.md, "No orphaned uploads"). The key holds the export's id, so
+   * these uploads are this export's. A transient failure (S3 not answering) fails the attempt, to be
+   * retried; a final one (no s3:ListBucketMultipartUploads) is logged and the attempt goes on.
+   */
+  private async abortUnrecordedUploads(uploader: S3MultipartUploader, record: Export): Promise<void> {
+    let stale: string[];
+    try {
+      stale = await uploader.openUploads();
+    } catch (error) {
+      if (isTransientExportError(error)) throw error;
+      this.logger.warn(`export ${record.id}: could not list open uploads (${describeExportError(error, record, null)}); an earlier attempt's may be left`);
+      return;
+    }
+    for (const uploadId of stale) {
+      await uploader.abort(uploadId).catch(() => undefined);
+      this.logger.warn(`export ${record.id}: aborted upload ${uploadId}, which an earlier attempt created but never recorded`);
     }
   }
 

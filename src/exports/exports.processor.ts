@@ -35,6 +35,8 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger(ExportsProcessor.name);
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
+  /** The latest attempt this process started, per export id (see `handle`). */
+  private readonly latestRun = new Map<string, Promise<void>>();
 
   constructor(
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
@@ -48,12 +50,34 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
 
   async onApplicationBootstrap(): Promise<void> {
     this.queue.on('failed', (job: Job<ExportJobData>, error: Error) => void this.onFailed(job, error));
-    void this.queue.process(EXPORT_JOB, this.config.exportConcurrency, (job: Job<ExportJobData>) =>
-      this.runner.run(job.data.exportId),
-    );
+    void this.queue.process(EXPORT_JOB, this.config.exportConcurrency, (job: Job<ExportJobData>) => this.handle(job.data.exportId));
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.exportSweepIntervalMs);
     this.sweepTimer.unref();
+  }
+
+  /**
+   * Runs one job's attempt. When a later job for the same export started in this process meanwhile
+   * (Redis lost the job and the sweep queued it again while this attempt ran), this attempt was
+   * superseded; its job has the same id and lock token as the later one, so it resolves only once
+   * the later attempt has ended. Resolving at once would mark the later job completed while its
+   * attempt still runs: the sweep would queue the export again, the next attempt would supersede
+   * that one, and so on until EXPORT_MAX_ATTEMPTS failed the export.
+   */
+  private async handle(exportId: string): Promise<void> {
+    const run = this.runner.run(exportId);
+    this.latestRun.set(exportId, run);
+    try {
+      await run;
+    } finally {
+      for (let later = this.latestRun.get(exportId); later && later !== run; ) {
+        const current: Promise<void> = later;
+        await current.catch(() => undefined);
+        const next = this.latestRun.get(exportId);
+        later = next === current ? undefined : next;
+      }
+      if (this.latestRun.get(exportId) === run) this.latestRun.delete(exportId);
+    }
   }
 
   onModuleDestroy(): void {

@@ -4,6 +4,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -83,6 +84,28 @@ export class S3MultipartUploader {
     );
     if (!answer.UploadId) throw new Error('S3 answered CreateMultipartUpload without an UploadId');
     return answer.UploadId;
+  }
+
+  /**
+   * The ids of the multipart uploads S3 holds open for this object's key (all pages), oldest first
+   * as S3 lists them. Needs s3:ListBucketMultipartUploads on the bucket.
+   */
+  async openUploads(): Promise<string[]> {
+    const { Bucket, Key } = this.object();
+    const ids: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.send((o) =>
+        this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: Key, KeyMarker, UploadIdMarker }), o),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === Key && upload.UploadId) ids.push(upload.UploadId);
+      }
+      if (!page.IsTruncated) return ids;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
   }
 
   /**
