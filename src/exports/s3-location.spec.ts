@@ -44,6 +44,17 @@ describe('parseS3Path', () => {
     's3://bucket/a%00b',
     'http://127.0.0.1:4569/local/..%2fother%2fx',
     'http://127.0.0.1:4569/local/a/%2e%2e%2fb',
+    // Dot segments that URL parsing would resolve into another bucket or prefix (regression: the
+    // first five were accepted and wrote into the bucket `other`).
+    'http://127.0.0.1:4569/local/../other/x/',
+    'http://127.0.0.1:4569/local/%2e%2e/other/x/',
+    'http://127.0.0.1:4569/local/%2E%2E/other/x/',
+    'http://127.0.0.1:4569/local/.%2e/other/x/',
+    'http://127.0.0.1:4569/local/%2e/x/',
+    'http://127.0.0.1:4569/local\\..\\other/x/',
+    's3://bucket/a/../x',
+    'https://my-bucket.s3.amazonaws.com/a/./b',
+    'https://s3.eu-west-1.amazonaws.com/bucket/../other/',
     's3://127.0.0.1/x',
     's3://bucket:9000/x',
   ])('refuses %j with 422 on s3Path', (s3Path) => {

@@ -50,12 +50,33 @@ export function normalisePrefix(rawPath: string): string {
     throw invalid('The s3Path prefix cannot contain control characters or unpaired surrogates.');
   }
   const segments = decoded.split('/').filter((s) => s.length > 0);
-  // An encoded '..' (%2e%2e, ..%2f) survives URL parsing; a server or proxy that resolves it would
+  // '..%2f' survives URL parsing as part of a segment; a server or proxy that resolves it would
   // write outside the bucket the request named.
   if (segments.some((s) => s === '.' || s === '..')) {
     throw invalid("The s3Path prefix cannot contain '.' or '..' segments.");
   }
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
+}
+
+/**
+ * Refuses '.' and '..' path segments in the text as sent, before URL parsing: the WHATWG parser
+ * resolves them, also when encoded (`%2e%2e`, `.%2E`) and, in http(s) URLs, between backslashes, so
+ * `http://host/bucket/../other/` would otherwise name the bucket `other`.
+ * @throws ValidationError (422, field `s3Path`).
+ */
+function refuseDotSegments(s3Path: string): void {
+  const path = s3Path.replace(/^[a-z][a-z0-9+.-]*:[\\/]{2}[^/\\?#]*/i, '').replace(/[?#].*$/s, '');
+  for (const segment of path.split(/[\\/]/)) {
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // not valid percent-encoding: normalisePrefix refuses it with its own message
+    }
+    if (decoded === '.' || decoded === '..') {
+      throw invalid("s3Path cannot contain '.' or '..' segments.");
+    }
+  }
 }
 
 function awsLocation(host: string, pathname: string): S3Location | null {
@@ -81,6 +102,7 @@ function awsLocation(host: string, pathname: string): S3Location | null {
  * @throws ValidationError (422, field `s3Path`) for anything else.
  */
 export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[]): S3Location {
+  refuseDotSegments(s3Path);
   let url: URL;
   try {
     url = new URL(s3Path);
