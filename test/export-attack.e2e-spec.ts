@@ -127,4 +127,24 @@ describe('S3 export attacks', () => {
     const doc = buildOpenApiDocument(t.app) as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(Object.keys(doc.paths['/events/{collection}/export'].post.responses)).toContain('400');
   });
+  // README "S3 exports": "prefixes with `.`/`..` segments (even encoded) → 422 on s3Path, so the
+  // service cannot be aimed at internal addresses or outside the named bucket". WHATWG URL parsing
+  // resolves `..`, `%2e%2e`, `.%2e` and `%2e` segments before the prefix is checked, so a path-style
+  // s3Path naming one bucket is answered 201 and the export is written into another bucket.
+  it.each([
+    ['a literal ..', '/attack/../elsewhere/x/'],
+    ['an encoded %2e%2e', '/attack/%2e%2e/elsewhere/x/'],
+    ['an upper-case %2E%2E', '/attack/%2E%2E/elsewhere/x/'],
+    ['a mixed .%2e', '/attack/.%2e/elsewhere/x/'],
+    ['an encoded %2e', '/attack/%2e/x/'],
+  ])('an s3Path with %s segment is refused with 422 on s3Path, and nothing is created', async (_what, path) => {
+    const before = Number((await db.query(`SELECT count(*) AS n FROM exports`))[0].n);
+    const res = await t.http
+      .post('/events/big/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `${s3.endpoint}${path}`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].field).toBe('s3Path');
+    expect(Number((await db.query(`SELECT count(*) AS n FROM exports`))[0].n)).toBe(before);
+  });
 });
