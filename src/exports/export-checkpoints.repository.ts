@@ -114,6 +114,19 @@ export class ExportCheckpointsRepository {
     return count === 1;
   }
 
+  /**
+   * Marks the export as being completed, before its object is: from then on a cancel answers 409,
+   * so a cancel answered 200 never leaves an object behind.
+   * @returns false when the export was cancelled first, or is no longer this attempt's.
+   */
+  async markCompleting(id: string, attempt: number): Promise<boolean> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `UPDATE exports SET completing_at = coalesce(completing_at, now()) WHERE id = $1 AND status = 'Running' AND attempts = $2`,
+      [id, attempt],
+    );
+    return count === 1;
+  }
+
   /** The parts of this upload S3 acknowledged, by part number. */
   parts(id: string, uploadId: string): Promise<CheckpointPart[]> {
     return this.dataSource

@@ -409,6 +409,7 @@ export class ExportRunner {
         return (await this.checkpoints.complete(record.id, bytes)) ? { events, bytes } : null;
       };
       if (rawTotal === 0) {
+        if (!(await this.checkpoints.markCompleting(record.id, record.attempts))) throw await this.lostOwnership(record);
         const body = gzip ? gzipSync(Buffer.alloc(0), { level: GZIP_LEVEL }) : Buffer.alloc(0);
         const etag = await uploader.put(record.s3Key, body, gzip ? 'application/gzip' : 'application/x-ndjson');
         return finish(0, body.length, createHash('sha256').update(body).digest('hex'), etag);
@@ -443,6 +444,8 @@ export class ExportRunner {
         }
       });
       const expectedEtag = multipartEtag(parts.map((p) => p.md5));
+      // From here the object is written whatever happens: a cancel now answers 409.
+      if (!(await this.checkpoints.markCompleting(record.id, record.attempts))) throw await this.lostOwnership(record);
       let etag: string | undefined;
       try {
         etag = await uploader.complete(uploadId, parts);

@@ -180,13 +180,13 @@ export class ExportsRepository {
    * only when no multipart upload exists (`upload_id IS NULL`); otherwise whoever aborts the upload needs them.
    * @returns the cancelled export; `'finished'` when it exists but is already Complete or Failed; null when there is no such export.
    */
-  async cancel(projectId: string, collection: string, id: string, error: string): Promise<Export | 'finished' | null> {
+  async cancel(projectId: string, collection: string, id: string, error: string): Promise<Export | 'finished' | 'completing' | null> {
     // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affected row count].
     const [rows]: [Array<{ id: string }>, number] = await this.dataSource.query(
       `UPDATE exports
           SET status = 'Failed', error = $4, finished_at = now(),
               s3_credentials_encrypted = CASE WHEN upload_id IS NULL THEN NULL ELSE s3_credentials_encrypted END
-        WHERE id = $1 AND project_id = $2 AND collection = $3 AND status IN ('Pending', 'Running')
+        WHERE id = $1 AND project_id = $2 AND collection = $3 AND status IN ('Pending', 'Running') AND completing_at IS NULL
         RETURNING id`,
       [id, projectId, collection, error],
     );
@@ -194,7 +194,8 @@ export class ExportsRepository {
     if (!record) {
       return null;
     }
-    return rows.length === 0 ? 'finished' : record;
+    if (rows.length === 0) return record.status === ExportStatus.Running ? 'completing' : 'finished';
+    return record;
   }
 
   /**

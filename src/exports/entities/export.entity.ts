@@ -114,6 +114,10 @@ export class Export {
   @Column({ name: 'queue_prefix', type: 'text', nullable: true })
   queuePrefix: string | null;
 
+  /** When a worker began completing the object (CompleteMultipartUpload): from then on it cannot be cancelled. */
+  @Column({ name: 'completing_at', type: 'timestamptz', nullable: true })
+  completingAt: Date | null;
+
   /** NDJSON size before compression, bytes; null until measured. Equals totalBytes without compression. */
   @Column({ name: 'raw_total_bytes', type: 'bigint', nullable: true, transformer: bigintAsNumber })
   rawTotalBytes: number | null;
