@@ -30,6 +30,9 @@ import { SecretBox } from '../common/secret-box';
  * stopped between marking an export Failed and aborting its upload, or a cancel of an export whose
  * worker is gone), so no incomplete upload is left in a customer's bucket.
  */
+/** How long the sweep waits before reading a 'stuck' job's state again, ms. */
+const STUCK_RECHECK_MS = 200;
+
 @Injectable()
 export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ExportsProcessor.name);
@@ -148,13 +151,29 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     const ms = this.config.redisCommandTimeoutMs;
     const bounded = <T>(operation: Promise<T>): Promise<T> =>
       withTimeout(operation, ms, () => new Error(`Redis did not answer within ${ms} ms`));
-    for (const id of await this.exports.unfinishedIds(this.config.queuePrefix)) {
+    const lost = async (id: string): Promise<boolean> => {
       const job = await bounded(this.queue.getJob(id));
       const state = job ? await bounded(job.getState()) : null;
-      if (!job || state === 'completed' || state === 'failed' || state === 'stuck') {
-        if (job) await bounded(job.remove());
-        await this.service.enqueue(id);
-        this.logger.warn(`export ${id} had no live job; queued it again`);
+      if (job && state === 'stuck') {
+        // getState reads the job's lists one after another: a job moving from waiting to active in
+        // between reads as 'stuck'. Only one that is still in no list a moment later is lost.
+        await new Promise((resolve) => setTimeout(resolve, STUCK_RECHECK_MS));
+        const again = await bounded(job.getState());
+        if (again !== 'stuck') return false;
+      }
+      if (job && state !== 'completed' && state !== 'failed' && state !== 'stuck') return false;
+      if (job) await bounded(job.remove());
+      return true;
+    };
+    for (const id of await this.exports.unfinishedIds(this.config.queuePrefix)) {
+      try {
+        if (await lost(id)) {
+          await this.service.enqueue(id);
+          this.logger.warn(`export ${id} had no live job; queued it again`);
+        }
+      } catch (error) {
+        // One export's trouble (its job locked while being removed, say) does not hold up the rest of the sweep.
+        this.logger.warn(`export sweep: export ${id}: ${(error as Error).message}`);
       }
     }
   }
