@@ -33,14 +33,14 @@ describe('OpenAPI document', () => {
     expect(statuses('/events/{collection}', 'post')).toEqual(['200', '400', '401', '403', '413', '415', '422', '429', '503']);
     expect(statuses('/events', 'post')).toEqual(['200', '400', '401', '403', '413', '415', '429', '503']);
     expect(statuses('/events/{collection}/export', 'get')).toEqual(['200', '401', '403', '413', '422', '429', '503']);
-    expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '401', '403', '413', '415', '422', '429', '503']);
+    expect(statuses('/events/{collection}/export', 'post')).toEqual(['201', '400', '401', '403', '413', '415', '422', '429', '503']);
     expect(statuses('/events/{collection}/export/{id}', 'get')).toEqual(['200', '401', '403', '404', '422', '429', '503']);
     expect(statuses('/events/{collection}/export/{id}', 'delete')).toEqual(['200', '401', '403', '404', '409', '422', '429', '503']);
     expect(statuses('/exports', 'get')).toEqual(['200', '401', '403', '422', '429', '503']);
     expect(statuses('/events/{collection}', 'get')).toEqual(['200', '304', '401', '403', '413', '422', '429', '503']);
     expect(statuses('/collections/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
     expect(statuses('/events/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
-    expect(statuses('/projects', 'post')).toEqual(['201', '401', '403', '413', '415', '422', '429', '503']);
+    expect(statuses('/projects', 'post')).toEqual(['201', '400', '401', '403', '413', '415', '422', '429', '503']);
     expect(statuses('/health', 'get')).toEqual(['200', '503']);
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path][method].responses[status].content?.['application/json'].schema.$ref;

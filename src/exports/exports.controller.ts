@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -13,7 +14,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { BaseUrl } from '../common/base-url';
 import { CollectionParam } from '../common/collection-param';
@@ -103,6 +104,7 @@ export class ExportsController {
     type: ExportStatusDto,
     headers: { Location: { description: 'Absolute URL of GET /events/:collection/export/:id', schema: { type: 'string' } } },
   })
+  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not valid JSON, or nests deeper than 100 levels.' })
   @ApiUnprocessableEntityResponse(INVALID_QUERY)
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match, or a body over 256 KB.' })
   @ApiServiceUnavailableResponse({
@@ -150,7 +152,7 @@ export class ExportsController {
   @ApiParam(EXPORT_ID_PARAM)
   @ApiOkResponse({ type: ExportStatusDto, description: 'The monitor document of the cancelled export (status Failed).' })
   @ApiNotFoundResponse(EXPORT_NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorMessageDto, description: 'The export has already finished (Complete or Failed).' })
+  @ApiConflictResponse({ type: ErrorMessageDto, description: 'The export has already finished (Complete or Failed), or its worker has begun completing its object.' })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
   cancel(
     @CurrentProject() project: ProjectContext,
@@ -179,7 +181,7 @@ export class ExportListController {
     type: ValidationErrorDto,
     description: 'Invalid `collection`, `status`, `limit` (1–100) or `cursor`; the error names the field.',
   })
-  list(@CurrentProject() project: ProjectContext, @Query() params: ListExportsQueryDto): Promise<ExportListDto> {
-    return this.exports.list(project.projectId, params);
+  list(@CurrentProject() project: ProjectContext, @Query() params: ListExportsQueryDto, @Req() request: Request): Promise<ExportListDto> {
+    return this.exports.list(project.projectId, params, Object.keys(request.query));
   }
 }

@@ -330,7 +330,8 @@ export class ExportsService {
    * the worker, or the workers' sweep, aborts the upload and wipes them.
    * @returns the monitor document after the cancellation.
    * @throws NotFoundError (404) for an unknown id, or one of another project or collection;
-   *         ConflictError (409) when the export is already Complete or Failed.
+   *         ConflictError (409) when the export is already Complete or Failed, or is being completed
+   *         (its worker has begun completing the object, which is then written whatever happens).
    */
   async cancel(projectId: string, collection: string, id: string): Promise<ExportStatusDto> {
     const outcome = EXPORT_ID.test(id) ? await this.exports.cancel(projectId, collection, id, EXPORT_CANCELLED_MESSAGE) : null;
@@ -340,6 +341,9 @@ export class ExportsService {
     if (outcome === 'finished') {
       throw new ConflictError(`Export '${id}' has already finished; only Pending or Running exports can be cancelled.`);
     }
+    if (outcome === 'completing') {
+      throw new ConflictError(`Export '${id}' is being completed (its object is written); it can no longer be cancelled.`);
+    }
     return ExportStatusDto.from(outcome);
   }
 
@@ -348,10 +352,17 @@ export class ExportsService {
    * descending), optionally of one collection and/or status. `next` is an opaque cursor for the
    * following page, null on the last one. Pages are keyset-paginated: exports created while paging
    * appear on no later page, and none is skipped or repeated.
-   * @throws ValidationError (422, field `cursor`) for a cursor not given by an earlier answer (the
+   * @throws ValidationError (422) for `collection[]=…` and such bracketed forms of a parameter (named
+   *         after it); (field `cursor`) for a cursor not given by an earlier answer (the
    *         other parameters are validated by ListExportsQueryDto).
    */
-  async list(projectId: string, params: ListExportsQueryDto): Promise<ExportListDto> {
+  async list(projectId: string, params: ListExportsQueryDto, parameterNames: string[] = []): Promise<ExportListDto> {
+    // `collection[]=x` (Rails, PHP style) reaches us as a parameter of its own name: refuse it rather
+    // than ignore it, or the client would believe its filter applied.
+    for (const name of parameterNames) {
+      const known = /^(collection|status|limit|cursor)\[/.exec(name);
+      if (known) throw ValidationError.of(known[1], `${known[1]} must be a plain parameter (${known[1]}=…), not ${name.slice(0, 64)}=…`);
+    }
     const limit = params.limit ?? DEFAULT_EXPORT_LIST_LIMIT;
     const after = params.cursor === undefined ? undefined : decodeExportCursor(params.cursor);
     const rows = await this.exports.listPage({ projectId, collection: params.collection, status: params.status, limit: limit + 1, after });
