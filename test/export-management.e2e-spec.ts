@@ -305,6 +305,11 @@ describe('S3 export management: cancel, list, pending cap, compression', () => {
       ['cursor', { cursor: Buffer.from(`2026-02-30T00:00:00.000000Z,${'a'.repeat(24)}`).toString('base64url') }],
       ['cursor', { cursor: Buffer.from(`2026-03-01T12:00:00.000000Z,${'x'.repeat(24)}`).toString('base64url') }],
       ['cursor', { cursor: ['a', 'b'] }],
+      // Bracketed forms (Rails, PHP) would otherwise be ignored, and the client believe its filter applied.
+      ['collection', { 'collection[]': 'alpha' }],
+      ['status', { 'status[a]': 'Pending' }],
+      ['limit', { 'limit[]': '5' }],
+      ['cursor', { 'cursor[]': 'x' }],
     ])('answers 422 naming %s for %j', async (field, query) => {
       const res = await list(a, query);
       expect(res.status).toBe(422);
