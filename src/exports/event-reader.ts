@@ -105,7 +105,11 @@ export class EventReadSession {
       text: `SELECT ${eventJsonSql('e')} FROM events e WHERE ${conditions.join(' AND ')} ORDER BY e."timestamp", e.id`,
       values: params.values,
     });
-    return this.client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`));
+    const copy = copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`);
+    // pg applies `query_timeout` to a COPY too, as a limit on the whole statement: without this, the
+    // pool's (QUERY_STATEMENT_TIMEOUT_MS + margin, sized for API statements) fails any export whose
+    // COPY runs longer than that ("Query read timeout"). Stalls are the attempt watch's job.
+    return this.client.query(Object.assign(copy, { query_timeout: this.readTimeoutMs }));
   }
 
   /** Ends the snapshot and gives the connection back. */
