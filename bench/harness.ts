@@ -115,15 +115,38 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     // The API first: it applies the migrations.
     const api = await startService('api', env, runDir, cpuProfDir, options.serviceNodeFlags);
     children.push(api);
-    const worker = await startService('worker', env, runDir, cpuProfDir, options.serviceNodeFlags);
+    let worker = await startService('worker', env, runDir, cpuProfDir, options.serviceNodeFlags);
     children.push(worker);
+    let workers = 1;
     log(`service up: API pid ${api.pid} on port ${port}, export worker pid ${worker.pid}; S3 server ${s3.endpoint}`);
 
     http = new HttpClient(`http://127.0.0.1:${port}`, options.concurrency + 4);
     const project = (await http.json<BenchProject>('POST', '/projects', { 'X-Admin-Token': adminToken }, 201, { name: 'bench' })).body;
     admin = await connect(databaseUrl);
     workerRss = new RssSampler(worker.pid);
-    const ctx: BenchContext = { options, dataset, http, api, worker, workerRss, s3, project, databaseUrl, admin, log };
+    const ctx: BenchContext = {
+      options,
+      dataset,
+      http,
+      api,
+      worker,
+      workerRss,
+      s3,
+      project,
+      databaseUrl,
+      admin,
+      log,
+      async replaceWorker(extraEnv, signal) {
+        ctx.workerRss.stop();
+        await (signal === 'SIGKILL' ? ctx.worker.kill() : ctx.worker.stop());
+        worker = await startService('worker', env, runDir, cpuProfDir, options.serviceNodeFlags, { env: extraEnv, logName: `service-worker-${++workers}` });
+        children.push(worker);
+        workerRss = new RssSampler(worker.pid);
+        ctx.worker = worker;
+        ctx.workerRss = workerRss;
+        return worker;
+      },
+    };
 
     let b1: BenchResults['b1'] = null;
     t = performance.now();

@@ -106,9 +106,18 @@ describe('bench: smoke run on 10,000 events', () => {
     expect(results.b4.phases.map((p: { label: string }) => p.label)).toEqual(['N/10', 'N']);
     expect(results.b4.phases[1].events).toBe(10000);
     for (const phase of results.b4.phases) {
-      expect(phase.exports.every((e: { identical: boolean }) => e.identical)).toBe(true);
+      // Same NDJSON bytes (SHA-256 read back from S3), and a manifest stating the service's object.
+      expect(phase.exports.map((e: { identical: boolean; manifestMatches: boolean }) => [e.identical, e.manifestMatches])).toEqual(
+        phase.exports.map(() => [true, true]),
+      );
+      expect(phase.exports.every((e: { service: { sha256: string } }) => /^[0-9a-f]{64}$/.test(e.service.sha256))).toBe(true);
       expect(phase.workerPeakRssBytes).toBeGreaterThan(0);
     }
+    // Until the API takes `compression`, the gzip row says why it was skipped; once it does, the content must match.
+    if ('skipped' in results.b4.gzip) expect(results.b4.gzip.skipped).toMatch(/compression/);
+    else expect(results.b4.gzip.exports.every((e: { identical: boolean }) => e.identical)).toBe(true);
+    // 10,000 events are one part per export: too small to kill a worker half-way.
+    expect(results.b4.resume).toEqual({ skipped: expect.stringContaining('nothing to interrupt') });
 
     const ratios = ratiosIn(results);
     // B1, B2 (p50 and p95 each) or none, B3 (p50, p95), B4 (two phases, top level), RSS growth.

@@ -17,9 +17,14 @@ export interface BenchContext {
   /** The API process (ROLE=api), over HTTP. */
   http: HttpClient;
   api: Child;
-  /** The export worker process (ROLE=worker) and its RSS sampler. */
+  /** The export worker process (ROLE=worker) and its RSS sampler (both replaced by `replaceWorker`). */
   worker: Child;
   workerRss: RssSampler;
+  /**
+   * Stops the export worker (`SIGTERM`: gracefully; `SIGKILL`: at once, as a crash) and starts a new one
+   * with these extra environment variables; `worker` and `workerRss` then follow the new process.
+   */
+  replaceWorker(extraEnv: Record<string, string>, signal: 'SIGTERM' | 'SIGKILL'): Promise<Child>;
   s3: S3Process;
   project: BenchProject;
   /** URL of the bench database, for the baselines' own `pg` connections. */

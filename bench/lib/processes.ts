@@ -12,6 +12,8 @@ export interface Child {
   logFile: string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. Safe to call twice. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once (a crash: no shutdown hooks, no profile written); resolves when the process has exited. */
+  kill(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -93,6 +95,10 @@ async function startChild(opts: SpawnOptions): Promise<{ child: Child; json?: un
       })();
       return stopping;
     },
+    kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      return child.stop();
+    },
   };
 
   const tail = (): string => {
@@ -160,6 +166,7 @@ export async function startService(
   logDir: string,
   cpuProfDir: string | null,
   extraNodeFlags: string[] = [],
+  extra: { env?: Record<string, string>; logName?: string } = {},
 ): Promise<Child> {
   const nodeFlags: string[] = [...extraNodeFlags];
   if (cpuProfDir) {
@@ -171,7 +178,7 @@ export async function startService(
     name: `service (${role})`,
     script: distPath('src/main.js'),
     nodeFlags,
-    logFile: path.join(logDir, `service-${role}.log`),
+    logFile: path.join(logDir, `${extra.logName ?? `service-${role}`}.log`),
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -184,6 +191,7 @@ export async function startService(
       ADMIN_TOKEN: env.adminToken,
       S3_ALLOWED_ENDPOINTS: env.s3Endpoint,
       PUBLIC_BASE_URL: '',
+      ...extra.env,
     },
     readyLine: role === 'worker' ? /export worker started/ : undefined,
     readyProbe:

@@ -90,6 +90,30 @@ export function tableRows(r: BenchResults): string[][] {
         p.label === 'N' ? yes(r.b4.met.ratio) : '',
       ]);
     }
+    const gzip = r.b4.gzip;
+    if ('skipped' in gzip) {
+      rows.push(['B4 S3 export N, gzip: POST with "compression": "gzip" vs COPY TO → gzip (level 6) → Upload', `skipped: ${gzip.skipped}`, '', '', '', '']);
+    } else {
+      const identical = gzip.exports.every((e) => e.identical);
+      rows.push([
+        `B4 S3 export N, gzip: ${int(gzip.events)} events (${mib(gzip.service.bytes)} → ${mib(gzip.service.objectBytes)} / ${mib(gzip.baseline.objectBytes)}), POST → Complete vs COPY TO → gzip → Upload${identical ? '' : ' (CONTENT DIFFERS)'}`,
+        `${gzip.service.seconds.toFixed(2)} s`,
+        `${gzip.baseline.seconds.toFixed(2)} s`,
+        gzip.ratio.toFixed(2),
+        '',
+        '',
+      ]);
+    }
+    const resume = r.b4.resume;
+    if ('skipped' in resume) rows.push(['B4 S3 export resumed (worker killed half-way) vs uninterrupted', `skipped: ${resume.skipped}`, '', '', '', '']);
+    else rows.push([
+      `B4 S3 export resumed: ${resume.collection}, ${int(resume.events)} events (${mib(resume.bytes)}), worker killed at ${resume.percentAtKill.toFixed(1)} %, vs the same export uninterrupted${resume.identical ? '' : ' (OBJECTS DIFFER)'}`,
+      `${resume.resumedSeconds.toFixed(2)} s`,
+      `${resume.uninterruptedSeconds.toFixed(2)} s (uninterrupted)`,
+      resume.ratio.toFixed(2),
+      '',
+      '',
+    ]);
     const [tenth, full] = r.b4.phases;
     rows.push([
       `B4 export worker peak RSS, ${int(tenth.events)} → ${int(full.events)} events`,
@@ -137,6 +161,16 @@ export function markdownReport(r: BenchResults): string {
     'Each figure is measured side by side with its baseline, alternating which goes first, so noise from other work on the machine lands on both.',
   ];
   if (r.b2 && r.b2.available && r.b2.queries.some((q) => !q.answersMatch)) notes.push('**Some B2 answers differ between the service and the SQL.**');
+  const resume = r.b4?.resume;
+  if (r.b4) {
+    notes.push(
+      'B4 objects are compared by size and SHA-256 of their NDJSON, read back from S3 (decompressed for gzip): the service cuts parts on line ends, so its multipart ETag on S3 differs from lib-storage\'s for the same bytes.',
+    );
+    if (resume && !('skipped' in resume)) notes.push(
+      `B4 resumed: POST → Complete with the worker killed (SIGKILL) at the percentDone shown and a new one started (up in ${resume.workerRestartSeconds.toFixed(1)} s; ` +
+        `${resume.acknowledgedPartsAtResume ?? 'no'} parts acknowledged when it resumed), both exports on workers with ${Object.entries(resume.workerEnv).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+    );
+  }
   return [
     '# Benchmark results',
     '',

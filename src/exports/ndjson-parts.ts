@@ -23,9 +23,14 @@ const GZIP_CONCURRENCY = 4;
 const NEWLINE = 0x0a;
 const gzip = promisify(zlib.gzip);
 
-/** Uncompressed NDJSON lines ending with '\n'. */
+/**
+ * Uncompressed NDJSON lines ending with '\n', as the pieces they arrived in: they are copied once,
+ * into the part (or into the input of its gzip member), not first into a block of their own.
+ */
 export interface RawBlock {
-  bytes: Buffer;
+  chunks: Buffer[];
+  /** Bytes of all the chunks together. */
+  length: number;
   lines: number;
 }
 
@@ -57,30 +62,31 @@ function countLines(bytes: Buffer): number {
 export async function* ndjsonBlocks(source: AsyncIterable<Buffer>, blockBytes = BLOCK_BYTES): AsyncGenerator<RawBlock> {
   let held: Buffer[] = [];
   let heldBytes = 0;
+  let lines = 0;
   for await (let chunk of source) {
     while (chunk.length > 0) {
       const end = heldBytes + chunk.length >= blockBytes ? chunk.indexOf(NEWLINE, Math.max(0, blockBytes - 1 - heldBytes)) : -1;
-      if (end === -1) {
-        held.push(chunk);
-        heldBytes += chunk.length;
-        break;
-      }
-      held.push(chunk.subarray(0, end + 1));
-      const bytes = held.length === 1 ? held[0] : Buffer.concat(held);
+      const piece = end === -1 ? chunk : chunk.subarray(0, end + 1);
+      held.push(piece);
+      heldBytes += piece.length;
+      lines += countLines(piece);
+      if (end === -1) break;
+      yield { chunks: held, length: heldBytes, lines };
       held = [];
-      heldBytes = 0;
-      yield { bytes, lines: countLines(bytes) };
+      heldBytes = lines = 0;
       chunk = chunk.subarray(end + 1);
     }
   }
   if (heldBytes > 0) {
-    const bytes = Buffer.concat(held);
-    if (bytes[bytes.length - 1] !== NEWLINE) {
+    const tail = held[held.length - 1];
+    if (tail[tail.length - 1] !== NEWLINE) {
       throw new Error('the event stream ended in the middle of a line');
     }
-    yield { bytes, lines: countLines(bytes) };
+    yield { chunks: held, length: heldBytes, lines };
   }
 }
+
+const joined = (pieces: Buffer[], length: number): Buffer => (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length));
 
 /** Applies `transform` to each item, up to `concurrency` at once, yielding results in order. */
 async function* orderedMap<T, R>(source: AsyncIterable<T>, transform: (item: T) => Promise<R>, concurrency: number): AsyncGenerator<R> {
@@ -124,38 +130,50 @@ export interface PartOptions {
  * numbered from `firstPartNumber`, each with its MD5 and resume position.
  */
 export async function* ndjsonParts(blocks: AsyncIterable<RawBlock>, options: PartOptions): AsyncGenerator<Part> {
+  // gzip: one member per block, and the block's own bytes for its last event id. Plain: the part's
+  // body is the blocks' chunks copied once, and its last event id is read from it.
   const encoded = options.gzip
-    ? orderedMap(blocks, async (block) => ({ block, body: await gzip(block.bytes, { level: GZIP_LEVEL }) }), GZIP_CONCURRENCY)
+    ? orderedMap(
+        blocks,
+        async (block) => {
+          const raw = joined(block.chunks, block.length);
+          return { block, pieces: [await gzip(raw, { level: GZIP_LEVEL })], raw };
+        },
+        GZIP_CONCURRENCY,
+      )
     : (async function* () {
-        for await (const block of blocks) yield { block, body: block.bytes };
+        for await (const block of blocks) yield { block, pieces: block.chunks, raw: null };
       })();
   let partNumber = options.firstPartNumber;
-  let bodies: Buffer[] = [];
+  let pieces: Buffer[] = [];
   let bytes = 0;
   let rawBytes = 0;
   let events = 0;
   let last: Buffer | null = null;
   const seal = (): Part => {
-    const body = bodies.length === 1 ? bodies[0] : Buffer.concat(bodies, bytes);
+    const body = joined(pieces, bytes);
     const part: Part = {
       partNumber: partNumber++,
       body,
       rawBytes,
       events,
-      endEventId: lastEventId(last!),
+      endEventId: lastEventId(last ?? body),
       md5: createHash('md5').update(body).digest('base64'),
     };
-    bodies = [];
+    pieces = [];
     bytes = rawBytes = events = 0;
+    last = null;
     return part;
   };
-  for await (const { block, body } of encoded) {
-    bodies.push(body);
-    bytes += body.length;
-    rawBytes += block.bytes.length;
+  for await (const { block, pieces: encodedPieces, raw } of encoded) {
+    for (const piece of encodedPieces) {
+      pieces.push(piece);
+      bytes += piece.length;
+    }
+    rawBytes += block.length;
     events += block.lines;
-    last = block.bytes;
+    last = raw;
     if (bytes >= options.partSizeBytes) yield seal();
   }
-  if (bodies.length > 0) yield seal();
+  if (pieces.length > 0) yield seal();
 }
