@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { buildOpenApiDocument } from '../src/app.setup';
 import type { CreatedProject } from '../src/projects/projects.service';
-import { pathOf, waitForExport } from './support/exports';
+import { pathOf, until, waitForExport } from './support/exports';
 import { bulkLoad } from './support/bulk-load';
 import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
@@ -14,16 +14,6 @@ const BUCKET = 'attack';
 const EVENTS = 60_000;
 /** Small parts, one in flight, so the export's COPY stays open while parts are acknowledged one by one. */
 const PIPELINE = { EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024), EXPORT_QUEUE_SIZE: '1' };
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('S3 export attacks', () => {
   let s3: TestS3Server;

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
-import { ExportStatus, pathOf, waitForExport } from './support/exports';
+import { ExportStatus, pathOf, until, waitForExport } from './support/exports';
 import { expectNoIncompleteUploads, S3FaultRule, startS3Server, TestS3Server } from './support/s3-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { auth, startTestApp, TestApp } from './support/test-app';
@@ -18,16 +18,6 @@ const BUCKET = 'faults';
 const PIPELINE = { EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024), EXPORT_QUEUE_SIZE: '1' };
 /** Quick retries and stall detection, so each fault resolves within seconds. */
 const QUICK = { EXPORT_RETRY_BASE_DELAY_MS: '200', EXPORT_RETRY_MAX_DELAY_MS: '1000', EXPORT_STALL_TIMEOUT_MS: '2000', EXPORT_S3_REQUEST_TIMEOUT_MS: '2000' };
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('S3 export faults', () => {
   let s3: TestS3Server;

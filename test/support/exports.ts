@@ -57,3 +57,14 @@ export async function waitForExport(
 export function pathOf(location: string): string {
   return new URL(location).pathname;
 }
+
+/** Polls `probe` every 10–20 ms until it returns something truthy, for up to `timeoutMs`; returns it. */
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
