@@ -323,7 +323,7 @@ export class ExportsService {
   }
 
   /**
-   * Cancels an S3 export (README, "Cancelling an export"): one atomic UPDATE of a Pending or Running
+   * Cancels an S3 export (docs/exports.md, "Cancelling"): one atomic UPDATE of a Pending or Running
    * export to Failed with error EXPORT_CANCELLED_MESSAGE and `finished` now. A Pending export never
    * starts (the worker only claims Pending or Running exports); a Running one's later progress and
    * completion writes change nothing (they are guarded by status Running). The credentials are wiped at once unless a multipart upload exists: then
@@ -348,7 +348,7 @@ export class ExportsService {
   }
 
   /**
-   * A page of the project's S3 exports (README, "Listing exports"), newest first (created, then id,
+   * A page of the project's S3 exports (docs/exports.md, "Listing"), newest first (created, then id,
    * descending), optionally of one collection and/or status. `next` is an opaque cursor for the
    * following page, null on the last one. Pages are keyset-paginated: exports created while paging
    * appear on no later page, and none is skipped or repeated.

@@ -23,7 +23,7 @@ class IsCollectionName implements ValidatorConstraintInterface {
 }
 
 /**
- * Query parameters of `GET /exports` (README, "Listing exports"). A parameter given twice arrives
+ * Query parameters of `GET /exports` (docs/exports.md, "Listing"). A parameter given twice arrives
  * as an array and is a 422 on that field; unknown parameters are ignored.
  */
 export class ListExportsQueryDto {
