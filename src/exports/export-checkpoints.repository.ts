@@ -56,13 +56,14 @@ export class ExportCheckpointsRepository {
   /**
    * Marks an unfinished export Running (again, after a worker died or a retry) and counts the
    * attempt, unless its project already has `maxRunning` others Running, or it already has one
-   * Running while another project's export waits with fewer Running (fair turns between projects).
+   * Running while another project's export of the same deployment (QUEUE_PREFIX) waits with fewer
+   * Running (fair turns between projects; other deployments sharing the database have their own workers).
    * One project's claims are serialised by an advisory lock, so the cap holds across workers.
    */
   async claim(id: string, maxRunning: number): Promise<Claim> {
     return this.dataSource.transaction(async (manager) => {
-      const [target]: Array<{ project_id: string; status: string }> = await manager.query(
-        `SELECT project_id, status FROM exports WHERE id = $1`,
+      const [target]: Array<{ project_id: string; status: string; queue_prefix: string | null }> = await manager.query(
+        `SELECT project_id, status, queue_prefix FROM exports WHERE id = $1`,
         [id],
       );
       if (!target || (target.status !== 'Pending' && target.status !== 'Running')) return { kind: 'finished' };
@@ -74,10 +75,10 @@ export class ExportCheckpointsRepository {
          SELECT (SELECT n FROM mine) AS running,
                 EXISTS (
                   SELECT 1 FROM exports w
-                   WHERE w.status = 'Pending' AND w.project_id <> $2
+                   WHERE w.status = 'Pending' AND w.project_id <> $2 AND w.queue_prefix IS NOT DISTINCT FROM $3
                      AND (SELECT count(*) FROM exports r WHERE r.project_id = w.project_id AND r.status = 'Running') < (SELECT n FROM mine)
                 ) AS others_first`,
-        [id, target.project_id],
+        [id, target.project_id, target.queue_prefix],
       );
       // An export that was already Running (its worker died, or it is being retried) goes on: it holds its turn.
       if (target.status === 'Pending' && (running >= maxRunning || others_first)) return { kind: 'wait' };
