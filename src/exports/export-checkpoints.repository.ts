@@ -36,7 +36,8 @@ export type Claim =
 
 /** An upload still open for an export that has ended (the sweep aborts it). */
 export interface OpenUpload {
-  record: Export;
+  exportId: string;
+  /** SecretBox ciphertext of the S3 credentials (null once wiped). */
   credentials: string | null;
 }
 
@@ -258,12 +259,6 @@ export class ExportCheckpointsRepository {
         ORDER BY finished_at LIMIT $1`,
       [limit, queuePrefix],
     );
-    const repository = this.dataSource.getRepository(Export);
-    const found: OpenUpload[] = [];
-    for (const row of ids) {
-      const record = await repository.findOneBy({ id: row.id });
-      if (record) found.push({ record, credentials: row.s3_credentials_encrypted });
-    }
-    return found;
+    return ids.map((row) => ({ exportId: row.id, credentials: row.s3_credentials_encrypted }));
   }
 }

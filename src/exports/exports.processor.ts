@@ -126,14 +126,15 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Aborts the uploads of ended exports that are still open (at most 100 per sweep). */
   private async abortOrphanedUploads(): Promise<void> {
-    for (const { record } of await this.checkpoints.openUploadsOfEnded(this.config.queuePrefix)) {
-      await this.abortUpload(record.id);
-      this.logger.warn(`export ${record.id} had ended with its upload open; aborted it`);
+    for (const { exportId, credentials } of await this.checkpoints.openUploadsOfEnded(this.config.queuePrefix)) {
+      await this.abortUpload(exportId, credentials);
+      this.logger.warn(`export ${exportId} had ended with its upload open; aborted it`);
     }
   }
 
-  private async abortUpload(exportId: string): Promise<void> {
-    const sealed = await this.checkpoints.credentialsOf(exportId);
+  /** Aborts an ended export's upload with its (sealed) credentials, read here unless the caller has them. */
+  private async abortUpload(exportId: string, known?: string | null): Promise<void> {
+    const sealed = known !== undefined ? known : await this.checkpoints.credentialsOf(exportId);
     let credentials: S3Credentials | null = null;
     try {
       credentials = sealed ? (JSON.parse(this.secretBox.decrypt(sealed)) as S3Credentials) : null;
