@@ -6,8 +6,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   computed by PostgreSQL from the same text `eventJsonSql` renders, so an export's size is a sum
  *   over the read index instead of a pass that renders every line; the read index includes it.
  * - `exports`: compression, the multipart upload being written, the part size it was started
- *   with, the size before compression, and the Bull queue prefix of the deployment that made it
- *   (whose workers alone sweep it), and when its worker began completing the object (no cancel after that).
+ *   with, and the size before compression.
  * - `export_parts`: one row per part S3 acknowledged: the checkpoint a resumed export continues from.
  */
 export class ExportsV21764490000000 implements MigrationInterface {
@@ -30,9 +29,7 @@ export class ExportsV21764490000000 implements MigrationInterface {
         ADD COLUMN compression      text    NOT NULL DEFAULT 'none' CHECK (compression IN ('none', 'gzip')),
         ADD COLUMN upload_id        text,
         ADD COLUMN part_size_bytes  integer,
-        ADD COLUMN raw_total_bytes  bigint,
-        ADD COLUMN queue_prefix     text,
-        ADD COLUMN completing_at    timestamptz`);
+        ADD COLUMN raw_total_bytes  bigint`);
     await q.query(`CREATE INDEX exports_open_upload_idx ON exports (finished_at) WHERE upload_id IS NOT NULL`);
     await q.query(`CREATE INDEX exports_project_status_idx ON exports (project_id, status, created_at)`);
     await q.query(`
@@ -56,7 +53,7 @@ export class ExportsV21764490000000 implements MigrationInterface {
     await q.query(`DROP TABLE export_parts`);
     await q.query(`DROP INDEX exports_project_status_idx`);
     await q.query(`DROP INDEX exports_open_upload_idx`);
-    await q.query(`ALTER TABLE exports DROP COLUMN compression, DROP COLUMN upload_id, DROP COLUMN part_size_bytes, DROP COLUMN raw_total_bytes, DROP COLUMN queue_prefix, DROP COLUMN completing_at`);
+    await q.query(`ALTER TABLE exports DROP COLUMN compression, DROP COLUMN upload_id, DROP COLUMN part_size_bytes, DROP COLUMN raw_total_bytes`);
     await q.query(`DROP INDEX events_collection_timestamp_idx`);
     await q.query(`ALTER TABLE events DROP COLUMN line_bytes`);
     await q.query(`CREATE INDEX events_collection_timestamp_idx ON events (project_id, collection, "timestamp", id)`);
