@@ -15,7 +15,8 @@ import { CheckpointPart, ExportCheckpointsRepository } from './export-checkpoint
 import { ExportScope } from './exports.repository';
 import { deserializeSelection } from './frozen-selection';
 import { GZIP_LEVEL, ndjsonBlocks, ndjsonParts, Part } from './ndjson-parts';
-import type { S3Credentials } from './s3-client.factory';
+import type { S3Credentials } from '../s3/s3-client.factory';
+import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
 import { multipartEtag, S3MultipartUploader, S3RequestTimeoutError } from './s3-multipart-uploader';
 
 /** S3's limit on parts per upload, with room to spare: the part size grows when an export would need more. */
@@ -59,21 +60,6 @@ export class ExportWaitTurnError extends Error {
   override name = 'ExportWaitTurnError';
 }
 
-/** S3 error codes that say "try again" rather than "this will never work". */
-const TRANSIENT_S3_CODES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'BadDigest', // the part was damaged on its way: sending it again fixes it
-  'XAmzContentSHA256Mismatch',
-]);
-/** Socket errors worth another attempt. */
-const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up)\b/;
-
 /**
  * Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections
  * (S3's or PostgreSQL's), a stalled attempt. Everything else (access denied, no such bucket, a wrong
@@ -82,13 +68,9 @@ const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDO
 export function isTransientExportError(error: unknown): boolean {
   if (error instanceof ExportStalledError || error instanceof S3RequestTimeoutError) return true;
   if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError || error instanceof ExportSupersededError) return false;
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata?.httpStatusCode ?? 0;
-    return status >= 500 || TRANSIENT_S3_CODES.has(error.name);
-  }
+  if (error instanceof S3ServiceException) return isTransientS3Error(error);
   if (isQueryCanceled(error)) return false;
-  const text = `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`;
-  if (TRANSIENT_NETWORK.test(text) || (error instanceof Error && error.name === 'TimeoutError')) return true;
+  if (isTransientS3Error(error)) return true;
   return isDependencyUnavailable(error);
 }
 
@@ -98,38 +80,17 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/**
- * Replaces any occurrence of the credentials in a message (belt and braces: SDK messages do not
- * contain them). Values under 8 characters are left alone: they would blank out ordinary words.
- */
-function redact(message: string, credentials: S3Credentials | null): string {
-  let text = message;
-  for (const secret of [credentials?.secretAccessKey, credentials?.accessKeyId]) {
-    if (secret && secret.length >= 8) {
-      text = text.split(secret).join('***');
-    }
-  }
-  return text.slice(0, 1000);
-}
-
 /** A message for the monitor's `error` field, saying what went wrong in the user's terms. */
 export function describeExportError(error: unknown, record: Export, credentials: S3Credentials | null): string {
   const target = `s3://${record.s3Bucket}/${record.s3Key}${record.s3Endpoint ? ` at ${record.s3Endpoint}` : ''}`;
   if (error instanceof S3ServiceException) {
-    const hint = ['SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied', 'Forbidden'].includes(error.name)
-      ? ' Check s3AccessKeyId, s3SecretAccessKey and the bucket policy.'
-      : error.name === 'NoSuchBucket'
-        ? ' Check the bucket name in s3Path.'
-        : '';
+    const hint = s3RejectionHint(error);
     const reason = error.message.replace(/\.?\s*$/, '.');
-    return redact(`S3 rejected the upload to ${target}: ${error.name}: ${reason}${hint}`, credentials);
+    return redactCredentials(`S3 rejected the upload to ${target}: ${error.name}: ${reason}${hint}`, credentials);
   }
-  // The SDK may wrap a socket error so that only its message keeps the errno code.
-  const network = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(
-    `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? error.message : String(error)}`,
-  );
+  const network = networkErrorCode(error);
   if (network) {
-    return redact(`Could not reach S3 to upload ${target}: ${network[1]}.`, credentials);
+    return redactCredentials(`Could not reach S3 to upload ${target}: ${network}.`, credentials);
   }
   if (isQueryCanceled(error)) {
     return (
@@ -147,7 +108,7 @@ export function describeExportError(error: unknown, record: Export, credentials:
     return 'Lost the connection to PostgreSQL while reading the events.';
   }
   if (error instanceof S3RequestTimeoutError || (error instanceof Error && error.name === 'TimeoutError')) {
-    return redact(`S3 did not answer in time while uploading ${target}.`, credentials);
+    return redactCredentials(`S3 did not answer in time while uploading ${target}.`, credentials);
   }
   return `The export failed while uploading ${target}. The failure was logged for the operator.`;
 }

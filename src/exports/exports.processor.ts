@@ -8,7 +8,7 @@ import { ExportRunner } from './export-runner';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
-import type { S3Credentials } from './s3-client.factory';
+import type { S3Credentials } from '../s3/s3-client.factory';
 import { SecretBox } from '../common/secret-box';
 
 /**

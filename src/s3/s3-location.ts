@@ -1,8 +1,7 @@
 import { ValidationError } from '../common/errors';
 import { isStorableText } from '../common/storable-text';
-import { ExportCompression } from './entities/export.entity';
 
-/** Where an export goes: an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
+/** Where an export goes (or an import reads from): an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
 export interface S3Location {
   /** Origin of an S3-compatible endpoint, addressed path-style; null for AWS S3. */
   endpoint: string | null;
@@ -134,22 +133,4 @@ export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[])
     throw invalid(`'${location.region}' is not an AWS region. ${S3_PATH_HELP}`);
   }
   return { ...location, prefix: normalisePrefix(location.prefix) };
-}
-
-/** The exported object's name: `<export id>.json`, or `<export id>.json.gz` with gzip compression (the monitor's `filename`). */
-export function exportFileName(exportId: string, compression: ExportCompression = ExportCompression.None): string {
-  return compression === ExportCompression.Gzip ? `${exportId}.json.gz` : `${exportId}.json`;
-}
-
-/**
- * The exported object's key: `<prefix><export id>.json`, or `<prefix><export id>.json.gz` with gzip
- * compression (at most 1,024 bytes, S3's limit).
- * @throws ValidationError (422, field `s3Path`) when the prefix makes the key longer.
- */
-export function exportObjectKey(location: S3Location, exportId: string, compression: ExportCompression = ExportCompression.None): string {
-  const key = `${location.prefix}${exportFileName(exportId, compression)}`;
-  if (Buffer.byteLength(key, 'utf8') > 1024) {
-    throw invalid('The s3Path prefix is too long: object keys are limited to 1,024 bytes.');
-  }
-  return key;
 }
