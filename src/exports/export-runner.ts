@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
+import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
 import { isDependencyUnavailable } from '../common/dependency-errors';
 import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
@@ -21,8 +22,6 @@ import { multipartEtag, S3MultipartUploader, S3RequestTimeoutError } from './s3-
 
 /** S3's limit on parts per upload, with room to spare: the part size grows when an export would need more. */
 const MAX_PARTS = 9_000;
-/** How often a running export checks that it was not cancelled, and that it is still making progress, ms. */
-const WATCH_INTERVAL_MS = 1_000;
 
 /** The export was cancelled (DELETE …/export/:id set it Failed): stop, abort the upload. */
 export class ExportCancelledError extends Error {
@@ -114,62 +113,12 @@ export function describeExportError(error: unknown, record: Export, credentials:
 }
 
 
-/**
- * Watches one attempt: cancels it when the export is no longer Running (DELETE …/export/:id) and
- * abandons it when nothing moved (no row read, no S3 answer) for EXPORT_STALL_TIMEOUT_MS, whatever
- * hangs: a PostgreSQL connection that died without an error, an S3 request, a DNS lookup.
- * Everything the attempt waits on listens to `signal`.
- */
-class AttemptWatch {
-  private readonly controller = new AbortController();
-  private lastProgress = Date.now();
-  private readonly timer: NodeJS.Timeout;
-  private polling = false;
-
-  constructor(
-    stallTimeoutMs: number,
-    ownership: () => Promise<'running' | 'ended' | 'superseded'>,
-  ) {
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastProgress > stallTimeoutMs) {
-        this.abort(new ExportStalledError(`no progress for ${stallTimeoutMs} ms`));
-        return;
-      }
-      if (this.polling) return;
-      this.polling = true;
-      ownership()
-        .then((state) => {
-          if (state === 'ended') this.abort(new ExportCancelledError('The export was cancelled.'));
-          if (state === 'superseded') this.abort(new ExportSupersededError('a later attempt took the export over'));
-        })
-        .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
-        .finally(() => (this.polling = false));
-    }, Math.min(WATCH_INTERVAL_MS, stallTimeoutMs));
-    this.timer.unref();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Something moved: a row batch read, an S3 answer, a checkpoint written. */
-  tick(): void {
-    this.lastProgress = Date.now();
-  }
-
-  abort(reason: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
-  }
-
-  /** The reason the attempt was stopped, if it was; else `error` itself. */
-  reasonFor(error: unknown): unknown {
-    return this.controller.signal.aborted ? this.controller.signal.reason : error;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
+/** The errors an export's AttemptWatch stops it with. */
+const EXPORT_WATCH_ERRORS: AttemptWatchErrors = {
+  stalled: (ms) => new ExportStalledError(`no progress for ${ms} ms`),
+  cancelled: () => new ExportCancelledError('The export was cancelled.'),
+  superseded: () => new ExportSupersededError('a later attempt took the export over'),
+};
 
 /** A stretch of the export to read and upload: the rows after `afterEventId` up to `untilEventId`, as parts from `firstPartNumber`. */
 interface Segment {
@@ -267,7 +216,7 @@ export class ExportRunner {
     }
     this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
     const started = Date.now();
-    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts));
+    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts), EXPORT_WATCH_ERRORS);
     try {
       const result = await this.attempt(record, credentials, watch);
       if (result) {
