@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { stringifyJson } from '../common/json-text';
 import { ValidEvent } from './event-validation';
 
@@ -32,11 +32,13 @@ export class EventsRepository {
   /**
    * Stores events in one statement. A repeated id within (project, collection) is stored once,
    * also when both copies are in `rows` or arrive concurrently (unique index + ON CONFLICT).
-   * Resolves once the rows are committed.
+   * Resolves once the rows are committed, or, given `manager`, once they are written in its
+   * transaction (an import commits them together with its position).
+   * @returns how many events were stored (the others' ids were already stored, or repeated in `rows`).
    */
-  async insert(projectId: string, rows: EventRow[]): Promise<void> {
+  async insert(projectId: string, rows: EventRow[], manager?: EntityManager): Promise<number> {
     if (rows.length === 0) {
-      return;
+      return 0;
     }
     // One jsonb document rather than parallel text[]/jsonb[] arrays: PostgreSQL parses it once into
     // binary jsonb and each field is then a copy; no array-literal escaping in Node (bench/README.md:
@@ -52,13 +54,17 @@ export class EventsRepository {
       keyed.map(({ row }) => ({ c: row.collection, i: row.event.eventId, t: row.event.timestamp.toISOString(), p: row.event.properties })),
       exact,
     );
-    await this.dataSource.query(
-      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
-       SELECT $1, u.c, u.i, u.t, u.p
-         FROM jsonb_to_recordset($2::jsonb) AS u(c text, i jsonb, t timestamptz, p jsonb)
-       ON CONFLICT (project_id, collection, event_id) DO NOTHING`,
+    const [{ stored }]: Array<{ stored: number }> = await (manager ?? this.dataSource).query(
+      `WITH stored AS (
+         INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+         SELECT $1, u.c, u.i, u.t, u.p
+           FROM jsonb_to_recordset($2::jsonb) AS u(c text, i jsonb, t timestamptz, p jsonb)
+         ON CONFLICT (project_id, collection, event_id) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS stored FROM stored`,
       [projectId, document],
     );
+    return stored;
   }
 
   /**
