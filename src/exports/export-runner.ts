@@ -4,6 +4,7 @@ import { createHash, Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
+import { retryDelayMs } from '../common/retry-delay';
 import { isDependencyUnavailable } from '../common/dependency-errors';
 import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
@@ -71,12 +72,6 @@ export function isTransientExportError(error: unknown): boolean {
   if (isQueryCanceled(error)) return false;
   if (isTransientS3Error(error)) return true;
   return isDependencyUnavailable(error);
-}
-
-/** Delay before attempt `attempt + 1`, ms: base × 2^(attempt − 1), at most `max`, with "equal jitter" (half fixed, half random). */
-export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /** A message for the monitor's `error` field, saying what went wrong in the user's terms. */

@@ -1,5 +1,5 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { parseS3Path, S3Location } from './s3-location';
+import { parseS3ObjectPath, parseS3Path, S3Location } from './s3-location';
 
 const ALLOWED = ['http://127.0.0.1:4569', 'https://minio.internal.example'];
 
@@ -58,4 +58,23 @@ describe('parseS3Path', () => {
   ])('refuses %j with 422 on s3Path', (s3Path) => {
     expect(errorsOf(() => parseS3Path(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
   });
+});
+
+describe('parseS3ObjectPath', () => {
+  it.each<[string, string, string]>([
+    ['s3://mybucket/purchases.json', 'mybucket', 'purchases.json'],
+    ['s3://mybucket/a//b/purchases.json.gz', 'mybucket', 'a/b/purchases.json.gz'],
+    ['https://mybucket.s3.eu-west-1.amazonaws.com/in/file%20one.ndjson', 'mybucket', 'in/file one.ndjson'],
+    ['http://127.0.0.1:4569/mybucket/events.json', 'mybucket', 'events.json'],
+  ])('reads %j as bucket %s, key %s', (s3Path, bucket, key) => {
+    const parsed = parseS3ObjectPath(s3Path, ALLOWED);
+    expect([parsed.location.bucket, parsed.key, parsed.location.prefix]).toEqual([bucket, key, '']);
+  });
+
+  it.each(['s3://mybucket', 's3://mybucket/', 's3://mybucket/folder/', 'http://10.0.0.1/mybucket/a.json', `s3://mybucket/${'k'.repeat(1025)}`])(
+    'refuses %j with 422 on s3Path',
+    (s3Path) => {
+      expect(errorsOf(() => parseS3ObjectPath(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
+    },
+  );
 });

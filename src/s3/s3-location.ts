@@ -134,3 +134,27 @@ export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[])
   }
   return { ...location, prefix: normalisePrefix(location.prefix) };
 }
+
+/** An object in S3 (what an import reads): its bucket's location and its key. */
+export interface S3Object {
+  location: S3Location;
+  key: string;
+}
+
+/**
+ * Parses an `s3Path` that names one object (Connect docs, "Importing events": `s3://mybucket/purchases.json`),
+ * in the same forms and under the same allow-list as `parseS3Path`.
+ * @throws ValidationError (422, field `s3Path`) for anything `parseS3Path` refuses, a path that
+ *         names a bucket or a folder (empty, or ending in '/'), or a key over 1,024 bytes.
+ */
+export function parseS3ObjectPath(s3Path: string, allowedEndpoints: readonly string[]): S3Object {
+  const location = parseS3Path(s3Path, allowedEndpoints);
+  const key = location.prefix.slice(0, -1);
+  if (key === '' || /\/$/.test(s3Path)) {
+    throw invalid('s3Path must name an object (s3://<bucket>/<key>, e.g. s3://mybucket/purchases.json), not a bucket or a folder.');
+  }
+  if (Buffer.byteLength(key, 'utf8') > 1024) {
+    throw invalid('The s3Path object key is too long: object keys are limited to 1,024 bytes.');
+  }
+  return { location: { ...location, prefix: '' }, key };
+}

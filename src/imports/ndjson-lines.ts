@@ -1,0 +1,107 @@
+/** One line of an NDJSON object: its index (0 = the object's first line) and its text, or null when too long. */
+export interface NdjsonLine {
+  index: number;
+  /** The line without its '\n' (and without a '\r' before it); null when it is longer than the limit. */
+  text: string | null;
+}
+
+/** Consecutive lines of an NDJSON object, ending on a line boundary. */
+export interface LineBatch {
+  lines: NdjsonLine[];
+  /** Byte offset (in the NDJSON text) just after the batch's last line: where the next batch starts. */
+  endOffset: number;
+  /** Index of the line after the batch's last one. */
+  endIndex: number;
+}
+
+export interface LineBatchOptions {
+  /** Byte offset of `source`'s first byte in the NDJSON text (a resumed import's position). */
+  startOffset: number;
+  /** Index of the line `source` starts with. */
+  startIndex: number;
+  /** Longest line kept, bytes; a longer one is skipped (its bytes are never held) and yielded with `text: null`. */
+  maxLineBytes: number;
+  /** Most lines per batch. */
+  maxLines: number;
+  /** Batches end once they hold this many bytes of text (at the end of the line that passes it). */
+  maxBatchBytes: number;
+}
+
+/**
+ * Splits NDJSON text into batches of whole lines, with each batch's end position, so an import can
+ * commit a batch together with where the next one starts (docs/imports.md, "Resuming"). Memory
+ * holds at most one batch and one line of at most `maxLineBytes`, whatever the lines' size. Lines
+ * end at '\n' ('\r\n' too); the last line needs no '\n'. A UTF-8 byte order mark at offset 0 is
+ * skipped. Text is decoded as UTF-8 (invalid bytes become U+FFFD).
+ */
+export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options: LineBatchOptions): AsyncGenerator<LineBatch> {
+  let offset = options.startOffset;
+  let index = options.startIndex;
+  /** Pieces of the current line seen so far (empty once it is known to be too long). */
+  let pieces: Buffer[] = [];
+  let pieceBytes = 0;
+  let tooLong = false;
+  let atStart = options.startOffset === 0;
+  let lines: NdjsonLine[] = [];
+  let batchBytes = 0;
+
+  const endLine = (tail: Buffer): void => {
+    let text: string | null = null;
+    if (!tooLong && pieceBytes + tail.length <= options.maxLineBytes) {
+      const whole = pieces.length === 0 ? tail : Buffer.concat([...pieces, tail]);
+      const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
+      text = whole.toString('utf8', 0, end);
+      batchBytes += whole.length;
+    }
+    lines.push({ index, text });
+    index += 1;
+    pieces = [];
+    pieceBytes = 0;
+    tooLong = false;
+  };
+  const take = (): LineBatch => {
+    const batch = { lines, endOffset: offset, endIndex: index };
+    lines = [];
+    batchBytes = 0;
+    return batch;
+  };
+
+  for await (const raw of source) {
+    let chunk = raw;
+    if (atStart && chunk.length > 0) {
+      atStart = false;
+      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        chunk = chunk.subarray(3);
+        offset += 3;
+      }
+    }
+    let position = 0;
+    while (position < chunk.length) {
+      const newline = chunk.indexOf(0x0a, position);
+      if (newline === -1) {
+        const rest = chunk.subarray(position);
+        if (!tooLong && pieceBytes + rest.length <= options.maxLineBytes) {
+          pieces.push(rest);
+        } else {
+          tooLong = true;
+          pieces = [];
+        }
+        pieceBytes += rest.length;
+        offset += rest.length;
+        break;
+      }
+      endLine(chunk.subarray(position, newline));
+      offset += newline + 1 - position;
+      position = newline + 1;
+      if (lines.length >= options.maxLines || batchBytes >= options.maxBatchBytes) {
+        yield take();
+      }
+    }
+  }
+  if (pieceBytes > 0 || tooLong) {
+    endLine(Buffer.alloc(0));
+  }
+  if (lines.length > 0) {
+    yield take();
+  }
+}
