@@ -260,4 +260,38 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     expect((await stored('cancelled')).length).toBe(after.importedEvents);
     expect(after.importedEvents).toBeLessThan(20_000);
   });
+
+  it('retries a transient S3 failure from the committed position: Complete after 2 attempts, every line once', async () => {
+    await put('flaky.json', Array.from({ length: 300 }, (_, i) => JSON.stringify({ n: i })).join('\n'));
+    s3.resetCounters();
+    s3.injectFaults([{ operation: 'GetObject', key: 'flaky.json', times: 3, fault: { status: 500, code: 'InternalError' } }]);
+    try {
+      const { created, final } = await run('flaky', 'flaky.json');
+      expect([final.status, final.importedEvents, final.duplicateEvents, final.error]).toEqual(['Complete', 300, 0, null]);
+      // The SDK tries each request 3 times; the 3 failures fail the attempt, and the job's retry completes it.
+      expect(s3.faultsInjected()).toBe(3);
+      const [record] = await db.query('SELECT attempts FROM event_imports WHERE id = $1', [created.headers.location.split('/').pop()]);
+      expect(record.attempts).toBe(2);
+      expect(await stored('flaky')).toHaveLength(300);
+    } finally {
+      s3.clearFaults();
+    }
+  });
+
+  it('fails an import whose object is replaced while it runs (If-Match on every read), instead of mixing two files', async () => {
+    await put('replaced.json', Array.from({ length: 300 }, (_, i) => JSON.stringify({ n: i })).join('\n'));
+    // The second GetObject (the stream, after the first bytes were sniffed) waits 1 s: the object is replaced meanwhile.
+    s3.resetCounters();
+    s3.injectFaults([{ operation: 'GetObject', key: 'replaced.json', every: 2, times: 1, fault: { delayMs: 1000 } }]);
+    try {
+      const res = await start({ collection: 'replaced', s3Path: `${s3.endpoint}/${BUCKET}/replaced.json`, ...credentials() });
+      await until('the delayed read', async () => s3.faultsInjected() === 1 || null);
+      await put('replaced.json', '{"other": "file"}\n');
+      const { final } = await waitFor(res.headers.location);
+      expect([final.status, final.error]).toEqual(['Failed', expect.stringMatching(/changed while it was imported/)]);
+      expect(await stored('replaced')).toEqual([]);
+    } finally {
+      s3.clearFaults();
+    }
+  });
 });

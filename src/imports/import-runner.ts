@@ -38,6 +38,20 @@ export class ImportFormatError extends Error {
   override name = 'ImportFormatError';
 }
 
+/** The object's ETag differs from the one the import started with: it was replaced meanwhile. */
+export class ImportObjectChangedError extends Error {
+  override name = 'ImportObjectChangedError';
+}
+
+/**
+ * Refuses a GetObject answer for another version of the object. S3 answers 412 to the `If-Match`
+ * every read sends; some S3-compatible servers ignore the header, so the answer's ETag is compared too.
+ * @throws ImportObjectChangedError
+ */
+function expectSameObject(responseEtag: string | undefined, etag: string | null): void {
+  if (etag && responseEtag && responseEtag !== etag) throw new ImportObjectChangedError('the object changed');
+}
+
 /** Thrown to Bull: this attempt failed for a reason that may pass; run the job again after `delayMs`. */
 export class ImportRetryLaterError extends Error {
   override name = 'ImportRetryLaterError';
@@ -83,7 +97,7 @@ function nestsDeeper(text: string, limit: number): boolean {
 /** Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections, a stalled attempt. */
 export function isTransientImportError(error: unknown): boolean {
   if (error instanceof ImportStalledError) return true;
-  if (error instanceof ImportFormatError || error instanceof ImportCancelledError || error instanceof ImportSupersededError) return false;
+  if (error instanceof ImportFormatError || error instanceof ImportObjectChangedError || error instanceof ImportCancelledError || error instanceof ImportSupersededError) return false;
   if (error instanceof S3ServiceException) return isTransientS3Error(error);
   if (isQueryCanceled(error)) return false;
   return isTransientS3Error(error) || isDependencyUnavailable(error);
@@ -93,10 +107,10 @@ export function isTransientImportError(error: unknown): boolean {
 export function describeImportError(error: unknown, record: ImportRecord, credentials: S3Credentials | null): string {
   const target = `s3://${record.s3Bucket}/${record.s3Key}${record.s3Endpoint ? ` at ${record.s3Endpoint}` : ''}`;
   if (error instanceof ImportFormatError) return error.message;
+  const changed = `The object ${target} changed while it was imported (its ETag is no longer the one the import started with). Import it again.`;
+  if (error instanceof ImportObjectChangedError) return changed;
   if (error instanceof S3ServiceException) {
-    if (error.name === 'PreconditionFailed' || error.$metadata?.httpStatusCode === 412) {
-      return `The object ${target} changed while it was imported (its ETag is no longer the one the import started with). Import it again.`;
-    }
+    if (error.name === 'PreconditionFailed' || error.$metadata?.httpStatusCode === 412) return changed;
     const status = error.$metadata?.httpStatusCode;
     if (status === 403 && (error.name === 'Unknown' || error.name === 'Forbidden')) {
       // HeadObject answers have no body, so S3 names no error code: only the status says "denied".
@@ -256,6 +270,7 @@ export class ImportRunner {
       { abortSignal: watch.signal },
     );
     watch.tick();
+    expectSameObject(response.ETag, etag);
     return Buffer.from(await response.Body!.transformToByteArray());
   }
 
@@ -277,6 +292,12 @@ export class ImportRunner {
     );
     watch.tick();
     const body = response.Body as Readable;
+    try {
+      expectSameObject(response.ETag, record.objectEtag);
+    } catch (error) {
+      body.destroy();
+      throw error;
+    }
     const onAbort = () => body.destroy(watch.signal.reason as Error);
     watch.signal.addEventListener('abort', onAbort);
     let objectRead = from;
