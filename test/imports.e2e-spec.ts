@@ -295,3 +295,24 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     }
   });
 });
+
+describe('unfinished imports per project (IMPORT_MAX_PENDING_PER_PROJECT)', () => {
+  let t: TestApp;
+  afterAll(async () => t?.close());
+
+  it('answers 429 with Retry-After: 30 past the cap, and counts only that project', async () => {
+    // No worker in this process: the imports stay Pending.
+    t = await startTestApp({ ROLE: 'api', IMPORT_MAX_PENDING_PER_PROJECT: '2', S3_ALLOWED_ENDPOINTS: 'http://127.0.0.1:9' });
+    const [a, b] = [await t.createProject('a'), await t.createProject('b')];
+    const body = { collection: 'c', s3Path: 'http://127.0.0.1:9/bucket/file.json', s3AccessKeyId: 'AKIAEXAMPLE', s3SecretAccessKey: 'secret-secret' };
+    const post = (p: CreatedProject) => t.http.post('/event-import').set(auth(p, 'push')).send(body);
+    expect([(await post(a)).status, (await post(a)).status]).toEqual([201, 201]);
+    const refused = await post(a);
+    expect([refused.status, refused.headers['retry-after'], refused.body.errorMessage]).toEqual([
+      429,
+      '30',
+      expect.stringMatching(/already has 2 unfinished imports/),
+    ]);
+    expect((await post(b)).status).toBe(201);
+  });
+});
