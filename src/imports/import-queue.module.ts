@@ -1,30 +1,11 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app.config';
+import { registerJobQueue } from '../common/job-queue';
 import { IMPORT_JOB_OPTIONS, IMPORT_QUEUE, importBackoff } from './imports.constants';
 
-/**
- * The import queue. A job runs again when its worker died (stalled: its lock of
- * EXPORT_LOCK_DURATION_MS expired, up to EXPORT_MAX_STALLED_COUNT times) and after each transient
- * failure; the retry budget (EXPORT_MAX_ATTEMPTS, EXPORT_RETRY_BUDGET_MS) is kept in PostgreSQL.
- */
+/** The import queue (docs/imports.md, "Resuming"); the retry budget is the import's, kept in PostgreSQL. */
 @Module({
-  imports: [
-    BullModule.registerQueueAsync({
-      name: IMPORT_QUEUE,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        settings: {
-          lockDuration: config.exportLockDurationMs,
-          lockRenewTime: Math.floor(config.exportLockDurationMs / 3),
-          stalledInterval: config.exportStalledIntervalMs,
-          maxStalledCount: config.exportMaxStalledCount,
-          backoffStrategies: { import: importBackoff(config) },
-        },
-        defaultJobOptions: IMPORT_JOB_OPTIONS,
-      }),
-    }),
-  ],
+  imports: [registerJobQueue(IMPORT_QUEUE, 'import', importBackoff, IMPORT_JOB_OPTIONS)],
   exports: [BullModule],
 })
 export class ImportQueueModule {}

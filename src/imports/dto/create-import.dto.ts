@@ -1,11 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
-
-/** AWS access keys and secrets are printable ASCII; anything else (CR/LF, NUL) would break request signing. */
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { S3CredentialsDto } from '../../s3/s3-credentials.dto';
 
 /** Body of `POST /event-import` (Connect docs, "Importing events"). */
-export class CreateImportDto {
+export class CreateImportDto extends S3CredentialsDto {
   @ApiProperty({ description: 'The collection the events go to (the same names as `POST /events/:collection`).', example: 'purchases' })
   @MaxLength(1024)
   @IsString()
@@ -21,16 +19,4 @@ export class CreateImportDto {
   @IsNotEmpty()
   @IsString()
   s3Path: string;
-
-  @ApiProperty({ description: 'Access key id for the object; stored encrypted, wiped when the import ends.', example: 'AKIA...' })
-  @MaxLength(256)
-  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
-  @IsString()
-  s3AccessKeyId: string;
-
-  @ApiProperty({ description: 'Secret access key for the object; stored encrypted, wiped when the import ends.', example: 'NOT_TELLING' })
-  @MaxLength(256)
-  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
-  @IsString()
-  s3SecretAccessKey: string;
 }
