@@ -137,6 +137,16 @@ describe('imports under attack', () => {
     expect([final.status, final.error, final.importedEvents]).toEqual(['Complete', null, 0]);
   });
 
+  it('a gzip object cut short fails saying it is truncated, not with a generic error', async () => {
+    const full = gzipSync(Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i })).join('\n'));
+    await put('cut.json.gz', full.subarray(0, full.length - 100));
+    const final = await run('cut', 'cut.json.gz');
+    expect([final.status, final.error]).toEqual([
+      'Failed',
+      expect.stringMatching(/^The object s3:\/\/attack\/cut\.json\.gz at http:\/\/127\.0\.0\.1:\d+ is gzip-compressed but its compressed data ends early \(the file is truncated\)/),
+    ]);
+  });
+
   it('a one-line JSON array over 1 MB fails as a JSON array (docs: "pretty-printed or not"), storing nothing', async () => {
     const events = Array.from({ length: 30_000 }, (_, i) => ({ n: i, product: 'twelve red roses and a card' }));
     await put('big-array.json', `\n  ${JSON.stringify(events)}`);

@@ -136,6 +136,9 @@ export function describeImportError(error: unknown, record: ImportRecord, creden
   if (error instanceof Error && error.name === 'Z_DATA_ERROR' || zlibCode === 'Z_DATA_ERROR') {
     return `The object ${target} starts like gzip but is not valid gzip data.`;
   }
+  if (zlibCode === 'Z_BUF_ERROR') {
+    return `The object ${target} is gzip-compressed but its compressed data ends early (the file is truncated); the events counted in importedEvents are stored.`;
+  }
   return `The import failed while reading ${target}. The failure was logged for the operator.`;
 }
 
