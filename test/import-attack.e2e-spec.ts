@@ -26,7 +26,11 @@ describe('imports under attack', () => {
   const BUCKET = 'attack';
 
   beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET], accessKeyId: 'AKIAATTACKTEST000001', secretAccessKey: 'attack-secret-5f1e2d3c4b5a69788796' });
+    s3 = await startS3Server({
+      buckets: [BUCKET],
+      accessKeyId: 'AKIAATTACKTEST000001',
+      secretAccessKey: 'attack-secret-5f1e2d3c4b5a69788796',
+    });
     client = new S3Client(s3.clientConfig());
     t = await startTestApp({
       S3_ALLOWED_ENDPOINTS: s3.endpoint,
@@ -44,10 +48,14 @@ describe('imports under attack', () => {
     await s3.close();
   });
 
-  const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
+  const put = (key: string, body: Buffer | string) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
   const credentials = () => ({ s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
   const start = (collection: string, key: string) =>
-    t.http.post('/event-import').set(auth(project, 'push')).send({ collection, s3Path: `${s3.endpoint}/${BUCKET}/${key}`, ...credentials() });
+    t.http
+      .post('/event-import')
+      .set(auth(project, 'push'))
+      .send({ collection, s3Path: `${s3.endpoint}/${BUCKET}/${key}`, ...credentials() });
   const waitFor = (location: string, timeoutMs = 30_000) =>
     until(
       'the import to finish',
@@ -63,14 +71,20 @@ describe('imports under attack', () => {
     return waitFor(res.headers.location);
   };
   const stored = async (collection: string) =>
-    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [project.projectId, collection])) as Array<{
+    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [
+      project.projectId,
+      collection,
+    ])) as Array<{
       id: unknown;
       properties: Record<string, unknown>;
     }>;
   const storedText = async (collection: string) =>
-    (await db.query(`SELECT properties::text AS p FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [project.projectId, collection])).map(
-      (r: { p: string }) => r.p,
-    );
+    (
+      await db.query(`SELECT properties::text AS p FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [
+        project.projectId,
+        collection,
+      ])
+    ).map((r: { p: string }) => r.p);
 
   it('a line holding \\u0000 is an event error, not a failed import', async () => {
     await put('nul.json', ['{"n": 0}', '{"n": 1, "s": "a\\u0000b"}', '{"n": 2}'].join('\n'));
@@ -87,7 +101,12 @@ describe('imports under attack', () => {
   });
 
   it('refuses __proto__ keys per line as a push does (on both parse paths), keeps constructor', async () => {
-    await put('proto.json', ['{"id": "a", "__proto__": {"x": 1}}', '{"id": "b", "__proto__": {"x": 1}, "big": 12345678901234567890}', '{"constructor": 2, "toString": 3}'].join('\n'));
+    const lines = [
+      '{"id": "a", "__proto__": {"x": 1}}',
+      '{"id": "b", "__proto__": {"x": 1}, "big": 12345678901234567890}',
+      '{"constructor": 2, "toString": 3}',
+    ];
+    await put('proto.json', lines.join('\n'));
     const final = await run('proto', 'proto.json');
     expect([final.status, final.importedEvents]).toEqual(['Complete', 1]);
     expect(final.eventErrors).toEqual([
@@ -98,7 +117,13 @@ describe('imports under attack', () => {
   });
 
   it('keeps every digit of numbers and refuses 1e400', async () => {
-    await put('numbers.json', ['{"id": "a", "n": 12345678901234567890}', '{"id": "b", "n": 1.50}', '{"id": "c", "n": 1e400}', '{"id": "d", "n": -0.000000000000000000001}'].join('\n'));
+    const lines = [
+      '{"id": "a", "n": 12345678901234567890}',
+      '{"id": "b", "n": 1.50}',
+      '{"id": "c", "n": 1e400}',
+      '{"id": "d", "n": -0.000000000000000000001}',
+    ];
+    await put('numbers.json', lines.join('\n'));
     const final = await run('numbers', 'numbers.json');
     expect(final.status).toBe('Complete');
     expect(final.importedEvents).toBe(3);
@@ -107,7 +132,13 @@ describe('imports under attack', () => {
   });
 
   it('refuses invalid timestamps per line', async () => {
-    await put('ts.json', ['{"timestamp": "not a date"}', '{"timestamp": "2026-13-45T00:00:00Z"}', '{"timestamp": 12}', '{"timestamp": "2026-01-02T03:04:05Z"}'].join('\n'));
+    const lines = [
+      '{"timestamp": "not a date"}',
+      '{"timestamp": "2026-13-45T00:00:00Z"}',
+      '{"timestamp": 12}',
+      '{"timestamp": "2026-01-02T03:04:05Z"}',
+    ];
+    await put('ts.json', lines.join('\n'));
     const final = await run('ts', 'ts.json');
     expect(final.status).toBe('Complete');
     expect(final.importedEvents).toBe(1);
@@ -143,15 +174,17 @@ describe('imports under attack', () => {
     const final = await run('cut', 'cut.json.gz');
     expect([final.status, final.error]).toEqual([
       'Failed',
-      expect.stringMatching(/^The object s3:\/\/attack\/cut\.json\.gz at http:\/\/127\.0\.0\.1:\d+ is gzip-compressed but its compressed data ends early \(the file is truncated\)/),
+      expect.stringMatching(/^The object s3:\/\/attack\/cut\.json\.gz at http:\/\/127\.0\.0\.1:\d+ is gzip-compressed but its compressed data/),
     ]);
+    expect(final.error).toContain('(the file is truncated)');
   });
 
   it('a one-line JSON array over 1 MB fails as a JSON array (docs: "pretty-printed or not"), storing nothing', async () => {
     const events = Array.from({ length: 30_000 }, (_, i) => ({ n: i, product: 'twelve red roses and a card' }));
     await put('big-array.json', `\n  ${JSON.stringify(events)}`);
     const final = await run('bigarray', 'big-array.json');
-    expect([final.status, final.error, final.importedEvents]).toEqual(['Failed', expect.stringMatching(/^The object holds a JSON array; an import reads NDJSON/), 0]);
+    expect([final.status, final.importedEvents]).toEqual(['Failed', 0]);
+    expect(final.error).toMatch(/^The object holds a JSON array; an import reads NDJSON/);
     expect(await stored('bigarray')).toEqual([]);
   });
 

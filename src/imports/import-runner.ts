@@ -137,7 +137,10 @@ export function describeImportError(error: unknown, record: ImportRecord, creden
     return `The object ${target} starts like gzip but is not valid gzip data.`;
   }
   if (zlibCode === 'Z_BUF_ERROR') {
-    return `The object ${target} is gzip-compressed but its compressed data ends early (the file is truncated); the events counted in importedEvents are stored.`;
+    return (
+      `The object ${target} is gzip-compressed but its compressed data ends early (the file is truncated); ` +
+      'the events counted in importedEvents are stored.'
+    );
   }
   return `The import failed while reading ${target}. The failure was logged for the operator.`;
 }

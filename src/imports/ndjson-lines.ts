@@ -3,7 +3,7 @@ export interface NdjsonLine {
   index: number;
   /** The line without its '\n' (and without a '\r' before it); null when it is longer than the limit. */
   text: string | null;
-  /** For a line longer than the limit only: its first bytes (at most LONG_LINE_HEAD_BYTES, as text), so the caller can tell what it holds. */
+  /** Only for a line longer than the limit: its first LONG_LINE_HEAD_BYTES bytes as text, so the caller can tell what it holds. */
   head?: string;
 }
 
