@@ -132,8 +132,15 @@ export function describeImportError(error: unknown, record: ImportRecord, creden
   }
   if (isDependencyUnavailable(error)) return 'Lost the connection to PostgreSQL while storing the events.';
   if (error instanceof Error && error.name === 'TimeoutError') return redactCredentials(`S3 did not answer in time while reading ${target}.`, credentials);
-  if (error instanceof Error && error.name === 'Z_DATA_ERROR' || (error as { code?: string })?.code === 'Z_DATA_ERROR') {
+  const zlibCode = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && error.name === 'Z_DATA_ERROR' || zlibCode === 'Z_DATA_ERROR') {
     return `The object ${target} starts like gzip but is not valid gzip data.`;
+  }
+  if (zlibCode === 'Z_BUF_ERROR') {
+    return (
+      `The object ${target} is gzip-compressed but its compressed data ends early (the file is truncated); ` +
+      'the events counted in importedEvents are stored.'
+    );
   }
   return `The import failed while reading ${target}. The failure was logged for the operator.`;
 }
@@ -335,19 +342,20 @@ export class ImportRunner {
           }
         };
         for (const line of batch.lines) {
-          if (line.text === null) {
-            addError(line.index, `The line is longer than ${MAX_LINE_BYTES} bytes (1 MB), the most one event may take.`);
-            continue;
-          }
-          const trimmed = line.text.trim();
-          if (trimmed === '') continue;
-          if (!sawContent) {
+          // A too-long line is judged by its first bytes: a one-line JSON array is usually far over 1 MB.
+          const trimmed = (line.text ?? line.head ?? '').trim();
+          if (trimmed === '' && line.text !== null) continue;
+          if (!sawContent && trimmed !== '') {
             sawContent = true;
             if (trimmed.startsWith('[')) {
               throw new ImportFormatError(
                 'The object holds a JSON array; an import reads NDJSON: one JSON event per line, e.g. {"product": "12 red roses", "quantity": 5}.',
               );
             }
+          }
+          if (line.text === null) {
+            addError(line.index, `The line is longer than ${MAX_LINE_BYTES} bytes (1 MB), the most one event may take.`);
+            continue;
           }
           if (nestsDeeper(trimmed, MAX_BODY_DEPTH)) {
             addError(line.index, `The event is nested deeper than ${MAX_BODY_DEPTH} levels.`);

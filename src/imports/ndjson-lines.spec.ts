@@ -38,10 +38,16 @@ describe('ndjsonLineBatches', () => {
     expect([batch.endOffset, batch.endIndex]).toEqual([13, 4]);
   });
 
-  it('yields a line over maxLineBytes as null without holding it, and goes on', async () => {
+  it('yields a line over maxLineBytes as null without holding it (only its first 256 bytes, as head), and goes on', async () => {
     const [batch] = await collect(['x'.repeat(60), 'y'.repeat(60), '\nok\n'], { maxLineBytes: 100 });
-    expect(batch.lines).toEqual([{ index: 0, text: null }, { index: 1, text: 'ok' }]);
+    expect(batch.lines).toEqual([{ index: 0, text: null, head: 'x'.repeat(60) + 'y'.repeat(60) }, { index: 1, text: 'ok' }]);
     expect(batch.endOffset).toBe(124);
+    // A line that turns too long within one chunk, and one that does only at its end.
+    const [long] = await collect(['[' + 'z'.repeat(1000) + '\n', 'a'.repeat(90), 'b'.repeat(20) + '\n'], { maxLineBytes: 100 });
+    expect(long.lines).toEqual([
+      { index: 0, text: null, head: '[' + 'z'.repeat(255) },
+      { index: 1, text: null, head: 'a'.repeat(90) + 'b'.repeat(20) },
+    ]);
   });
 
   it('skips a byte order mark at the start (counting its bytes), keeps multi-byte characters split across chunks', async () => {

@@ -3,6 +3,23 @@ export interface NdjsonLine {
   index: number;
   /** The line without its '\n' (and without a '\r' before it); null when it is longer than the limit. */
   text: string | null;
+  /** Only for a line longer than the limit: its first LONG_LINE_HEAD_BYTES bytes as text, so the caller can tell what it holds. */
+  head?: string;
+}
+
+/** How many first bytes of a too-long line are kept (NdjsonLine.head): enough to see how it starts. */
+export const LONG_LINE_HEAD_BYTES = 256;
+
+/** A copy of the first `count` bytes of `parts` joined. */
+function firstBytes(parts: Buffer[], count: number): Buffer {
+  const out: Buffer[] = [];
+  let left = count;
+  for (const part of parts) {
+    if (left <= 0) break;
+    out.push(part.subarray(0, left));
+    left -= Math.min(left, part.length);
+  }
+  return Buffer.from(Buffer.concat(out));
 }
 
 /** Consecutive lines of an NDJSON object, ending on a line boundary. */
@@ -41,23 +58,26 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
   let pieces: Buffer[] = [];
   let pieceBytes = 0;
   let tooLong = false;
+  /** The first bytes of the current line, once it is known to be too long. */
+  let head: Buffer | null = null;
   let atStart = options.startOffset === 0;
   let lines: NdjsonLine[] = [];
   let batchBytes = 0;
 
   const endLine = (tail: Buffer): void => {
-    let text: string | null = null;
     if (!tooLong && pieceBytes + tail.length <= options.maxLineBytes) {
       const whole = pieces.length === 0 ? tail : Buffer.concat([...pieces, tail]);
       const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
-      text = whole.toString('utf8', 0, end);
       batchBytes += whole.length;
+      lines.push({ index, text: whole.toString('utf8', 0, end) });
+    } else {
+      lines.push({ index, text: null, head: (head ?? firstBytes([...pieces, tail], LONG_LINE_HEAD_BYTES)).toString('utf8') });
     }
-    lines.push({ index, text });
     index += 1;
     pieces = [];
     pieceBytes = 0;
     tooLong = false;
+    head = null;
   };
   const take = (): LineBatch => {
     const batch = { lines, endOffset: offset, endIndex: index };
@@ -83,6 +103,7 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
         if (!tooLong && pieceBytes + rest.length <= options.maxLineBytes) {
           pieces.push(rest);
         } else {
+          if (!tooLong) head = firstBytes([...pieces, rest], LONG_LINE_HEAD_BYTES);
           tooLong = true;
           pieces = [];
         }
