@@ -168,6 +168,17 @@ describe('imports under attack', () => {
     expect([final.status, final.error, final.importedEvents]).toEqual(['Complete', null, 0]);
   });
 
+  it('a gzip object of 50 MB of newlines (a blank-line bomb) commits by bytes, not a transaction per 5,000 blank lines', async () => {
+    await put('newlines.json.gz', gzipSync(Buffer.concat([Buffer.alloc(50 * 1024 * 1024, 0x0a), Buffer.from('{"last": true}')])));
+    const started = Date.now();
+    const final = await run('newlines', 'newlines.json.gz');
+    expect([final.status, final.importedEvents, final.eventErrors]).toEqual(['Complete', 1, []]);
+    // Without batches ended by bytes, this is 10,486 transactions of 5,000 empty lines each.
+    const [row] = await db.query('SELECT line_index FROM event_imports WHERE collection = $1', ['newlines']);
+    expect(Number(row.line_index)).toBe(50 * 1024 * 1024 + 1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('a gzip object cut short fails saying it is truncated, not with a generic error', async () => {
     const full = gzipSync(Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i })).join('\n'));
     await put('cut.json.gz', full.subarray(0, full.length - 100));

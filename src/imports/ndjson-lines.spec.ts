@@ -12,13 +12,12 @@ async function collect(chunks: string[], options: Partial<Parameters<typeof ndjs
 }
 
 describe('ndjsonLineBatches', () => {
-  it('splits lines across chunk boundaries, counts every line (empty ones too) and ends at the text end', async () => {
+  it('splits lines across chunk boundaries, counts every line (blank ones too, without yielding them) and ends at the text end', async () => {
     const [batch, ...rest] = await collect(['{"a":1}\n{"b"', ':2}\r\n\n{"c":3}']);
     expect(rest).toEqual([]);
     expect(batch.lines).toEqual([
       { index: 0, text: '{"a":1}' },
       { index: 1, text: '{"b":2}' },
-      { index: 2, text: '' },
       { index: 3, text: '{"c":3}' },
     ]);
     expect([batch.endOffset, batch.endIndex]).toEqual([25, 4]);
@@ -64,5 +63,15 @@ describe('ndjsonLineBatches', () => {
 
   it('yields nothing for an empty object', async () => {
     expect(await collect([])).toEqual([]);
+  });
+
+  it('ends batches by bytes also on a run of blank lines, yielding no line for them', async () => {
+    const batches = await collect(['\n'.repeat(10), ' \t\n', '{"a":1}'], { maxBatchBytes: 4 });
+    expect(batches.map((b) => [b.lines, b.endOffset, b.endIndex])).toEqual([
+      [[], 4, 4],
+      [[], 8, 8],
+      [[], 13, 11],
+      [[{ index: 11, text: '{"a":1}' }], 20, 12],
+    ]);
   });
 });

@@ -10,6 +10,14 @@ export interface NdjsonLine {
 /** How many first bytes of a too-long line are kept (NdjsonLine.head): enough to see how it starts. */
 export const LONG_LINE_HEAD_BYTES = 256;
 
+/** Whether bytes [0, end) of `line` are only spaces and tabs (or nothing). */
+function isBlank(line: Buffer, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    if (line[i] !== 0x20 && line[i] !== 0x09) return false;
+  }
+  return true;
+}
+
 /** A copy of the first `count` bytes of `parts` joined. */
 function firstBytes(parts: Buffer[], count: number): Buffer {
   const out: Buffer[] = [];
@@ -24,6 +32,7 @@ function firstBytes(parts: Buffer[], count: number): Buffer {
 
 /** Consecutive lines of an NDJSON object, ending on a line boundary. */
 export interface LineBatch {
+  /** The batch's lines that hold something: blank lines (empty, or only spaces and tabs) are counted in indexes but left out. */
   lines: NdjsonLine[];
   /** Byte offset (in the NDJSON text) just after the batch's last line: where the next batch starts. */
   endOffset: number;
@@ -38,9 +47,9 @@ export interface LineBatchOptions {
   startIndex: number;
   /** Longest line kept, bytes; a longer one is skipped (its bytes are never held) and yielded with `text: null`. */
   maxLineBytes: number;
-  /** Most lines per batch. */
+  /** Most (non-blank) lines per batch. */
   maxLines: number;
-  /** Batches end once they hold this many bytes of text (at the end of the line that passes it). */
+  /** Batches end once they span this many bytes of text, blank lines included (at the end of the line that passes it). */
   maxBatchBytes: number;
 }
 
@@ -49,7 +58,9 @@ export interface LineBatchOptions {
  * commit a batch together with where the next one starts (docs/imports.md, "Resuming"). Memory
  * holds at most one batch and one line of at most `maxLineBytes`, whatever the lines' size. Lines
  * end at '\n' ('\r\n' too); the last line needs no '\n'. A UTF-8 byte order mark at offset 0 is
- * skipped. Text is decoded as UTF-8 (invalid bytes become U+FFFD).
+ * skipped. Blank lines are counted but not yielded, and a run of them still ends batches (by bytes),
+ * so a file of newlines commits its progress without holding its lines. Text is decoded as UTF-8
+ * (invalid bytes become U+FFFD).
  */
 export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options: LineBatchOptions): AsyncGenerator<LineBatch> {
   let offset = options.startOffset;
@@ -62,14 +73,14 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
   let head: Buffer | null = null;
   let atStart = options.startOffset === 0;
   let lines: NdjsonLine[] = [];
-  let batchBytes = 0;
+  /** Where the current batch started. */
+  let batchStart = options.startOffset;
 
   const endLine = (tail: Buffer): void => {
     if (!tooLong && pieceBytes + tail.length <= options.maxLineBytes) {
       const whole = pieces.length === 0 ? tail : Buffer.concat([...pieces, tail]);
       const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
-      batchBytes += whole.length;
-      lines.push({ index, text: whole.toString('utf8', 0, end) });
+      if (!isBlank(whole, end)) lines.push({ index, text: whole.toString('utf8', 0, end) });
     } else {
       lines.push({ index, text: null, head: (head ?? firstBytes([...pieces, tail], LONG_LINE_HEAD_BYTES)).toString('utf8') });
     }
@@ -82,7 +93,7 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
   const take = (): LineBatch => {
     const batch = { lines, endOffset: offset, endIndex: index };
     lines = [];
-    batchBytes = 0;
+    batchStart = offset;
     return batch;
   };
 
@@ -114,7 +125,7 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
       endLine(chunk.subarray(position, newline));
       offset += newline + 1 - position;
       position = newline + 1;
-      if (lines.length >= options.maxLines || batchBytes >= options.maxBatchBytes) {
+      if (lines.length >= options.maxLines || offset - batchStart >= options.maxBatchBytes) {
         yield take();
       }
     }
@@ -122,7 +133,7 @@ export async function* ndjsonLineBatches(source: AsyncIterable<Buffer>, options:
   if (pieceBytes > 0 || tooLong) {
     endLine(Buffer.alloc(0));
   }
-  if (lines.length > 0) {
+  if (lines.length > 0 || offset > batchStart) {
     yield take();
   }
 }
