@@ -41,10 +41,13 @@ export const B5_SCRATCH_PROJECT_ID = 'b5000000000000000000000b';
 const COPY_SQL = 'COPY events (project_id, collection, event_id, "timestamp", properties) FROM STDIN';
 const POLL_MS = 100;
 
-/** Lines per batch: the service's IMPORT_BATCH_LINES (it inherits the harness's environment, .env included), default 5,000. */
+/** The service's default IMPORT_BATCH_LINES (src/config/app.config.ts). */
+const DEFAULT_BATCH_LINES = 2000;
+
+/** Lines per batch: the service's IMPORT_BATCH_LINES (it inherits the harness's environment, .env included). */
 function batchLines(): number {
-  const n = Number(process.env.IMPORT_BATCH_LINES ?? 5000);
-  return Number.isInteger(n) && n > 0 ? n : 5000;
+  const n = Number(process.env.IMPORT_BATCH_LINES ?? DEFAULT_BATCH_LINES);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_BATCH_LINES;
 }
 
 /** What a side stored: its rows' count and an order-independent checksum of their columns. */
