@@ -94,7 +94,7 @@ export interface ImportPhase {
 
 export interface S3ImportResult {
   batchLines: number;
-  /** Whether the lines carry their events' ids (they do: de-duplication is then checked on every line, and both sides store the same ids). */
+  /** Whether the lines carry their events' ids (they do: both sides store the same ids, and de-duplication is paid on every line). */
   withIds: boolean;
   /** What the baseline does, in words. */
   baselineMethod: string;
@@ -159,8 +159,8 @@ async function uploadObject(ctx: BenchContext, s3: S3Client, key: string, chunks
 async function storedRows(ctx: BenchContext, projectId: string): Promise<StoredRows> {
   const { rows } = await ctx.admin.query<{ n: string; checksum: string }>(
     `SELECT count(*) AS n,
-            coalesce(sum(('x' || substr(md5(event_id::text || E'\\x01' || "timestamp"::text || E'\\x01' || properties::text), 1, 15))::bit(60)::bigint), 0)::text
-              AS checksum
+            coalesce(sum(('x' || substr(md5(event_id::text || E'\\x01' || "timestamp"::text || E'\\x01' || properties::text), 1, 15))
+              ::bit(60)::bigint), 0)::text AS checksum
        FROM events WHERE project_id = $1 AND collection = $2`,
     [projectId, IMPORT_COLLECTION],
   );
@@ -259,7 +259,14 @@ async function baselineImport(ctx: BenchContext, s3: S3Client, key: string, line
   }
 }
 
-async function runPhase(ctx: BenchContext, s3: S3Client, label: string, events: number, index: number, lines: number): Promise<ImportPhase> {
+async function runPhase(
+  ctx: BenchContext,
+  s3: S3Client,
+  label: string,
+  events: number,
+  index: number,
+  lines: number,
+): Promise<ImportPhase> {
   const { chunks, bytes } = ndjsonChunks(ctx, events);
   const key = `imports/dataset-${events}.ndjson`;
   await uploadObject(ctx, s3, key, chunks);
@@ -289,14 +296,17 @@ async function runPhase(ctx: BenchContext, s3: S3Client, label: string, events: 
       insertRate: doc.insertRate,
       stored,
     };
-    ctx.log(`B5 ${label}: service ${seconds.toFixed(2)} s (${service.eventsPerSecond} events/s; started → finished ${service.startedToFinishedSeconds.toFixed(2)} s)`);
+    ctx.log(
+      `B5 ${label}: service ${seconds.toFixed(2)} s (${service.eventsPerSecond} events/s; ` +
+        `started → finished ${service.startedToFinishedSeconds.toFixed(2)} s)`,
+    );
   };
   const runBaseline = async (): Promise<void> => {
     const run = await baselineImport(ctx, s3, key, lines);
     const stored = await storedRows(ctx, B5_SCRATCH_PROJECT_ID);
     await removeRows(ctx, B5_SCRATCH_PROJECT_ID);
     baseline = { seconds: run.seconds, eventsPerSecond: Math.round(events / run.seconds), copies: run.copies, stored };
-    ctx.log(`B5 ${label}: GetObject → COPY ${run.seconds.toFixed(2)} s (${baseline.eventsPerSecond} events/s, ${run.copies} COPY statements)`);
+    ctx.log(`B5 ${label}: GetObject → COPY ${run.seconds.toFixed(2)} s (${baseline.eventsPerSecond} events/s, ${run.copies} COPYs)`);
   };
   const first = index % 2 === 0 ? 'service' : 'baseline';
   if (first === 'service') {
@@ -310,9 +320,16 @@ async function runPhase(ctx: BenchContext, s3: S3Client, label: string, events: 
   const s = service!;
   const b = baseline!;
   const identical =
-    s.stored.events === events && b.stored.events === events && s.stored.checksum === b.stored.checksum && s.importedEvents === events && s.duplicateEvents === 0;
+    s.stored.events === events &&
+    b.stored.events === events &&
+    s.stored.checksum === b.stored.checksum &&
+    s.importedEvents === events &&
+    s.duplicateEvents === 0;
   if (!identical) {
-    ctx.log(`B5 ${label}: the sides stored different events (service ${JSON.stringify(s.stored)}, baseline ${JSON.stringify(b.stored)}, expected ${events})`);
+    ctx.log(
+      `B5 ${label}: the sides stored different events (service ${JSON.stringify(s.stored)}, ` +
+        `baseline ${JSON.stringify(b.stored)}, expected ${events})`,
+    );
   }
   return {
     label,
@@ -364,7 +381,11 @@ export async function runS3Import(ctx: BenchContext): Promise<S3ImportResult> {
       ratio: full.ratio,
       peakRss: { atTenthBytes: atTenth, atFullBytes: atFull, growth },
       target: { minRatio: B5_TARGET_MIN_RATIO, maxPeakRssBytes: B5_TARGET_MAX_RSS_BYTES, maxRssGrowth: B5_TARGET_MAX_RSS_GROWTH },
-      met: { ratio: full.ratio >= B5_TARGET_MIN_RATIO, peakRss: atFull <= B5_TARGET_MAX_RSS_BYTES, flat: growth <= B5_TARGET_MAX_RSS_GROWTH },
+      met: {
+        ratio: full.ratio >= B5_TARGET_MIN_RATIO,
+        peakRss: atFull <= B5_TARGET_MAX_RSS_BYTES,
+        flat: growth <= B5_TARGET_MAX_RSS_GROWTH,
+      },
     };
   } finally {
     s3.destroy();
