@@ -9,7 +9,7 @@ import { parseJsonText } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { isQueryCanceled } from '../database/statement-timeout';
-import { EventRow, EventsRepository } from '../events/events.repository';
+import { DocumentEntry, documentEntry, documentOf, EventsRepository } from '../events/events.repository';
 import { prepareEvent } from '../events/events.service';
 import { createS3Client, S3Credentials } from '../s3/s3-client.factory';
 import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
@@ -145,12 +145,19 @@ export function describeImportError(error: unknown, record: ImportRecord, creden
   return `The import failed while reading ${target}. The failure was logged for the operator.`;
 }
 
-/** A batch ready to commit: its events, its errors and where the next batch starts. */
+/**
+ * A batch ready to commit: its valid events as the insert's document (each event is rendered as soon
+ * as it is checked, and neither the parsed events nor the lines' text are kept while the batch waits
+ * and commits), its errors and where the next batch starts.
+ */
 interface PreparedBatch {
-  rows: EventRow[];
+  /** eventsDocument of the batch's valid events; null when it has none. */
+  document: string | null;
+  validEvents: number;
   errors: EventError[];
   errorCount: number;
-  batch: LineBatch;
+  endOffset: number;
+  endIndex: number;
   readBytes: number;
 }
 
@@ -331,9 +338,20 @@ export class ImportRunner {
         maxLines: this.config.importBatchLines,
         maxBatchBytes: MAX_BATCH_BYTES,
       });
-      for await (const batch of batches) {
+      // A batch is prepared in a function of its own, so that only its document (not the lines'
+      // text, nor the parsed events) stays reachable while it waits for the previous commit and commits.
+      const prepare = (batch: LineBatch): PreparedBatch => {
         const now = new Date();
-        const prepared: PreparedBatch = { rows: [], errors: [], errorCount: 0, batch, readBytes: record.gzip ? objectRead : batch.endOffset };
+        const entries: DocumentEntry[] = [];
+        const prepared: PreparedBatch = {
+          document: null,
+          validEvents: 0,
+          errors: [],
+          errorCount: 0,
+          endOffset: batch.endOffset,
+          endIndex: batch.endIndex,
+          readBytes: record.gzip ? objectRead : batch.endOffset,
+        };
         const addError = (index: number, error: string) => {
           prepared.errorCount += 1;
           if (listed < MAX_EVENT_ERRORS) {
@@ -369,13 +387,27 @@ export class ImportRunner {
             continue;
           }
           const event = prepareEvent(record.collection, value, now);
-          if (event.row) prepared.rows.push(event.row);
+          if (event.row) entries.push(documentEntry(event.row));
           else addError(line.index, event.error);
         }
-        if (pending) await pending;
-        const commit = this.commit(record, prepared, totals).then(() => watch.tick());
-        commit.catch(() => undefined); // awaited before the next commit, or below
-        pending = commit;
+        prepared.validEvents = entries.length;
+        if (entries.length > 0) prepared.document = documentOf(entries);
+        return prepared;
+      };
+      const iterator = batches[Symbol.asyncIterator]();
+      const prepareNext = async (): Promise<PreparedBatch | null> => {
+        const next = await iterator.next();
+        return next.done ? null : prepare(next.value);
+      };
+      try {
+        for (let prepared = await prepareNext(); prepared !== null; prepared = await prepareNext()) {
+          if (pending) await pending;
+          const commit = this.commit(record, prepared, totals).then(() => watch.tick());
+          commit.catch(() => undefined); // awaited before the next commit, or below
+          pending = commit;
+        }
+      } finally {
+        await iterator.return?.(undefined).catch(() => undefined);
       }
       if (pending) await pending;
     } finally {
@@ -390,17 +422,17 @@ export class ImportRunner {
       record.attempts,
       this.config.exportStatementTimeoutMs,
       {
-        positionBytes: prepared.batch.endOffset,
+        positionBytes: prepared.endOffset,
         readBytes: Math.min(prepared.readBytes, record.objectBytes ?? prepared.readBytes),
-        lineIndex: prepared.batch.endIndex,
-        validEvents: prepared.rows.length,
+        lineIndex: prepared.endIndex,
+        validEvents: prepared.validEvents,
         eventErrors: prepared.errors,
         eventErrorCount: prepared.errorCount,
       },
-      (manager) => this.events.insert(record.projectId, prepared.rows, manager),
+      (manager) => (prepared.document === null ? Promise.resolve(0) : this.events.insertDocument(record.projectId, prepared.document, manager)),
     );
     totals.imported += stored;
-    totals.duplicates += prepared.rows.length - stored;
+    totals.duplicates += prepared.validEvents - stored;
     totals.errors += prepared.errorCount;
   }
 }
