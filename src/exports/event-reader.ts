@@ -30,6 +30,39 @@ export function inlineStatement({ text, values }: SqlStatement): string {
   });
 }
 
+/** The parts of pg's protocol for submitted queries that `reportsItsEnd` takes part in. */
+interface SubmittedQuery {
+  callback?: (error?: Error) => void;
+  handleReadyForQuery(...args: unknown[]): void;
+  handleError(...args: unknown[]): void;
+}
+
+/**
+ * A `COPY … TO STDOUT` stream that tells pg when it has ended, as pg's own queries (and
+ * pg-copy-streams' `COPY FROM`) do. pg arms a `query_timeout` timer for every query and clears it
+ * only when the query calls `callback`; pg-copy-streams' `COPY TO` never does, so each COPY left
+ * its timer (EXPORT_STATEMENT_TIMEOUT_MS + 2 s, ten minutes by default) armed after it ended:
+ * it kept the process alive that long after shutdown, and then fired `handleError` into the
+ * long-finished stream. Here `callback` is called once PostgreSQL has ended the COPY
+ * (ReadyForQuery) or it failed (an error, the connection lost or destroyed); until then the timer
+ * still bounds the whole COPY.
+ */
+function reportsItsEnd<T extends Readable>(copy: T): T {
+  const query = copy as unknown as SubmittedQuery;
+  // Defined before pg sees the query, so pg wraps it with the code that clears its timer.
+  query.callback = () => undefined;
+  const { handleReadyForQuery, handleError } = query;
+  query.handleReadyForQuery = function (...args) {
+    query.callback?.();
+    handleReadyForQuery.apply(this, args);
+  };
+  query.handleError = function (...args) {
+    query.callback?.();
+    handleError.apply(this, args);
+  };
+  return copy;
+}
+
 /**
  * One REPEATABLE READ READ ONLY snapshot on a connection of its own: the only place exports read
  * events. S3 exports measure a scope, find a resume position and stream NDJSON with
@@ -92,7 +125,7 @@ export class EventReadSession {
     const copy = copyTo(`COPY (${select}) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`);
     // pg times a submitted query from start to end with the pool's query_timeout (sized for API
     // statements): the whole COPY gets the worker's own read timeout instead.
-    return this.client.query(Object.assign(copy, { query_timeout: this.readTimeoutMs }));
+    return this.client.query(Object.assign(reportsItsEnd(copy), { query_timeout: this.readTimeoutMs }));
   }
 
   /** The scope's lines (at most `limit`), `batchRows` per round trip, through a cursor; one cursor at a time. */
