@@ -116,8 +116,14 @@ describe('S3 export faults', () => {
     expect(final.error).toMatch(/^S3 rejected the upload to s3:\/\/faults\/out\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+: AccessDenied: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/);
     expect(await attempts(id)).toBe(1);
     expect(await s3.listKeys(BUCKET, `out/${id}`)).toEqual([]);
-    const [row] = await db.query(`SELECT upload_id, s3_credentials_encrypted FROM exports WHERE id = $1`, [id]);
+    // The worker marks the export Failed, then aborts the upload and wipes the credentials (they
+    // are needed for the abort), so a reading right after Failed may still find them.
+    const row = await until('the upload forgotten', async () => {
+      const [r] = await db.query(`SELECT upload_id, s3_credentials_encrypted FROM exports WHERE id = $1`, [id]);
+      return r.upload_id === null ? r : null;
+    }, 5_000);
     expect(row).toEqual({ upload_id: null, s3_credentials_encrypted: null });
+    expect((await s3.incompleteUploads(BUCKET)).filter((upload) => upload.key.includes(id))).toEqual([]);
   }, 90_000);
 
   it('retries when its PostgreSQL connection is killed while the COPY runs, and writes the same object', async () => {
@@ -176,7 +182,14 @@ describe('S3 export retry budget', () => {
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: [BUCKET] });
     s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
-    t = await startTestApp({ S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`, ...QUICK, EXPORT_MAX_ATTEMPTS: '3' });
+    // Each attempt ends by its S3 request's timeout (2 s), not by the stall timeout: with both at 2 s,
+    // whichever timer a busy machine ran first decided the message.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`,
+      ...QUICK,
+      EXPORT_STALL_TIMEOUT_MS: '6000',
+      EXPORT_MAX_ATTEMPTS: '3',
+    });
     project = await t.createProject();
     await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
   });
