@@ -53,6 +53,14 @@ describe('OpenAPI document', () => {
     expect(schemaOf('/events/{collection}/export/{id}', 'delete', '409')).toBe('#/components/schemas/ErrorMessageDto');
     expect(schemaOf('/exports', 'get', '200')).toBe('#/components/schemas/ExportListDto');
     expect(schemaOf('/exports', 'get', '422')).toBe('#/components/schemas/ValidationErrorDto');
+    // The X-Api-Key parameter says which keys each endpoint takes, filtered keys' form included.
+    const apiKeyOf = (path: string, method: string) =>
+      (doc.paths[path][method] as unknown as { parameters: Array<{ name: string; description: string }> }).parameters.find(
+        (p) => p.name === 'X-Api-Key',
+      )?.description;
+    expect(apiKeyOf('/events/{collection}', 'post')).toMatch(/filtered key with `"canPush": true`: `<IV: 32 hex characters>-<ciphertext/);
+    expect(apiKeyOf('/events/{collection}', 'get')).toMatch(/filtered key with `"canQuery": true`, whose `filters` are ANDed/);
+    expect(apiKeyOf('/collections/{collection}', 'delete')).toBe('The master key of the project (no other key, filtered keys included).');
     expect(doc.paths['/events/{collection}/export'].post.responses['429']).toMatchObject({
       description: expect.stringContaining('EXPORT_MAX_PENDING_PER_PROJECT'),
     });

@@ -1,16 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { SecretBox } from '../common/secret-box';
-import { ApiKey, KeyType } from './entities/api-key.entity';
+import { AppConfig } from '../config/app.config';
+import type { FilterCondition } from '../query/query.types';
+import { FilteredKeyCache } from './filtered-key-cache';
+import { isFilteredKeyForm, MAX_FILTERED_KEY_CHARS, readFilteredKey } from './filtered-key';
+import { ApiKey, KEY_PERMISSIONS, KeyType, Permission } from './entities/api-key.entity';
 import { Project } from './entities/project.entity';
 
 /** The caller of an API request, established by `ApiKeyGuard`. */
 export interface ProjectContext {
   projectId: string;
-  keyType: KeyType;
+  /** The key's type; `filtered` for a filtered key (docs/keys.md). */
+  keyType: KeyType | 'filtered';
+  /** What the key may do: KEY_PERMISSIONS of its type, or a filtered key's `canPush`/`canQuery` (never `admin`). */
+  permissions: readonly Permission[];
+  /**
+   * Conditions ANDed to every query, small export and S3 export made with the key: a filtered
+   * key's `filters` (docs/keys.md, "What a filtered key narrows"); empty for the other keys.
+   */
+  keyFilters: readonly FilterCondition[];
 }
+
+/** Why `authenticate` refused a request: an unknown project or key, or a filtered key that is not valid for the project. */
+export type AuthenticationFailure = 'unknown-key' | 'invalid-filtered-key';
 
 /** A created project with its keys in plain text: the only time they are ever shown. */
 export interface CreatedProject {
@@ -19,50 +34,103 @@ export interface CreatedProject {
   keys: { master: string; pushQuery: string; push: string; query: string };
 }
 
-const PROJECT_ID = /^[0-9a-f]{24}$/;
+export const PROJECT_ID = /^[0-9a-f]{24}$/;
+/** Longest plain key looked up (keys are 32 hex characters; anything longer cannot be one). */
+const MAX_PLAIN_KEY_CHARS = 512;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** Projects and their API keys (Connect docs, "HTTP API" "Key types"). */
+function newKeys(): CreatedProject['keys'] {
+  return {
+    master: randomBytes(16).toString('hex'),
+    pushQuery: randomBytes(16).toString('hex'),
+    push: randomBytes(16).toString('hex'),
+    query: randomBytes(16).toString('hex'),
+  };
+}
+
+/** Projects and their API keys (Connect docs, "HTTP API" "Key types"; filtered keys: docs/keys.md). */
 @Injectable()
 export class ProjectsService {
+  /** Decrypted filtered keys of this process (docs/keys.md, "Caching"). */
+  readonly filteredKeys = new FilteredKeyCache();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly secretBox: SecretBox,
+    private readonly config: AppConfig,
   ) {}
 
   /** Creates a project with one key of each type. Keys are 32 hex characters; only hashes are stored. */
   async create(name: string): Promise<CreatedProject> {
     const projectId = randomBytes(12).toString('hex');
-    const keys = {
-      master: randomBytes(16).toString('hex'),
-      pushQuery: randomBytes(16).toString('hex'),
-      push: randomBytes(16).toString('hex'),
-      query: randomBytes(16).toString('hex'),
-    };
+    const keys = newKeys();
     await this.dataSource.transaction(async (manager) => {
       await manager.insert(Project, { id: projectId, name, masterKeyEncrypted: this.secretBox.encrypt(keys.master) });
-      await manager.insert(ApiKey, [
-        { keyHash: hashApiKey(keys.master), projectId, keyType: KeyType.Master },
-        { keyHash: hashApiKey(keys.pushQuery), projectId, keyType: KeyType.PushQuery },
-        { keyHash: hashApiKey(keys.push), projectId, keyType: KeyType.Push },
-        { keyHash: hashApiKey(keys.query), projectId, keyType: KeyType.Query },
-      ]);
+      await this.insertKeys(manager, projectId, keys);
     });
     return { projectId, name, keys };
   }
 
   /**
-   * Finds the project and key type for a project id and API key.
-   * @returns null when the project id is malformed or the key is not one of that project's keys.
+   * Finds what a project id and API key may do (README, "Keys and projects"; docs/keys.md).
+   *
+   * A plain key is looked up by its SHA-256 in `api_keys`. A key of the filtered form
+   * (`<32 hex>-<hex>`) is decrypted with the project's master key and parsed, once per process and
+   * master key (FilteredKeyCache): every request reads the project's master-key ciphertext (one
+   * primary-key lookup, as a plain key costs one), and only a key not yet cached with that
+   * ciphertext is decrypted.
+   * @returns the caller; or `unknown-key` (malformed project id, unknown project or key), or
+   *   `invalid-filtered-key` for a key of the filtered form that is not valid for the project,
+   *   whatever the reason (unknown project included), so the answer is the same for every failure.
    */
-  async authenticate(projectId: string, apiKey: string): Promise<ProjectContext | null> {
-    if (!PROJECT_ID.test(projectId) || apiKey.length === 0 || apiKey.length > 512) {
-      return null;
+  async authenticate(projectId: string, apiKey: string): Promise<ProjectContext | AuthenticationFailure> {
+    if (isFilteredKeyForm(apiKey)) {
+      return this.authenticateFiltered(projectId, apiKey);
+    }
+    if (!PROJECT_ID.test(projectId) || apiKey.length === 0 || apiKey.length > MAX_PLAIN_KEY_CHARS) {
+      return 'unknown-key';
     }
     const key = await this.dataSource.getRepository(ApiKey).findOneBy({ keyHash: hashApiKey(apiKey), projectId });
-    return key ? { projectId, keyType: key.keyType } : null;
+    return key ? { projectId, keyType: key.keyType, permissions: KEY_PERMISSIONS[key.keyType], keyFilters: [] } : 'unknown-key';
+  }
+
+  private async authenticateFiltered(projectId: string, apiKey: string): Promise<ProjectContext | AuthenticationFailure> {
+    if (!PROJECT_ID.test(projectId) || apiKey.length > MAX_FILTERED_KEY_CHARS) {
+      return 'invalid-filtered-key';
+    }
+    const [row]: Array<{ master_key_encrypted: string }> = await this.dataSource.query(
+      'SELECT master_key_encrypted FROM projects WHERE id = $1',
+      [projectId],
+    );
+    if (!row) {
+      return 'invalid-filtered-key';
+    }
+    const cacheId = FilteredKeyCache.cacheId(projectId, row.master_key_encrypted, apiKey);
+    let definition = this.filteredKeys.get(cacheId);
+    if (!definition) {
+      // Failures are not cached: they are rate limited (failed authentications) instead.
+      const read = readFilteredKey(apiKey, this.secretBox.decrypt(row.master_key_encrypted), this.config.queryLimits);
+      if (!read) {
+        return 'invalid-filtered-key';
+      }
+      definition = read;
+      this.filteredKeys.set(cacheId, definition, apiKey.length);
+    }
+    const permissions: Permission[] = [];
+    if (definition.canPush) permissions.push('push');
+    if (definition.canQuery) permissions.push('query');
+    return { projectId, keyType: 'filtered', permissions, keyFilters: definition.filters };
+  }
+
+  private async insertKeys(manager: EntityManager, projectId: string, keys: CreatedProject['keys']): Promise<void> {
+    await manager.insert(ApiKey, [
+      { keyHash: hashApiKey(keys.master), projectId, keyType: KeyType.Master },
+      { keyHash: hashApiKey(keys.pushQuery), projectId, keyType: KeyType.PushQuery },
+      { keyHash: hashApiKey(keys.push), projectId, keyType: KeyType.Push },
+      { keyHash: hashApiKey(keys.query), projectId, keyType: KeyType.Query },
+    ]);
   }
 }
