@@ -4,6 +4,7 @@ import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, TooManyResultsError, ValidationError } from '../common/errors';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
@@ -47,12 +48,10 @@ export const PENDING_CAP_RETRY_AFTER_SECONDS = 30;
 export const DEFAULT_EXPORT_LIST_LIMIT = 20;
 
 const EXPORT_ID = /^[0-9a-f]{24}$/;
-/** created_at as the list's cursor carries it: UTC, microseconds. */
-const CURSOR_INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/;
 
 /** The opaque `next` cursor of GET /exports: base64url of `<created_at with µs>,<id>` of the page's last export. */
 export function encodeExportCursor(position: ExportListPosition): string {
-  return Buffer.from(`${position.createdAt},${position.id}`, 'utf8').toString('base64url');
+  return encodeKeysetCursor(position);
 }
 
 /**
@@ -60,21 +59,7 @@ export function encodeExportCursor(position: ExportListPosition): string {
  * @throws ValidationError (422, field `cursor`) for anything else.
  */
 export function decodeExportCursor(cursor: string): ExportListPosition {
-  const invalid = () => ValidationError.of('cursor', 'cursor must be the `next` value of an earlier GET /exports answer.');
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) {
-    throw invalid();
-  }
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(',');
-  const instant = CURSOR_INSTANT.exec(createdAt ?? '');
-  if (rest.length > 0 || !instant || !EXPORT_ID.test(id ?? '')) {
-    throw invalid();
-  }
-  // A real calendar instant (no 2026-02-30T25:…), so PostgreSQL never refuses it.
-  const ms = Date.parse(`${createdAt.slice(0, 23)}Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {
-    throw invalid();
-  }
-  return { createdAt, id };
+  return decodeKeysetCursor(cursor, 'GET /exports');
 }
 
 function tooManyUnfinished(cap: number): TooManyRequestsError {
