@@ -1,3 +1,4 @@
+import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventsService } from '../src/events/events.service';
 import { INVALID_FILTERED_KEY_MESSAGE } from '../src/projects/filtered-key';
@@ -5,7 +6,7 @@ import { CreatedProject, ProjectsService } from '../src/projects/projects.servic
 import { pathOf, waitForExport } from './support/exports';
 import { encryptBlocks, makeFilteredKey } from './support/filtered-keys';
 import { startS3Server, TestS3Server } from './support/s3-server';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 
 /**
  * Filtered keys (docs/keys.md), made by the test's own generator (support/filtered-keys.ts, from
@@ -228,6 +229,12 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
       const apiKey = key({ filters: { tenant: 'a' }, canQuery: true, canPush: true });
       const created = await t.http.post('/projects').set(headers(project, apiKey)).send({ name: 'x' });
       expect([created.status, created.body]).toEqual([401, { errorMessage: 'Missing or wrong X-Admin-Token.' }]);
+      for (const res of [
+        await t.http.post(`/projects/${project.projectId}/keys/reset`).set(headers(project, apiKey)),
+        await t.http.get('/projects').set(headers(project, apiKey)),
+      ]) {
+        expect([res.status, res.body]).toEqual([401, { errorMessage: 'Missing or wrong X-Admin-Token.' }]);
+      }
     });
   });
 
@@ -317,5 +324,151 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
       if (previous === undefined) delete process.env.TEST_LOG;
       await logged.close();
     }
+  });
+});
+
+describe('key reset and project listing (docs/keys.md)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const admin = { 'X-Admin-Token': TEST_ADMIN_TOKEN };
+
+  describe('POST /projects/:projectId/keys/reset', () => {
+    it('answers 200 with four new keys; the old keys and filtered keys of the old master key are refused by every process', async () => {
+      const other = await startTestApp(); // a second API process on the same database
+      try {
+        const project = await t.createProject('reset me');
+        expect((await t.http.post('/events/kept').set(auth(project)).send({ tenant: 'a', n: 1 })).status).toBe(200);
+        const filtered = makeFilteredKey({ filters: { tenant: 'a' }, canQuery: true, canPush: true }, project.keys.master);
+        // Cached in both processes before the reset.
+        for (const app of [t, other]) {
+          expect((await app.http.get('/events/kept/export').set(headers(project, filtered))).body.results).toHaveLength(1);
+        }
+
+        const res = await t.http.post(`/projects/${project.projectId}/keys/reset`).set(admin);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({
+          projectId: project.projectId,
+          name: 'reset me',
+          keys: {
+            master: expect.stringMatching(/^[0-9a-f]{32}$/),
+            pushQuery: expect.stringMatching(/^[0-9a-f]{32}$/),
+            push: expect.stringMatching(/^[0-9a-f]{32}$/),
+            query: expect.stringMatching(/^[0-9a-f]{32}$/),
+          },
+        });
+        const fresh = res.body as CreatedProject;
+        expect(new Set([...Object.values(project.keys), ...Object.values(fresh.keys)]).size).toBe(8);
+
+        for (const app of [t, other]) {
+          for (const old of Object.values(project.keys)) {
+            const refused = await app.http.get('/events/kept/export').set(headers(project, old));
+            expect([refused.status, refused.body]).toEqual([401, UNAUTHORISED]);
+          }
+          const refused = await app.http.get('/events/kept/export').set(headers(project, filtered));
+          expect([refused.status, refused.body]).toEqual([401, INVALID]);
+          // The new keys work, filtered keys of the new master key too; the events are kept.
+          expect((await app.http.get('/events/kept/export').set(headers(fresh, fresh.keys.query))).body.results).toHaveLength(1);
+          const renewed = makeFilteredKey({ filters: { tenant: 'a' }, canQuery: true }, fresh.keys.master, { case: 'lower' });
+          expect((await app.http.get('/events/kept/export').set(headers(fresh, renewed))).body.results).toHaveLength(1);
+          expect((await app.http.post('/events/after-reset').set(headers(fresh, fresh.keys.push)).send({ n: 2 })).status).toBe(200);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('answers 401 without a valid admin token, and 404 for an unknown project', async () => {
+      const project = await t.createProject();
+      for (const token of [{}, { 'X-Admin-Token': 'wrong' }]) {
+        const res = await t.http.post(`/projects/${project.projectId}/keys/reset`).set(token);
+        expect([res.status, res.body]).toEqual([401, { errorMessage: 'Missing or wrong X-Admin-Token.' }]);
+      }
+      // Nothing changed.
+      expect((await t.http.get('/events/x/export').set(auth(project, 'query'))).status).toBe(200);
+      for (const id of ['0'.repeat(24), 'not-a-project']) {
+        const res = await t.http.post(`/projects/${id}/keys/reset`).set(admin);
+        expect([res.status, res.body]).toEqual([404, { errorMessage: `No project '${id}'.` }]);
+      }
+    });
+
+    it('answers 403 when ADMIN_TOKEN is not set', async () => {
+      const off = await startTestApp({ ADMIN_TOKEN: '' });
+      try {
+        const project = await off.createProject();
+        const res = await off.http.post(`/projects/${project.projectId}/keys/reset`).set(admin);
+        expect([res.status, res.body]).toEqual([403, { errorMessage: 'Admin endpoints are disabled. Set ADMIN_TOKEN to enable them.' }]);
+        expect((await off.http.get('/projects').set(admin)).status).toBe(403);
+      } finally {
+        await off.close();
+      }
+    });
+  });
+
+  describe('GET /projects', () => {
+    it('lists projects newest first, as id, name and created, never a key, page by page', async () => {
+      const mine: CreatedProject[] = [];
+      for (const name of ['list 1', 'list 2', 'list 3']) {
+        mine.push(await t.createProject(name));
+      }
+      const first = await t.http.get('/projects').query({ limit: 1 }).set(admin);
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({
+        results: [
+          {
+            projectId: expect.stringMatching(/^[0-9a-f]{24}$/),
+            name: expect.any(String),
+            created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          },
+        ],
+        next: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+      });
+
+      // Walk every page (other test files add projects meanwhile): each project once, in order.
+      const seen: Array<{ projectId: string; name: string; created: string }> = [];
+      let cursor: string | null = null;
+      let text = '';
+      do {
+        const page: Response = await t.http.get('/projects').query(cursor ? { limit: 50, cursor } : { limit: 50 }).set(admin);
+        expect(page.status).toBe(200);
+        text += page.text;
+        seen.push(...page.body.results);
+        cursor = page.body.next;
+      } while (cursor);
+      expect(new Set(seen.map((p) => p.projectId)).size).toBe(seen.length);
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i - 1].created >= seen[i].created).toBe(true);
+      }
+      const positions = mine.map((p) => seen.findIndex((s) => s.projectId === p.projectId));
+      expect(positions.every((i) => i >= 0)).toBe(true);
+      expect([...positions].sort((a, b) => b - a)).toEqual(positions); // list 3 before list 2 before list 1
+      expect(seen[positions[0]]).toEqual({ projectId: mine[0].projectId, name: 'list 1', created: expect.any(String) });
+      for (const p of mine) {
+        for (const secret of Object.values(p.keys)) expect(text).not.toContain(secret);
+      }
+      expect(text).not.toMatch(/"keys"|master/);
+    });
+
+    it('answers 422 for a bad limit or cursor, and 401 without a valid admin token', async () => {
+      const limitError = { errors: [{ field: 'limit', description: 'limit must be an integer from 1 to 100' }] };
+      for (const limit of ['0', '101', 'abc', '1e1']) {
+        const res = await t.http.get('/projects').query({ limit }).set(admin);
+        expect([limit, res.status, res.body]).toEqual([limit, 422, limitError]);
+      }
+      const bracketed = await t.http.get('/projects?limit[]=1').set(admin);
+      expect([bracketed.status, bracketed.body.errors[0].field]).toEqual([422, 'limit']);
+      const cursor = await t.http.get('/projects').query({ cursor: 'bad' }).set(admin);
+      expect([cursor.status, cursor.body]).toEqual([
+        422,
+        { errors: [{ field: 'cursor', description: 'cursor must be the `next` value of an earlier GET /projects answer.' }] },
+      ]);
+      for (const token of [{}, { 'X-Admin-Token': 'wrong' }]) {
+        const res = await t.http.get('/projects').set(token);
+        expect([res.status, res.body]).toEqual([401, { errorMessage: 'Missing or wrong X-Admin-Token.' }]);
+      }
+    });
   });
 });
