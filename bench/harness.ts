@@ -1,7 +1,7 @@
 /**
  * The benchmark harness (bench/README.md): builds the seeded data set, starts a service of its own (API and
  * export worker as two processes, a database and a queue prefix of their own) and an S3 server, then
- * measures B1–B4, each side by side with the physical limit of this machine, and returns every figure.
+ * measures B1–B5, each side by side with the physical limit of this machine, and returns every figure.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import { pushAll, removeScratchRows, runIngest } from './b1-ingest';
 import { runQueries } from './b2-query';
 import { runSmallExport } from './b3-small-export';
 import { runS3Export } from './b4-s3-export';
+import { runS3Import } from './b5-s3-import';
 import { BenchContext, BenchProject, connect } from './lib/context';
 import { loadDataset, WINDOW_END, WINDOW_START } from './lib/dataset';
 import { eventLineSql } from './lib/event-line';
@@ -165,6 +166,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const b2 = options.only.has('b2') ? await runQueries(ctx) : null;
     const b3 = options.only.has('b3') ? await runSmallExport(ctx) : null;
     const b4 = options.only.has('b4') ? await runS3Export(ctx) : null;
+    const b5 = options.only.has('b5') ? await runS3Import(ctx) : null;
 
     const finishedAt = new Date();
     const cpus = os.cpus();
@@ -206,6 +208,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       b2,
       b3,
       b4,
+      b5,
     };
   } finally {
     workerRss?.stop();

@@ -10,11 +10,12 @@ import { CoreModule } from './core.module';
 import { EventsModule } from './events/events.module';
 import { ExportsModule } from './exports/exports.module';
 import { HealthModule } from './health/health.module';
+import { ImportsModule } from './imports/imports.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueryModule } from './query/query.module';
 
 /**
- * The HTTP API (and, with role `all`, the export worker in the same process). Global pipe, guard,
+ * The HTTP API (and, with role `all`, the export and import worker in the same process). Global pipe, guard,
  * interceptor and filter are providers so every test module built from here behaves like
  * production. Nest runs the guard (authentication) before the interceptor that reads JSON bodies,
  * so unauthenticated requests never have their bodies read.
@@ -30,6 +31,7 @@ export class AppModule {
         EventsModule,
         QueryModule,
         ExportsModule.register({ http: true, worker: config.role === 'all' }),
+        ImportsModule.register({ http: true, worker: config.role === 'all' }),
         HealthModule,
       ],
       providers: [
@@ -43,13 +45,17 @@ export class AppModule {
   }
 }
 
-/** The export worker alone (role `worker`): no HTTP server. */
+/** The export and import worker alone (role `worker`): no HTTP server. */
 @Module({})
 export class WorkerModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CoreModule.forConfig(config), ExportsModule.register({ http: false, worker: true })],
+      imports: [
+        CoreModule.forConfig(config),
+        ExportsModule.register({ http: false, worker: true }),
+        ImportsModule.register({ http: false, worker: true }),
+      ],
     };
   }
 }

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 
 /**
  * Smoke run of the benchmark harness (bench/) on 10,000 events, end to end: the compiled
- * harness starts its own service, database and S3 server, measures B1–B4 and writes its results,
+ * harness starts its own service, database and S3 server, measures B1–B5 and writes its results,
  * here into a temporary folder (never over the committed bench/results/latest.*). Asserts the
  * results' shape and that every ratio is a positive finite number; not the targets, which only a
  * full run on a quiet machine can judge.
@@ -70,7 +70,7 @@ describe('bench: smoke run on 10,000 events', () => {
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).finally(() => client.end());
   });
 
-  it('measures B1–B4 and writes latest.json and latest.md with positive finite ratios', async () => {
+  it('measures B1–B5 and writes latest.json and latest.md with positive finite ratios', async () => {
     const { code, output } = await run(['--events', '10000', '--runs', '3', '--warmup', '1', '--out', dir, '--work', path.join(dir, 'work'), '--database', database]);
     if (code !== 0) throw new Error(`the harness exited with ${code}:\n${output}`);
 
@@ -119,15 +119,33 @@ describe('bench: smoke run on 10,000 events', () => {
     // 10,000 events are one part per export: too small to kill a worker half-way.
     expect(results.b4.resume).toEqual({ skipped: expect.stringContaining('nothing to interrupt') });
 
+    // B5: the object's first 1,000 lines, then all 10,000; each side stored exactly those events (count and checksum).
+    expect(results.b5).toMatchObject({ batchLines: expect.any(Number), withIds: true, met: { ratio: expect.any(Boolean), peakRss: expect.any(Boolean) } });
+    expect(results.b5.phases.map((p: { label: string; events: number }) => [p.label, p.events])).toEqual([['N/10', 1000], ['N', 10000]]);
+    for (const phase of results.b5.phases) {
+      expect(phase.identical).toBe(true);
+      expect(phase.service).toMatchObject({ importedEvents: phase.events, duplicateEvents: 0, eventErrors: 0, stored: { events: phase.events } });
+      expect(phase.baseline.stored).toEqual(phase.service.stored);
+      expect(phase.service.stored.checksum).toMatch(/^[1-9]\d*$/);
+      expect(phase.baseline.copies).toBe(Math.ceil(phase.events / results.b5.batchLines));
+      expect(phase.workerPeakRssBytes).toBeGreaterThan(0);
+      expect([phase.service.seconds, phase.baseline.seconds].every((s: number) => Number.isFinite(s) && s > 0)).toBe(true);
+    }
+    expect(results.b5.phases.map((p: { first: string }) => p.first)).toEqual(['service', 'baseline']);
+
     const ratios = ratiosIn(results);
-    // B1, B2 (p50 and p95 each) or none, B3 (p50, p95), B4 (two phases, top level), RSS growth.
-    expect(ratios.length).toBeGreaterThanOrEqual(1 + 2 + 3 + 1);
+    // B1, B2 (p50 and p95 each) or none, B3 (p50, p95), B4 (two phases, top level), RSS growth, B5 (two phases, top level), RSS growth.
+    expect(ratios.length).toBeGreaterThanOrEqual(1 + 2 + 3 + 1 + 3 + 1);
     for (const [where, ratio] of ratios) {
       expect({ where, positiveFinite: Number.isFinite(ratio) && ratio > 0 }).toEqual({ where, positiveFinite: true });
     }
 
     expect(markdown).toContain('| benchmark | service | baseline (physical limit) | ratio | target | met |');
     expect(markdown).toMatch(/Versions: Node .+, PostgreSQL .+, Redis .+/);
-    for (const name of ['B1 ingest', 'B3 small export', 'B4 S3 export N/10', 'B4 export worker peak RSS']) expect(markdown).toContain(name);
+    for (const name of ['B1 ingest', 'B3 small export', 'B4 S3 export N/10', 'B4 export worker peak RSS', 'B5 S3 import N/10', 'B5 S3 import N:', 'B5 import worker peak RSS']) {
+      expect(markdown).toContain(name);
+    }
+    // The stored events were the same on both sides, so the table says nothing of a difference.
+    expect(markdown).not.toContain('STORED EVENTS DIFFER');
   }, 180_000);
 });

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { repoRoot } from './paths';
 
-/** The four benchmarks (bench/README.md). */
-export const BENCHMARKS = ['b1', 'b2', 'b3', 'b4'] as const;
+/** The five benchmarks (bench/README.md). */
+export const BENCHMARKS = ['b1', 'b2', 'b3', 'b4', 'b5'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** Everything a run of the harness is told, from the command line (`npm run bench -- --events 100000`). */
@@ -46,7 +46,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --out DIR         where latest.json and latest.md go (default bench/results)
   --work DIR        data set cache, logs, profiles (default bench/data)
   --database NAME   database to drop, recreate and use (default connect_bench)
-  --only LIST       comma-separated subset of b1,b2,b3,b4 (default all)
+  --only LIST       comma-separated subset of b1,b2,b3,b4,b5 (default all)
   --cpu-prof        profile the service processes (node --cpu-prof) into <work>/runs/<run>/profiles/
   --service-node-flags "FLAGS"
                     extra node flags for the service processes, e.g. "--max-semi-space-size=64"

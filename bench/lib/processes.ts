@@ -290,11 +290,11 @@ export class RssSampler {
     this.sample();
   }
 
-  /** The window's peak RSS (bytes), how many samples it rests on, whether VmHWM was used, and the timeline. */
+  /** The window's peak RSS (bytes), how many samples it rests on, whether VmHWM was used, and the timeline so far (a copy). */
   peak(): { peakRssBytes: number; samples: number; vmHwmUsed: boolean; timeline: Array<[number, number]> } {
     this.sample();
     const hwm = this.hwmReset ? (readRss(this.pid)?.hwm ?? 0) : 0;
-    return { peakRssBytes: Math.max(this.max, hwm), samples: this.samples, vmHwmUsed: this.hwmReset, timeline: this.timeline };
+    return { peakRssBytes: Math.max(this.max, hwm), samples: this.samples, vmHwmUsed: this.hwmReset, timeline: [...this.timeline] };
   }
 
   current(): number {

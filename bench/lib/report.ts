@@ -4,6 +4,7 @@ import type { IngestResult } from '../b1-ingest';
 import type { QueryBenchResult } from '../b2-query';
 import type { SmallExportResult } from '../b3-small-export';
 import type { S3ExportResult } from '../b4-s3-export';
+import type { S3ImportResult } from '../b5-s3-import';
 
 /** Everything one run of the harness measured: written to latest.json, rendered into latest.md and the console. */
 export interface BenchResults {
@@ -32,6 +33,7 @@ export interface BenchResults {
   b2: QueryBenchResult | null;
   b3: SmallExportResult | null;
   b4: S3ExportResult | null;
+  b5: S3ImportResult | null;
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -124,6 +126,28 @@ export function tableRows(r: BenchResults): string[][] {
       `${yes(r.b4.met.peakRss)}, ${r.b4.met.flat ? 'flat' : '**grows**'}`,
     ]);
   }
+  if (r.b5) {
+    for (const p of r.b5.phases) {
+      rows.push([
+        `B5 S3 import ${p.label}: ${int(p.events)} events (${mib(p.objectBytes)} NDJSON, ids included), POST /event-import → Complete vs GetObject → COPY FROM STDIN` +
+          (p.identical ? '' : ' (STORED EVENTS DIFFER)'),
+        `${int(p.service.eventsPerSecond)} events/s`,
+        `${int(p.baseline.eventsPerSecond)} events/s`,
+        p.ratio.toFixed(3),
+        p.label === 'N' ? `≥ ${r.b5.target.minRatio}` : '',
+        p.label === 'N' ? yes(r.b5.met.ratio) : '',
+      ]);
+    }
+    const [tenth, full] = r.b5.phases;
+    rows.push([
+      `B5 import worker peak RSS, ${int(tenth.events)} → ${int(full.events)} events`,
+      `${mib(r.b5.peakRss.atTenthBytes)} → ${mib(r.b5.peakRss.atFullBytes)}`,
+      '',
+      r.b5.peakRss.growth.toFixed(2),
+      `≤ ${mib(r.b5.target.maxPeakRssBytes)}, growth ≤ ${r.b5.target.maxRssGrowth}`,
+      `${yes(r.b5.met.peakRss)}, ${r.b5.met.flat ? 'flat' : '**grows**'}`,
+    ]);
+  }
   return rows;
 }
 
@@ -151,13 +175,13 @@ function circumstances(r: BenchResults): string {
     `- Versions: Node ${r.versions.node}, PostgreSQL ${r.versions.postgres}, Redis ${r.versions.redis}`,
     `- Data: ${int(r.dataset.events)} events (seed ${r.config.seed}), ${int(r.dataset.averageEventBytes)} bytes of JSON each on average, ` +
       `${Object.entries(r.dataset.collections).map(([c, n]) => `${c} ${int(n)}`).join(', ')}; ${r.dataset.windowStart.slice(0, 10)} to ${r.dataset.windowEnd.slice(0, 10)} (90 days)`,
-    `- Service: \`node ${r.config.serviceNodeFlags.length > 0 ? `${r.config.serviceNodeFlags.join(' ')} ` : ''}dist/src/main.js\` as two processes, ROLE=api (HTTP) and ROLE=worker (exports), on a database of its own`,
+    `- Service: \`node ${r.config.serviceNodeFlags.length > 0 ? `${r.config.serviceNodeFlags.join(' ')} ` : ''}dist/src/main.js\` as two processes, ROLE=api (HTTP) and ROLE=worker (exports and imports), on a database of its own`,
   ].join('\n');
 }
 
 export function markdownReport(r: BenchResults): string {
   const notes: string[] = [
-    'Ratios: B1 is service ÷ baseline events/s (higher is better); B2–B4 are service ÷ baseline time (lower is better).',
+    'Ratios: B1 and B5 are service ÷ baseline events/s (higher is better); B2–B4 are service ÷ baseline time (lower is better).',
     'Each figure is measured side by side with its baseline, alternating which goes first, so noise from other work on the machine lands on both.',
   ];
   if (r.b2 && r.b2.available && r.b2.queries.some((q) => !q.answersMatch)) notes.push('**Some B2 answers differ between the service and the SQL.**');
@@ -169,6 +193,12 @@ export function markdownReport(r: BenchResults): string {
     if (resume && !('skipped' in resume)) notes.push(
       `B4 resumed: POST → Complete with the worker killed (SIGKILL) at the percentDone shown and a new one started (up in ${resume.workerRestartSeconds.toFixed(1)} s; ` +
         `${resume.acknowledgedPartsAtResume ?? 'no'} parts acknowledged when it resumed), both exports on workers with ${Object.entries(resume.workerEnv).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+    );
+  }
+  if (r.b5) {
+    notes.push(
+      `B5: the service's time is POST /event-import → the monitor's \`finished\`; the baseline's is GetObject → the last COPY committed (${r.b5.baselineMethod}). ` +
+        'Both sides\' rows are counted and checksummed, then deleted before the other side runs.',
     );
   }
   return [

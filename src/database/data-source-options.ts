@@ -3,6 +3,7 @@ import { Init1764470000000 } from '../../migrations/1764470000000-Init';
 import { InstanceSettings1764480000000 } from '../../migrations/1764480000000-InstanceSettings';
 import { ExportsV21764490000000 } from '../../migrations/1764490000000-ExportsV2';
 import { ExportOwnership1764500000000 } from '../../migrations/1764500000000-ExportOwnership';
+import { EventImports1764510000000 } from '../../migrations/1764510000000-EventImports';
 import { Export } from '../exports/entities/export.entity';
 import { ApiKey } from '../projects/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
@@ -31,7 +32,7 @@ export function dataSourceOptions(
     type: 'postgres',
     url: databaseUrl,
     entities: [Project, ApiKey, Export],
-    migrations: [Init1764470000000, InstanceSettings1764480000000, ExportsV21764490000000, ExportOwnership1764500000000],
+    migrations: [Init1764470000000, InstanceSettings1764480000000, ExportsV21764490000000, ExportOwnership1764500000000, EventImports1764510000000],
     migrationsTableName: 'migrations',
     synchronize: false,
     extra: {

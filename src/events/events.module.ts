@@ -5,6 +5,7 @@ import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
 import { EventsService } from './events.service';
 
+/** Pushing events and deleting collections (Connect docs, "Pushing events"). */
 @Module({
   controllers: [EventsController, CollectionsController],
   providers: [EventsService, EventsRepository, CollectionsService],

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { stringifyJson } from '../common/json-text';
 import { ValidEvent } from './event-validation';
 
@@ -24,6 +24,49 @@ export function eventJsonSql(alias: string): string {
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Events as the one jsonb document `EventsRepository.insertDocument` stores: `[{"c": collection,
+ * "i": id, "t": ISO timestamp, "p": properties}, …]`. One jsonb document rather than parallel
+ * text[]/jsonb[] arrays: PostgreSQL parses it once into binary jsonb and each field is then a copy;
+ * no array-literal escaping in Node (bench/README.md: B1 went from 0.28 to about 0.45 of COPY's
+ * events/s). Rows are sorted by (collection, id): every batch takes its row locks in that one
+ * global order, so concurrent batches with the same ids wait for each other instead of deadlocking.
+ * Events holding ExactNumbers (numbers a double would not reproduce) are written by lossless-json,
+ * digit for digit; the rest, nearly always all of them, by JSON.stringify.
+ */
+export function eventsDocument(rows: EventRow[]): string {
+  return documentOf(rows.map(documentEntry));
+}
+
+/** One event's element of an insert document, already rendered, with its sort key. */
+export interface DocumentEntry {
+  collection: string;
+  /** The id's JSON text (the sort key within a collection). */
+  id: string;
+  /** `{"c": …, "i": …, "t": …, "p": …}` */
+  json: string;
+}
+
+/**
+ * Renders one event's element of the document at once, so that a caller reading events one by one
+ * (an import) keeps only this text and the parsed event dies young (bench/README.md, B5: the import
+ * worker's peak RSS).
+ */
+export function documentEntry(row: EventRow): DocumentEntry {
+  const { collection, event } = row;
+  return {
+    collection,
+    id: JSON.stringify(event.eventId),
+    json: stringifyJson({ c: collection, i: event.eventId, t: event.timestamp.toISOString(), p: event.properties }, event.hasExactNumbers),
+  };
+}
+
+/** The document of these entries (sorted in place by collection and id, see eventsDocument). */
+export function documentOf(entries: DocumentEntry[]): string {
+  entries.sort((a, b) => compare(a.collection, b.collection) || compare(a.id, b.id));
+  return `[${entries.map((e) => e.json).join(',')}]`;
+}
+
 /** Writes and deletes events. Reads go through the query compiler (query/) and the exports module. */
 @Injectable()
 export class EventsRepository {
@@ -32,33 +75,31 @@ export class EventsRepository {
   /**
    * Stores events in one statement. A repeated id within (project, collection) is stored once,
    * also when both copies are in `rows` or arrive concurrently (unique index + ON CONFLICT).
-   * Resolves once the rows are committed.
+   * Resolves once the rows are committed, or, given `manager`, once they are written in its
+   * transaction (an import commits them together with its position).
+   * @returns how many events were stored (the others' ids were already stored, or repeated in `rows`).
    */
-  async insert(projectId: string, rows: EventRow[]): Promise<void> {
-    if (rows.length === 0) {
-      return;
-    }
-    // One jsonb document rather than parallel text[]/jsonb[] arrays: PostgreSQL parses it once into
-    // binary jsonb and each field is then a copy; no array-literal escaping in Node (bench/README.md:
-    // B1 went from 0.28 to about 0.45 of COPY's events/s).
-    // Rows go in sorted by (collection, id): every batch takes its row locks in that one global
-    // order, so concurrent batches with the same ids wait for each other instead of deadlocking.
-    const keyed = rows.map((r) => ({ row: r, id: JSON.stringify(r.event.eventId) }));
-    keyed.sort((a, b) => compare(a.row.collection, b.row.collection) || compare(a.id, b.id));
-    // Events holding ExactNumbers (numbers a double would not reproduce) are written by lossless-json,
-    // digit for digit; the rest, nearly always all of them, by JSON.stringify.
-    const exact = rows.some((r) => r.event.hasExactNumbers);
-    const document = stringifyJson(
-      keyed.map(({ row }) => ({ c: row.collection, i: row.event.eventId, t: row.event.timestamp.toISOString(), p: row.event.properties })),
-      exact,
-    );
-    await this.dataSource.query(
-      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
-       SELECT $1, u.c, u.i, u.t, u.p
-         FROM jsonb_to_recordset($2::jsonb) AS u(c text, i jsonb, t timestamptz, p jsonb)
-       ON CONFLICT (project_id, collection, event_id) DO NOTHING`,
+  async insert(projectId: string, rows: EventRow[], manager?: EntityManager): Promise<number> {
+    return rows.length === 0 ? 0 : this.insertDocument(projectId, eventsDocument(rows), manager);
+  }
+
+  /**
+   * `insert` of rows already rendered by `eventsDocument` (an import renders a batch while the
+   * previous one commits, and then keeps only the text, not the parsed events).
+   * @returns how many events were stored.
+   */
+  async insertDocument(projectId: string, document: string, manager?: EntityManager): Promise<number> {
+    const [{ stored }]: Array<{ stored: number }> = await (manager ?? this.dataSource).query(
+      `WITH stored AS (
+         INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+         SELECT $1, u.c, u.i, u.t, u.p
+           FROM jsonb_to_recordset($2::jsonb) AS u(c text, i jsonb, t timestamptz, p jsonb)
+         ON CONFLICT (project_id, collection, event_id) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS stored FROM stored`,
       [projectId, document],
     );
+    return stored;
   }
 
   /**

@@ -20,6 +20,25 @@ function messageOf(error: ConnectError): string {
     : error.message;
 }
 
+/** One event checked for storage: the row to store, or why it cannot be stored (a batch result's `message`). */
+export type PreparedEvent = { row: EventRow; error?: undefined } | { row?: undefined; error: string };
+
+/**
+ * Checks one event of a batch or an import line for storage: the same rules as a single push
+ * (`validateEvent`), its id generated when absent.
+ * @throws only errors that are not the event's fault.
+ */
+export function prepareEvent(collection: string, raw: unknown, now: Date): PreparedEvent {
+  try {
+    return { row: { collection, event: validateEvent(raw, now, randomUUID) } };
+  } catch (error) {
+    if (error instanceof ConnectError) {
+      return { error: messageOf(error) };
+    }
+    throw error;
+  }
+}
+
 /** Pushing events (Connect docs, "Pushing events"): validation, id generation, de-duplication, storage. */
 @Injectable()
 export class EventsService {
@@ -62,15 +81,12 @@ export class EventsService {
         if (collectionProblem) {
           return { success: false, message: collectionProblem };
         }
-        try {
-          rows.push({ collection, event: validateEvent(raw, now, randomUUID) });
+        const prepared = prepareEvent(collection, raw, now);
+        if (prepared.row) {
+          rows.push(prepared.row);
           return { success: true };
-        } catch (error) {
-          if (error instanceof ConnectError) {
-            return { success: false, message: messageOf(error) };
-          }
-          throw error;
         }
+        return { success: false, message: prepared.error };
       });
       return [collection, outcomes] as const;
     });

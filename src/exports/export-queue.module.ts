@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app.config';
+import { registerJobQueue } from '../common/job-queue';
 import { EXPORT_JOB_OPTIONS, EXPORT_QUEUE, exportBackoff } from './exports.constants';
 
 /**
@@ -10,22 +10,7 @@ import { EXPORT_JOB_OPTIONS, EXPORT_QUEUE, exportBackoff } from './exports.const
  * (EXPORT_MAX_ATTEMPTS, EXPORT_RETRY_BUDGET_MS), kept in PostgreSQL by ExportRunner.
  */
 @Module({
-  imports: [
-    BullModule.registerQueueAsync({
-      name: EXPORT_QUEUE,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        settings: {
-          lockDuration: config.exportLockDurationMs,
-          lockRenewTime: Math.floor(config.exportLockDurationMs / 3),
-          stalledInterval: config.exportStalledIntervalMs,
-          maxStalledCount: config.exportMaxStalledCount,
-          backoffStrategies: { export: exportBackoff(config) },
-        },
-        defaultJobOptions: EXPORT_JOB_OPTIONS,
-      }),
-    }),
-  ],
+  imports: [registerJobQueue(EXPORT_QUEUE, 'export', exportBackoff, EXPORT_JOB_OPTIONS)],
   exports: [BullModule],
 })
 export class ExportQueueModule {}

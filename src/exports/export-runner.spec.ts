@@ -8,8 +8,8 @@ import {
   manifestKey,
   manifestQuery,
   resumePlan,
-  retryDelayMs,
 } from './export-runner';
+import { retryDelayMs } from '../common/retry-delay';
 import { S3RequestTimeoutError } from './s3-multipart-uploader';
 
 const part = (partNumber: number, startAfterEventId: string | null, endEventId: string, isLast = false): CheckpointPart => ({

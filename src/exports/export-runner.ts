@@ -3,6 +3,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash, Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
+import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
+import { retryDelayMs } from '../common/retry-delay';
 import { isDependencyUnavailable } from '../common/dependency-errors';
 import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
@@ -15,13 +17,12 @@ import { CheckpointPart, ExportCheckpointsRepository } from './export-checkpoint
 import { ExportScope } from './exports.repository';
 import { deserializeSelection } from './frozen-selection';
 import { GZIP_LEVEL, ndjsonBlocks, ndjsonParts, Part } from './ndjson-parts';
-import type { S3Credentials } from './s3-client.factory';
+import type { S3Credentials } from '../s3/s3-client.factory';
+import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
 import { multipartEtag, S3MultipartUploader, S3RequestTimeoutError } from './s3-multipart-uploader';
 
 /** S3's limit on parts per upload, with room to spare: the part size grows when an export would need more. */
 const MAX_PARTS = 9_000;
-/** How often a running export checks that it was not cancelled, and that it is still making progress, ms. */
-const WATCH_INTERVAL_MS = 1_000;
 
 /** The export was cancelled (DELETE …/export/:id set it Failed): stop, abort the upload. */
 export class ExportCancelledError extends Error {
@@ -59,21 +60,6 @@ export class ExportWaitTurnError extends Error {
   override name = 'ExportWaitTurnError';
 }
 
-/** S3 error codes that say "try again" rather than "this will never work". */
-const TRANSIENT_S3_CODES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'BadDigest', // the part was damaged on its way: sending it again fixes it
-  'XAmzContentSHA256Mismatch',
-]);
-/** Socket errors worth another attempt. */
-const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up)\b/;
-
 /**
  * Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections
  * (S3's or PostgreSQL's), a stalled attempt. Everything else (access denied, no such bucket, a wrong
@@ -82,54 +68,23 @@ const TRANSIENT_NETWORK = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDO
 export function isTransientExportError(error: unknown): boolean {
   if (error instanceof ExportStalledError || error instanceof S3RequestTimeoutError) return true;
   if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError || error instanceof ExportSupersededError) return false;
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata?.httpStatusCode ?? 0;
-    return status >= 500 || TRANSIENT_S3_CODES.has(error.name);
-  }
+  if (error instanceof S3ServiceException) return isTransientS3Error(error);
   if (isQueryCanceled(error)) return false;
-  const text = `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`;
-  if (TRANSIENT_NETWORK.test(text) || (error instanceof Error && error.name === 'TimeoutError')) return true;
+  if (isTransientS3Error(error)) return true;
   return isDependencyUnavailable(error);
-}
-
-/** Delay before attempt `attempt + 1`, ms: base × 2^(attempt − 1), at most `max`, with "equal jitter" (half fixed, half random). */
-export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/**
- * Replaces any occurrence of the credentials in a message (belt and braces: SDK messages do not
- * contain them). Values under 8 characters are left alone: they would blank out ordinary words.
- */
-function redact(message: string, credentials: S3Credentials | null): string {
-  let text = message;
-  for (const secret of [credentials?.secretAccessKey, credentials?.accessKeyId]) {
-    if (secret && secret.length >= 8) {
-      text = text.split(secret).join('***');
-    }
-  }
-  return text.slice(0, 1000);
 }
 
 /** A message for the monitor's `error` field, saying what went wrong in the user's terms. */
 export function describeExportError(error: unknown, record: Export, credentials: S3Credentials | null): string {
   const target = `s3://${record.s3Bucket}/${record.s3Key}${record.s3Endpoint ? ` at ${record.s3Endpoint}` : ''}`;
   if (error instanceof S3ServiceException) {
-    const hint = ['SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied', 'Forbidden'].includes(error.name)
-      ? ' Check s3AccessKeyId, s3SecretAccessKey and the bucket policy.'
-      : error.name === 'NoSuchBucket'
-        ? ' Check the bucket name in s3Path.'
-        : '';
+    const hint = s3RejectionHint(error);
     const reason = error.message.replace(/\.?\s*$/, '.');
-    return redact(`S3 rejected the upload to ${target}: ${error.name}: ${reason}${hint}`, credentials);
+    return redactCredentials(`S3 rejected the upload to ${target}: ${error.name}: ${reason}${hint}`, credentials);
   }
-  // The SDK may wrap a socket error so that only its message keeps the errno code.
-  const network = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(
-    `${(error as { code?: string }).code ?? ''} ${error instanceof Error ? error.message : String(error)}`,
-  );
+  const network = networkErrorCode(error);
   if (network) {
-    return redact(`Could not reach S3 to upload ${target}: ${network[1]}.`, credentials);
+    return redactCredentials(`Could not reach S3 to upload ${target}: ${network}.`, credentials);
   }
   if (isQueryCanceled(error)) {
     return (
@@ -147,68 +102,18 @@ export function describeExportError(error: unknown, record: Export, credentials:
     return 'Lost the connection to PostgreSQL while reading the events.';
   }
   if (error instanceof S3RequestTimeoutError || (error instanceof Error && error.name === 'TimeoutError')) {
-    return redact(`S3 did not answer in time while uploading ${target}.`, credentials);
+    return redactCredentials(`S3 did not answer in time while uploading ${target}.`, credentials);
   }
   return `The export failed while uploading ${target}. The failure was logged for the operator.`;
 }
 
 
-/**
- * Watches one attempt: cancels it when the export is no longer Running (DELETE …/export/:id) and
- * abandons it when nothing moved (no row read, no S3 answer) for EXPORT_STALL_TIMEOUT_MS, whatever
- * hangs: a PostgreSQL connection that died without an error, an S3 request, a DNS lookup.
- * Everything the attempt waits on listens to `signal`.
- */
-class AttemptWatch {
-  private readonly controller = new AbortController();
-  private lastProgress = Date.now();
-  private readonly timer: NodeJS.Timeout;
-  private polling = false;
-
-  constructor(
-    stallTimeoutMs: number,
-    ownership: () => Promise<'running' | 'ended' | 'superseded'>,
-  ) {
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastProgress > stallTimeoutMs) {
-        this.abort(new ExportStalledError(`no progress for ${stallTimeoutMs} ms`));
-        return;
-      }
-      if (this.polling) return;
-      this.polling = true;
-      ownership()
-        .then((state) => {
-          if (state === 'ended') this.abort(new ExportCancelledError('The export was cancelled.'));
-          if (state === 'superseded') this.abort(new ExportSupersededError('a later attempt took the export over'));
-        })
-        .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
-        .finally(() => (this.polling = false));
-    }, Math.min(WATCH_INTERVAL_MS, stallTimeoutMs));
-    this.timer.unref();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Something moved: a row batch read, an S3 answer, a checkpoint written. */
-  tick(): void {
-    this.lastProgress = Date.now();
-  }
-
-  abort(reason: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
-  }
-
-  /** The reason the attempt was stopped, if it was; else `error` itself. */
-  reasonFor(error: unknown): unknown {
-    return this.controller.signal.aborted ? this.controller.signal.reason : error;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
+/** The errors an export's AttemptWatch stops it with. */
+const EXPORT_WATCH_ERRORS: AttemptWatchErrors = {
+  stalled: (ms) => new ExportStalledError(`no progress for ${ms} ms`),
+  cancelled: () => new ExportCancelledError('The export was cancelled.'),
+  superseded: () => new ExportSupersededError('a later attempt took the export over'),
+};
 
 /** A stretch of the export to read and upload: the rows after `afterEventId` up to `untilEventId`, as parts from `firstPartNumber`. */
 interface Segment {
@@ -320,7 +225,7 @@ export class ExportRunner {
     }
     this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
     const started = Date.now();
-    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts));
+    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts), EXPORT_WATCH_ERRORS);
     try {
       const result = await this.attempt(record, credentials, watch);
       if (result) {

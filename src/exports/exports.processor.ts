@@ -1,14 +1,14 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { withTimeout } from '../common/dependency-errors';
+import { isJobLost, LatestRuns } from '../common/bull-jobs';
 import { AppConfig } from '../config/app.config';
 import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
-import type { S3Credentials } from './s3-client.factory';
+import type { S3Credentials } from '../s3/s3-client.factory';
 import { SecretBox } from '../common/secret-box';
 
 /**
@@ -30,16 +30,12 @@ import { SecretBox } from '../common/secret-box';
  * stopped between marking an export Failed and aborting its upload, or a cancel of an export whose
  * worker is gone), so no incomplete upload is left in a customer's bucket.
  */
-/** How long the sweep waits before reading a 'stuck' job's state again, ms. */
-const STUCK_RECHECK_MS = 200;
-
 @Injectable()
 export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ExportsProcessor.name);
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
-  /** The latest attempt this process started, per export id (see `handle`). */
-  private readonly latestRun = new Map<string, Promise<void>>();
+  private readonly latestRuns = new LatestRuns();
 
   constructor(
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
@@ -59,28 +55,9 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     this.sweepTimer.unref();
   }
 
-  /**
-   * Runs one job's attempt. When a later job for the same export started in this process meanwhile
-   * (Redis lost the job and the sweep queued it again while this attempt ran), this attempt was
-   * superseded; its job has the same id and lock token as the later one, so it resolves only once
-   * the later attempt has ended. Resolving at once would mark the later job completed while its
-   * attempt still runs: the sweep would queue the export again, the next attempt would supersede
-   * that one, and so on until EXPORT_MAX_ATTEMPTS failed the export.
-   */
-  private async handle(exportId: string): Promise<void> {
-    const run = this.runner.run(exportId);
-    this.latestRun.set(exportId, run);
-    try {
-      await run;
-    } finally {
-      for (let later = this.latestRun.get(exportId); later && later !== run; ) {
-        const current: Promise<void> = later;
-        await current.catch(() => undefined);
-        const next = this.latestRun.get(exportId);
-        later = next === current ? undefined : next;
-      }
-      if (this.latestRun.get(exportId) === run) this.latestRun.delete(exportId);
-    }
+  /** Runs one job's attempt (see LatestRuns: a superseded attempt's job outlives it). */
+  private handle(exportId: string): Promise<void> {
+    return this.latestRuns.run(exportId, () => this.runner.run(exportId));
   }
 
   onModuleDestroy(): void {
@@ -149,26 +126,9 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
    * it is in no list, so nothing would ever take it). Each Redis call waits at most REDIS_COMMAND_TIMEOUT_MS.
    */
   private async requeueOrphans(): Promise<void> {
-    const ms = this.config.redisCommandTimeoutMs;
-    const bounded = <T>(operation: Promise<T>): Promise<T> =>
-      withTimeout(operation, ms, () => new Error(`Redis did not answer within ${ms} ms`));
-    const lost = async (id: string): Promise<boolean> => {
-      const job = await bounded(this.queue.getJob(id));
-      const state = job ? await bounded(job.getState()) : null;
-      if (job && state === 'stuck') {
-        // getState reads the job's lists one after another: a job moving from waiting to active in
-        // between reads as 'stuck'. Only one that is still in no list a moment later is lost.
-        await new Promise((resolve) => setTimeout(resolve, STUCK_RECHECK_MS));
-        const again = await bounded(job.getState());
-        if (again !== 'stuck') return false;
-      }
-      if (job && state !== 'completed' && state !== 'failed' && state !== 'stuck') return false;
-      if (job) await bounded(job.remove());
-      return true;
-    };
     for (const id of await this.exports.unfinishedIds(this.config.queuePrefix)) {
       try {
-        if (await lost(id)) {
+        if (await isJobLost(this.queue, id, this.config.redisCommandTimeoutMs)) {
           await this.service.enqueue(id);
           this.logger.warn(`export ${id} had no live job; queued it again`);
         }

@@ -25,7 +25,8 @@ import {
 import { ExportListPosition, ExportScope, ExportsRepository } from './exports.repository';
 import { serializeSelection } from './frozen-selection';
 import { minRateReadable, SlowClientError } from './min-rate-readable';
-import { exportObjectKey, parseS3Path } from './s3-location';
+import { exportObjectKey } from './export-object';
+import { parseS3Path } from '../s3/s3-location';
 
 /** Rows fetched per round trip while streaming a small export. */
 const STREAM_BATCH_ROWS = 500;

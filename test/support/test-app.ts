@@ -6,6 +6,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { createHttpApp } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
 import { EXPORT_QUEUE } from '../../src/exports/exports.constants';
+import { IMPORT_QUEUE } from '../../src/imports/imports.constants';
 import { ProjectsService, CreatedProject } from '../../src/projects/projects.service';
 
 let apps = 0;
@@ -49,6 +50,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     createProject: (name = 'test') => app.get(ProjectsService).create(name),
     close: async () => {
       await app.get<Queue>(getQueueToken(EXPORT_QUEUE)).obliterate({ force: true });
+      await app.get<Queue>(getQueueToken(IMPORT_QUEUE)).obliterate({ force: true });
       await app.close();
     },
   };

@@ -5,7 +5,6 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
-  Matches,
   MaxLength,
   Validate,
   ValidateIf,
@@ -13,10 +12,8 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { RawJson } from '../../common/validation.pipe';
+import { S3CredentialsDto } from '../../s3/s3-credentials.dto';
 import { ExportCompression } from '../entities/export.entity';
-
-/** AWS access keys and secrets are printable ASCII; anything else (CR/LF, NUL) would break request signing. */
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 @ValidatorConstraint({ name: 'isQueryDocument' })
 class IsQueryDocument implements ValidatorConstraintInterface {
@@ -30,7 +27,7 @@ class IsQueryDocument implements ValidatorConstraintInterface {
 }
 
 /** Body of `POST /events/:collection/export` (Connect docs, "Exporting events": "Exporting to Amazon S3"). */
-export class CreateS3ExportDto {
+export class CreateS3ExportDto extends S3CredentialsDto {
   @ApiPropertyOptional({
     description: 'Query with only `filter` and `timeframe` (and `timezone` with a relative timeframe). Absent: every event.',
     example: { filter: { product: 'apple' }, timeframe: 'today' },
@@ -53,18 +50,6 @@ export class CreateS3ExportDto {
   @IsNotEmpty()
   @IsString()
   s3Path: string;
-
-  @ApiProperty({ description: 'Access key id for the bucket; stored encrypted, wiped when the export ends.', example: 'AKIA...' })
-  @MaxLength(256)
-  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
-  @IsString()
-  s3AccessKeyId: string;
-
-  @ApiProperty({ description: 'Secret access key for the bucket; stored encrypted, wiped when the export ends.', example: 'NOT_TELLING' })
-  @MaxLength(256)
-  @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
-  @IsString()
-  s3SecretAccessKey: string;
 
   @ApiPropertyOptional({
     enum: ExportCompression,

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Export, ExportStatus } from '../entities/export.entity';
-import { exportFileName } from '../s3-location';
+import { exportFileName } from '../export-object';
 
 /** The monitor document of an S3 export (Connect docs, "Exporting events": "Monitoring the export"), field for field. */
 export class ExportStatusDto {

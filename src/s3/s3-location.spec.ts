@@ -1,7 +1,5 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { ValidationError } from '../common/errors';
-import { ExportCompression } from './entities/export.entity';
-import { exportObjectKey, parseS3Path, S3Location } from './s3-location';
+import { parseS3ObjectPath, parseS3Path, S3Location } from './s3-location';
 
 const ALLOWED = ['http://127.0.0.1:4569', 'https://minio.internal.example'];
 
@@ -62,24 +60,21 @@ describe('parseS3Path', () => {
   });
 });
 
-describe('exportObjectKey', () => {
-  const location = (prefix: string): S3Location => ({ endpoint: null, region: 'us-east-1', bucket: 'b', prefix });
-
-  it('puts <id>.json under the prefix', () => {
-    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e')).toBe('exports/55b80dd4eb6742481c62c05e.json');
-    expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e')).toBe('55b80dd4eb6742481c62c05e.json');
+describe('parseS3ObjectPath', () => {
+  it.each<[string, string, string]>([
+    ['s3://mybucket/purchases.json', 'mybucket', 'purchases.json'],
+    ['s3://mybucket/a//b/purchases.json.gz', 'mybucket', 'a/b/purchases.json.gz'],
+    ['https://mybucket.s3.eu-west-1.amazonaws.com/in/file%20one.ndjson', 'mybucket', 'in/file one.ndjson'],
+    ['http://127.0.0.1:4569/mybucket/events.json', 'mybucket', 'events.json'],
+  ])('reads %j as bucket %s, key %s', (s3Path, bucket, key) => {
+    const parsed = parseS3ObjectPath(s3Path, ALLOWED);
+    expect([parsed.location.bucket, parsed.key, parsed.location.prefix]).toEqual([bucket, key, '']);
   });
 
-  it('puts <id>.json.gz under the prefix with gzip compression, <id>.json with none', () => {
-    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toBe('exports/55b80dd4eb6742481c62c05e.json.gz');
-    expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e', ExportCompression.None)).toBe('55b80dd4eb6742481c62c05e.json');
-  });
-
-  it('refuses keys over 1,024 bytes, counting the .gz suffix', () => {
-    expect(() => exportObjectKey(location(`${'é'.repeat(500)}/`), '55b80dd4eb6742481c62c05e')).toThrow(ValidationError);
-    // 1,024 bytes exactly as .json; 3 more as .json.gz.
-    const prefix = `${'a'.repeat(1024 - 29 - 1)}/`;
-    expect(Buffer.byteLength(exportObjectKey(location(prefix), '55b80dd4eb6742481c62c05e'))).toBe(1024);
-    expect(() => exportObjectKey(location(prefix), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toThrow(ValidationError);
-  });
+  it.each(['s3://mybucket', 's3://mybucket/', 's3://mybucket/folder/', 'http://10.0.0.1/mybucket/a.json', `s3://mybucket/${'k'.repeat(1025)}`])(
+    'refuses %j with 422 on s3Path',
+    (s3Path) => {
+      expect(errorsOf(() => parseS3ObjectPath(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
+    },
+  );
 });

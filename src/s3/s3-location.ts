@@ -1,8 +1,7 @@
 import { ValidationError } from '../common/errors';
 import { isStorableText } from '../common/storable-text';
-import { ExportCompression } from './entities/export.entity';
 
-/** Where an export goes: an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
+/** Where an export goes (or an import reads from): an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
 export interface S3Location {
   /** Origin of an S3-compatible endpoint, addressed path-style; null for AWS S3. */
   endpoint: string | null;
@@ -136,20 +135,26 @@ export function parseS3Path(s3Path: string, allowedEndpoints: readonly string[])
   return { ...location, prefix: normalisePrefix(location.prefix) };
 }
 
-/** The exported object's name: `<export id>.json`, or `<export id>.json.gz` with gzip compression (the monitor's `filename`). */
-export function exportFileName(exportId: string, compression: ExportCompression = ExportCompression.None): string {
-  return compression === ExportCompression.Gzip ? `${exportId}.json.gz` : `${exportId}.json`;
+/** An object in S3 (what an import reads): its bucket's location and its key. */
+export interface S3Object {
+  location: S3Location;
+  key: string;
 }
 
 /**
- * The exported object's key: `<prefix><export id>.json`, or `<prefix><export id>.json.gz` with gzip
- * compression (at most 1,024 bytes, S3's limit).
- * @throws ValidationError (422, field `s3Path`) when the prefix makes the key longer.
+ * Parses an `s3Path` that names one object (Connect docs, "Importing events": `s3://mybucket/purchases.json`),
+ * in the same forms and under the same allow-list as `parseS3Path`.
+ * @throws ValidationError (422, field `s3Path`) for anything `parseS3Path` refuses, a path that
+ *         names a bucket or a folder (empty, or ending in '/'), or a key over 1,024 bytes.
  */
-export function exportObjectKey(location: S3Location, exportId: string, compression: ExportCompression = ExportCompression.None): string {
-  const key = `${location.prefix}${exportFileName(exportId, compression)}`;
-  if (Buffer.byteLength(key, 'utf8') > 1024) {
-    throw invalid('The s3Path prefix is too long: object keys are limited to 1,024 bytes.');
+export function parseS3ObjectPath(s3Path: string, allowedEndpoints: readonly string[]): S3Object {
+  const location = parseS3Path(s3Path, allowedEndpoints);
+  const key = location.prefix.slice(0, -1);
+  if (key === '' || /\/$/.test(s3Path)) {
+    throw invalid('s3Path must name an object (s3://<bucket>/<key>, e.g. s3://mybucket/purchases.json), not a bucket or a folder.');
   }
-  return key;
+  if (Buffer.byteLength(key, 'utf8') > 1024) {
+    throw invalid('The s3Path object key is too long: object keys are limited to 1,024 bytes.');
+  }
+  return { location: { ...location, prefix: '' }, key };
 }

@@ -1,0 +1,32 @@
+import { BullModule } from '@nestjs/bull';
+import type { DynamicModule } from '@nestjs/common';
+import type { JobOptions } from 'bull';
+import { AppConfig } from '../config/app.config';
+
+/**
+ * Registers a Bull queue of jobs that run until their own record (an export, an import) says they
+ * are over: a job runs again when its worker died (stalled: its lock of EXPORT_LOCK_DURATION_MS
+ * expired, checked every EXPORT_STALLED_INTERVAL_MS, up to EXPORT_MAX_STALLED_COUNT times) and after
+ * each transient failure, delayed by the backoff strategy `strategy`.
+ */
+export function registerJobQueue(
+  name: string,
+  strategy: string,
+  backoff: (config: AppConfig) => (attemptsMade: number, error: Error) => number,
+  defaultJobOptions: JobOptions,
+): DynamicModule {
+  return BullModule.registerQueueAsync({
+    name,
+    inject: [AppConfig],
+    useFactory: (config: AppConfig) => ({
+      settings: {
+        lockDuration: config.exportLockDurationMs,
+        lockRenewTime: Math.floor(config.exportLockDurationMs / 3),
+        stalledInterval: config.exportStalledIntervalMs,
+        maxStalledCount: config.exportMaxStalledCount,
+        backoffStrategies: { [strategy]: backoff(config) },
+      },
+      defaultJobOptions,
+    }),
+  });
+}
