@@ -1,9 +1,10 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventsService } from '../src/events/events.service';
 import { INVALID_FILTERED_KEY_MESSAGE } from '../src/projects/filtered-key';
 import { CreatedProject, ProjectsService } from '../src/projects/projects.service';
-import { pathOf, waitForExport } from './support/exports';
+import { pathOf, until, waitForExport } from './support/exports';
 import { encryptBlocks, makeFilteredKey } from './support/filtered-keys';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
@@ -75,6 +76,35 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
       // It cannot query: canQuery is false (its filters are ignored).
       const refused = await query(pusher, COUNT);
       expect([refused.status, refused.body]).toEqual([403, { errorMessage: 'This API key is not allowed to query or export events.' }]);
+    });
+
+    it('a key with canPush imports from S3 (POST /event-import) and monitors the import; one without canPush gets 403', async () => {
+      const client = new S3Client(s3.clientConfig());
+      try {
+        const lines = '{"tenant": "x", "n": 1}\n{"tenant": "y", "n": 2}\n';
+        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'import/rides.ndjson', Body: lines }));
+      } finally {
+        client.destroy();
+      }
+      const body = {
+        collection: 'imported',
+        s3Path: `${s3.endpoint}/${BUCKET}/import/rides.ndjson`,
+        s3AccessKeyId: s3.accessKeyId,
+        s3SecretAccessKey: s3.secretAccessKey,
+      };
+      const pusher = key({ filters: { tenant: 'a' }, canPush: true });
+      const created = await t.http.post('/event-import').set(headers(project, pusher)).send(body);
+      expect(created.status).toBe(201);
+      const final = await until('the import to finish', async () => {
+        const res = await t.http.get(pathOf(created.headers.location)).set(headers(project, pusher));
+        expect(res.status).toBe(200);
+        return ['Complete', 'Failed'].includes(res.body.status) ? res.body : null;
+      });
+      expect([final.status, final.importedEvents]).toEqual(['Complete', 2]);
+      const stored = await t.http.get('/events/imported/export').set(auth(project));
+      expect(stored.body.results.map((e: { tenant: string }) => e.tenant)).toEqual(['x', 'y']);
+      const reader = await t.http.post('/event-import').set(headers(project, tenantA())).send(body);
+      expect([reader.status, reader.body]).toEqual([403, { errorMessage: 'This API key is not allowed to push events.' }]);
     });
 
     it('a key without canPush is refused pushes with 403, in both hex cases', async () => {
