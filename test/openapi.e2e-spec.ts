@@ -41,6 +41,8 @@ describe('OpenAPI document', () => {
     expect(statuses('/collections/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
     expect(statuses('/events/{collection}', 'delete')).toEqual(['204', '401', '403', '404', '422', '429', '503']);
     expect(statuses('/projects', 'post')).toEqual(['201', '400', '401', '403', '413', '415', '422', '429', '503']);
+    expect(statuses('/projects', 'get')).toEqual(['200', '401', '403', '422', '429', '503']);
+    expect(statuses('/projects/{projectId}/keys/reset', 'post')).toEqual(['200', '401', '403', '404', '429', '503']);
     expect(statuses('/health', 'get')).toEqual(['200', '503']);
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path][method].responses[status].content?.['application/json'].schema.$ref;
@@ -53,6 +55,17 @@ describe('OpenAPI document', () => {
     expect(schemaOf('/events/{collection}/export/{id}', 'delete', '409')).toBe('#/components/schemas/ErrorMessageDto');
     expect(schemaOf('/exports', 'get', '200')).toBe('#/components/schemas/ExportListDto');
     expect(schemaOf('/exports', 'get', '422')).toBe('#/components/schemas/ValidationErrorDto');
+    expect(schemaOf('/projects', 'get', '200')).toBe('#/components/schemas/ProjectListDto');
+    expect(schemaOf('/projects/{projectId}/keys/reset', 'post', '200')).toBe('#/components/schemas/CreatedProjectDto');
+    expect(schemaOf('/projects/{projectId}/keys/reset', 'post', '404')).toBe('#/components/schemas/ErrorMessageDto');
+    // The X-Api-Key parameter says which keys each endpoint takes, filtered keys' form included.
+    const apiKeyOf = (path: string, method: string) =>
+      (doc.paths[path][method] as unknown as { parameters: Array<{ name: string; description: string }> }).parameters.find(
+        (p) => p.name === 'X-Api-Key',
+      )?.description;
+    expect(apiKeyOf('/events/{collection}', 'post')).toMatch(/filtered key with `"canPush": true`: `<IV: 32 hex characters>-<ciphertext/);
+    expect(apiKeyOf('/events/{collection}', 'get')).toMatch(/filtered key with `"canQuery": true`, whose `filters` are ANDed/);
+    expect(apiKeyOf('/collections/{collection}', 'delete')).toBe('The master key of the project (no other key, filtered keys included).');
     expect(doc.paths['/events/{collection}/export'].post.responses['429']).toMatchObject({
       description: expect.stringContaining('EXPORT_MAX_PENDING_PER_PROJECT'),
     });

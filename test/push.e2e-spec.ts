@@ -20,10 +20,12 @@ describe('push (Connect docs, "Pushing events")', () => {
     return res.body.results as Array<Record<string, unknown>>;
   };
 
-  it('stores test vector 1 and answers 200 with an empty body', async () => {
+  it('stores test vector 1 and answers 200 with an empty body typed application/json (connect-rb reads the type)', async () => {
     const res = await push('vector1', { customer: { firstName: 'Tom', lastName: 'Smith' }, product: '12 red roses', purchasePrice: 34.95 });
     expect(res.status).toBe(200);
     expect(res.text).toBe('');
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers['content-length']).toBe('0');
     const [event, ...rest] = await exportAll('vector1');
     expect(rest).toEqual([]);
     expect(event).toEqual({

@@ -94,6 +94,31 @@ describe('request ids and security headers', () => {
     });
   });
 
+  describe('answers without a body', () => {
+    it('a push (200) is typed application/json; 204 and 304 carry neither body nor Content-Type', async () => {
+      const pushed = await t.http.post('/events/empty-bodies').set(auth(project, 'push')).send({ a: 1 });
+      expect([pushed.status, pushed.headers['content-type'], pushed.headers['content-length'], pushed.text]).toEqual([200, 'application/json; charset=utf-8', '0', '']);
+      // Refused pushes are JSON too (connect-rb reads the type of every answer).
+      const refused = await t.http.post('/events/empty-bodies').set(auth(project, 'query')).send({ a: 1 });
+      expect([refused.status, refused.headers['content-type']]).toEqual([403, 'application/json; charset=utf-8']);
+
+      const query = await t.http.get('/events/empty-bodies').query({ query: '{"select":{"n":"count"}}' }).set(auth(project, 'query'));
+      const notModified = await t.http
+        .get('/events/empty-bodies')
+        .query({ query: '{"select":{"n":"count"}}' })
+        .set(auth(project, 'query'))
+        .set('If-None-Match', query.headers.etag);
+      expect([notModified.status, notModified.headers['content-type'], notModified.text]).toEqual([304, undefined, '']);
+
+      const deleted = await t.http.delete('/collections/empty-bodies').set(auth(project, 'master'));
+      expect([deleted.status, deleted.headers['content-type'], deleted.text]).toEqual([204, undefined, '']);
+      const legacy = await t.http.post('/events/empty-bodies').set(auth(project, 'push')).send({ a: 1 });
+      expect(legacy.status).toBe(200);
+      const deletedLegacy = await t.http.delete('/events/empty-bodies').set(auth(project, 'master'));
+      expect([deletedLegacy.status, deletedLegacy.headers['content-type'], deletedLegacy.text]).toEqual([204, undefined, '']);
+    });
+  });
+
   describe('security headers (helmet)', () => {
     it('are on API responses, errors included', async () => {
       for (const res of [await t.http.get('/health'), await t.http.post('/events/x').send('{}')]) {

@@ -11,7 +11,8 @@ import { ApiForbiddenResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTooM
 import type { Request, Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
-import { KEY_PERMISSIONS, Permission } from '../projects/entities/api-key.entity';
+import { Permission } from '../projects/entities/api-key.entity';
+import { INVALID_FILTERED_KEY_MESSAGE } from '../projects/filtered-key';
 import { ProjectContext, ProjectsService } from '../projects/projects.service';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { ForbiddenError, UnauthorizedError } from './errors';
@@ -27,6 +28,19 @@ const PERMISSION_NAMES: Record<Permission, string> = {
   push: 'push events',
   query: 'query or export events',
   admin: 'administer this project (master key only)',
+};
+
+const FILTERED_KEY_FORM =
+  '`<IV: 32 hex characters>-<ciphertext: hex>` (either case): `{"filters": {...}, "canQuery": bool, "canPush": bool}` ' +
+  'encrypted with AES-256-CBC and the master key, as the Connect SDKs generate it (docs/keys.md)';
+
+/** The `X-Api-Key` header's description: which keys an endpoint takes (README, "Keys and projects"; docs/keys.md). */
+const API_KEY_DOCS: Record<Permission, string> = {
+  push: `The master, push/query or push key of the project, or a filtered key with \`"canPush": true\`: ${FILTERED_KEY_FORM}.`,
+  query:
+    'The master, push/query or query key of the project, or a filtered key with `"canQuery": true`, whose `filters` are ' +
+    `ANDed with the request's own filter: ${FILTERED_KEY_FORM}.`,
+  admin: 'The master key of the project (no other key, filtered keys included).',
 };
 
 const RATE_LIMIT_HEADERS = {
@@ -57,7 +71,8 @@ const FAILED_AUTH_DOC = 'too many failed authentications from this client addres
 
 /**
  * Marks an endpoint as needing `X-Project-Id` + `X-Api-Key` with a key that has `permission`
- * (README, "Keys and projects"). 401 for a missing or unknown project/key, 403 for a key of the wrong type,
+ * (README, "Keys and projects"; filtered keys: docs/keys.md). 401 for a missing or unknown
+ * project/key or an invalid filtered key, 403 for a key of the wrong type (or a filtered key without the permission),
  * 429 when a rate limit is used up: failed authentications, or the project's `limit` (counted
  * per request once the key is verified; success answers then carry `RateLimit-*` headers).
  */
@@ -70,8 +85,12 @@ export function RequiresKey(
     SetMetadata(PERMISSION, permission),
     SetMetadata(PROJECT_LIMIT, limit),
     ApiHeader({ name: 'X-Project-Id', required: true, description: 'The project id (24 hex characters).' }),
-    ApiHeader({ name: 'X-Api-Key', required: true, description: `An API key of the project allowed to ${PERMISSION_NAMES[permission]}.` }),
-    ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or unknown project id or API key.' }),
+    ApiHeader({ name: 'X-Api-Key', required: true, description: API_KEY_DOCS[permission] }),
+    ApiUnauthorizedResponse({
+      type: ErrorMessageDto,
+      description:
+        'Missing or unknown project id or API key, or a filtered key that is invalid for the project (one message whatever the reason).',
+    }),
     ApiForbiddenResponse({ type: ErrorMessageDto, description: `The key is not allowed to ${PERMISSION_NAMES[permission]}.` }),
     ApiTooManyRequestsResponse({
       type: ErrorMessageDto,
@@ -149,11 +168,13 @@ export class ApiKeyGuard implements CanActivate {
       throw new UnauthorizedError('Unauthorised. Please check your Project Id and API Key (headers X-Project-Id and X-Api-Key).');
     }
     const project = await this.projects.authenticate(credential.projectId, credential.apiKey);
-    if (!project) {
+    if (typeof project === 'string') {
       await this.limits.recordFailure(request, response, credential);
-      throw new UnauthorizedError('Unauthorised. Please check your Project Id and API Key.');
+      throw new UnauthorizedError(
+        project === 'invalid-filtered-key' ? INVALID_FILTERED_KEY_MESSAGE : 'Unauthorised. Please check your Project Id and API Key.',
+      );
     }
-    if (!KEY_PERMISSIONS[project.keyType].includes(permission)) {
+    if (!project.permissions.includes(permission)) {
       throw new ForbiddenError(`This API key is not allowed to ${PERMISSION_NAMES[permission]}.`);
     }
     const limit = this.reflector.getAllAndOverride<ProjectLimit | undefined>(PROJECT_LIMIT, targets);

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -29,6 +29,9 @@ export class EventsController {
 
   @Post(':collection')
   @HttpCode(HttpStatus.OK)
+  // The body is empty, but typed: connect-rb reads every push answer's Content-Type (`content_type.include?
+  // 'application/json'`, then parses an empty body as `{}`), and fails on a response without one.
+  @Header('Content-Type', 'application/json; charset=utf-8')
   @RequiresKey('push', 'pushes')
   @JsonBody({ limitBytes: MAX_EVENT_BODY, allowProtoKeys: true })
   @ApiOperation({
@@ -47,7 +50,10 @@ export class EventsController {
       },
     },
   })
-  @ApiOkResponse({ description: 'The event is stored (empty body).' })
+  @ApiOkResponse({
+    description: 'The event is stored: an empty body, with `Content-Type: application/json` (connect-rb reads it).',
+    headers: { 'Content-Type': { description: '`application/json; charset=utf-8`.', schema: { type: 'string' } } },
+  })
   @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'Not a JSON object, or a reserved property (`tp_…`, `_id`).' })
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded, or a body over 1 MB.' })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid property names, id, timestamp or collection.' })

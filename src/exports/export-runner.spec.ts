@@ -6,6 +6,7 @@ import {
   ExportStalledError,
   isTransientExportError,
   manifestKey,
+  manifestQuery,
   resumePlan,
 } from './export-runner';
 import { retryDelayMs } from '../common/retry-delay';
@@ -92,5 +93,46 @@ describe('manifestKey', () => {
   it('sits next to the object', () => {
     expect(manifestKey('exports/abc.json')).toBe('exports/abc.manifest.json');
     expect(manifestKey('abc.json.gz')).toBe('abc.manifest.json');
+  });
+});
+
+describe('manifestQuery', () => {
+  const timeframe = { start: new Date('2015-07-28T00:00:00Z'), end: null };
+
+  it('is one filter object in operator form when every path and operator is unique', () => {
+    const filters = [
+      { path: ['product'], operator: 'eq' as const, operand: 'apple' },
+      { path: ['price'], operator: 'gt' as const, operand: 5 },
+      { path: ['price'], operator: 'lt' as const, operand: 10 },
+    ];
+    expect(manifestQuery({ filters, timeframe, timezone: null })).toEqual({
+      filter: { product: { eq: 'apple' }, price: { gt: 5, lt: 10 } },
+      timeframe: { start: '2015-07-28T00:00:00.000Z', end: null },
+    });
+  });
+
+  it("is an array of filter objects, all ANDed, when a path and operator repeat (a filtered key's and the request's)", () => {
+    const filters = [
+      { path: ['price'], operator: 'gt' as const, operand: 10 },
+      { path: ['tenant'], operator: 'eq' as const, operand: 'acme' },
+      { path: ['price'], operator: 'gt' as const, operand: 20 },
+      { path: ['tenant'], operator: 'eq' as const, operand: 'x' },
+      { path: ['price'], operator: 'gt' as const, operand: 30 },
+    ];
+    expect(manifestQuery({ filters, timeframe: null, timezone: null }).filter).toEqual([
+      { price: { gt: 10 }, tenant: { eq: 'acme' } },
+      { price: { gt: 20 }, tenant: { eq: 'x' } },
+      { price: { gt: 30 } },
+    ]);
+  });
+
+  it('takes constructor and toString as ordinary paths (regression: they wrote onto Object)', () => {
+    const filters = [
+      { path: ['constructor'], operator: 'eq' as const, operand: 1 },
+      { path: ['toString'], operator: 'neq' as const, operand: 2 },
+    ];
+    const query = manifestQuery({ filters, timeframe: null, timezone: null });
+    expect(JSON.parse(JSON.stringify(query.filter))).toEqual({ constructor: { eq: 1 }, toString: { neq: 2 } });
+    expect((Object as unknown as Record<string, unknown>).eq).toBeUndefined();
   });
 });

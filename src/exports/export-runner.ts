@@ -146,14 +146,28 @@ export function resumePlan(acknowledged: CheckpointPart[]): Segment[] {
   return segments;
 }
 
-/** A Connect query for the manifest: the stored selection as `filter` (operator form) and absolute `timeframe`. */
-function manifestQuery(selection: EventSelection): Record<string, unknown> {
-  const filter: Record<string, Record<string, unknown>> = {};
+/**
+ * A Connect query for the manifest (docs/exports.md, "The manifest"): the stored selection as
+ * `filter` (operator form) and absolute `timeframe`. A selection can hold one path and operator
+ * twice (a filtered key's `{"price": {"gt": 10}}` and the request's `{"price": {"gt": 20}}`,
+ * docs/keys.md), which one filter object cannot say: then `filter` is an array of filter objects,
+ * all ANDed, each condition in the first object without that path and operator, so none is lost.
+ */
+export function manifestQuery(selection: EventSelection): Record<string, unknown> {
+  // Objects without a prototype: a path named `constructor` or `toString` is an ordinary key.
+  const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+  const filters = [record<Record<string, unknown>>()];
   for (const { path, operator, operand } of selection.filters) {
-    (filter[path.join('.')] ??= {})[operator] = operand;
+    const key = path.join('.');
+    let target = filters.find((filter) => !(key in filter) || !(operator in filter[key]));
+    if (!target) {
+      target = record();
+      filters.push(target);
+    }
+    (target[key] ??= record())[operator] = operand;
   }
   return {
-    filter,
+    filter: filters.length === 1 ? filters[0] : filters,
     timeframe: { start: selection.timeframe?.start?.toISOString() ?? null, end: selection.timeframe?.end?.toISOString() ?? null },
   };
 }

@@ -80,7 +80,7 @@ export class ExportsController {
     @CollectionParam() collection: string,
     @Query('query') query: unknown,
   ): Promise<StreamableFile> {
-    return this.exports.smallExport(project.projectId, collection, query);
+    return this.exports.smallExport(project.projectId, collection, query, project.keyFilters);
   }
 
   @Post(':collection/export')
@@ -118,7 +118,7 @@ export class ExportsController {
     @BaseUrl() baseUrl: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<ExportStatusDto> {
-    const created = await this.exports.createS3Export(project.projectId, collection, body, baseUrl);
+    const created = await this.exports.createS3Export(project.projectId, collection, body, baseUrl, project.keyFilters);
     response.location(created.location);
     return created.status;
   }

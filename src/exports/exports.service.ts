@@ -4,10 +4,12 @@ import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, TooManyResultsError, ValidationError } from '../common/errors';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
 import { parseExportQuery } from '../query/event-selection';
 import { parseQueryBody, parseQueryParam } from '../query/query-document';
+import type { FilterCondition } from '../query/query.types';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportListDto, ExportListItemDto, ListExportsQueryDto } from './dto/export-list.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
@@ -47,12 +49,10 @@ export const PENDING_CAP_RETRY_AFTER_SECONDS = 30;
 export const DEFAULT_EXPORT_LIST_LIMIT = 20;
 
 const EXPORT_ID = /^[0-9a-f]{24}$/;
-/** created_at as the list's cursor carries it: UTC, microseconds. */
-const CURSOR_INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/;
 
 /** The opaque `next` cursor of GET /exports: base64url of `<created_at with µs>,<id>` of the page's last export. */
 export function encodeExportCursor(position: ExportListPosition): string {
-  return Buffer.from(`${position.createdAt},${position.id}`, 'utf8').toString('base64url');
+  return encodeKeysetCursor(position);
 }
 
 /**
@@ -60,21 +60,7 @@ export function encodeExportCursor(position: ExportListPosition): string {
  * @throws ValidationError (422, field `cursor`) for anything else.
  */
 export function decodeExportCursor(cursor: string): ExportListPosition {
-  const invalid = () => ValidationError.of('cursor', 'cursor must be the `next` value of an earlier GET /exports answer.');
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) {
-    throw invalid();
-  }
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(',');
-  const instant = CURSOR_INSTANT.exec(createdAt ?? '');
-  if (rest.length > 0 || !instant || !EXPORT_ID.test(id ?? '')) {
-    throw invalid();
-  }
-  // A real calendar instant (no 2026-02-30T25:…), so PostgreSQL never refuses it.
-  const ms = Date.parse(`${createdAt.slice(0, 23)}Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {
-    throw invalid();
-  }
-  return { createdAt, id };
+  return decodeKeysetCursor(cursor, 'GET /exports');
 }
 
 function tooManyUnfinished(cap: number): TooManyRequestsError {
@@ -149,6 +135,8 @@ export class ExportsService {
    * result is counted in the same snapshot, then streamed from its start, so memory stays bounded
    * by READ_AHEAD_CHARS whatever the events' size.
    *
+   * `keyFilters` (a filtered key's conditions, ProjectContext.keyFilters) are ANDed with the query's (docs/keys.md).
+   *
    * A client that reads fewer than EXPORT_STREAM_MIN_BYTES_PER_SECOND × EXPORT_STREAM_GRACE_MS / 1000
    * bytes in one window of EXPORT_STREAM_GRACE_MS is disconnected (see `minRateReadable`), and its
    * connection goes back to the pool.
@@ -158,9 +146,14 @@ export class ExportsService {
    *         ServiceUnavailableError (503, Retry-After) when the project already streams
    *         EXPORT_STREAM_CONNECTIONS_PER_PROJECT exports, or every streaming connection is busy.
    */
-  async smallExport(projectId: string, collection: string, rawQuery: unknown): Promise<StreamableFile> {
+  async smallExport(
+    projectId: string,
+    collection: string,
+    rawQuery: unknown,
+    keyFilters: readonly FilterCondition[] = [],
+  ): Promise<StreamableFile> {
     const limits = this.config.queryLimits;
-    const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
+    const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits, keyFilters);
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
     const session = await this.reader.openForSmallExport(projectId);
     let released = false;
@@ -224,7 +217,8 @@ export class ExportsService {
   /**
    * Creates an S3 export (Connect docs, "Exporting events": "Exporting to Amazon S3"): validates everything,
    * freezes the selection, stores the credentials encrypted and queues the job (its data is the
-   * export id only).
+   * export id only). The frozen selection holds a filtered key's conditions (`keyFilters`) ANDed
+   * with the query's (docs/keys.md), so the worker exports exactly what the key allows.
    *
    * The committed row in PostgreSQL is what makes the export happen; the job is only a wake-up
    * call. So when Redis does not take the job within REDIS_COMMAND_TIMEOUT_MS, the export is still
@@ -241,10 +235,16 @@ export class ExportsService {
    *         1,000,000 events, before anything is uploaded; driver errors when PostgreSQL is
    *         unreachable (the error funnel answers 503 with Retry-After).
    */
-  async createS3Export(projectId: string, collection: string, body: CreateS3ExportDto, baseUrl: string): Promise<CreatedExport> {
+  async createS3Export(
+    projectId: string,
+    collection: string,
+    body: CreateS3ExportDto,
+    baseUrl: string,
+    keyFilters: readonly FilterCondition[] = [],
+  ): Promise<CreatedExport> {
     // An object query was parsed with the body (parseJsonBody), which keeps every digit of numbers too.
     const limits = this.config.queryLimits;
-    const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits);
+    const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits, keyFilters);
     const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
     const compression = body.compression ?? ExportCompression.None;
     const id = randomBytes(12).toString('hex');

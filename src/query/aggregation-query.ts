@@ -3,7 +3,7 @@ import { collect, parseEventSelection } from './event-selection';
 import { parseGroupBy } from './group-by';
 import { INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION, parseInterval } from './interval';
 import { QueryLimits } from './query.constants';
-import { AggregationQuery } from './query.types';
+import { AggregationQuery, FilterCondition } from './query.types';
 import { parseSelect } from './select';
 
 /**
@@ -19,16 +19,22 @@ import { parseSelect } from './select';
  * @param doc the parsed `query` parameter (`parseQueryParam`).
  * @param now the instant relative timeframes are resolved against.
  * @param limits caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent.
+ * @param keyFilters the conditions of the request's filtered key (docs/keys.md), ANDed with the document's filter.
  * @throws ValidationError collecting every problem of every key, in the order
  *   select, groupBy, interval, filter, timezone, timeframe, then the cross-key rules.
  */
-export function parseAggregationQuery(doc: Record<string, unknown>, now: Date, limits?: QueryLimits): AggregationQuery {
+export function parseAggregationQuery(
+  doc: Record<string, unknown>,
+  now: Date,
+  limits?: QueryLimits,
+  keyFilters?: readonly FilterCondition[],
+): AggregationQuery {
   const errors: FieldError[] = [];
   const select = collect(errors, () => parseSelect(doc.select));
   const groupBy = collect(errors, () => parseGroupBy(doc.groupBy));
   const interval = collect(errors, () => parseInterval(doc.interval));
   // An invalid interval (undefined here) still counts as given, so it does not add a timezone error.
-  const selection = collect(errors, () => parseEventSelection(doc, { now, hasInterval: interval !== null, limits }));
+  const selection = collect(errors, () => parseEventSelection(doc, { now, hasInterval: interval !== null, limits, keyFilters }));
 
   if (interval && selection && !(selection.timeframe?.start && selection.timeframe.end)) {
     errors.push({ field: 'interval', description: INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION });

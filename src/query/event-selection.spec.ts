@@ -110,3 +110,27 @@ describe('parseExportQuery', () => {
     ]);
   });
 });
+
+describe('a filtered key\'s conditions (keyFilters, docs/keys.md)', () => {
+  const keyFilters = [{ path: ['tenant'], operator: 'eq' as const, operand: 'acme' }];
+
+  it('are ANDed before the document\'s filter, for queries and exports, also without a filter', () => {
+    expect(parseEventSelection({ filter: { price: { gt: 5 } } }, { now, hasInterval: false, keyFilters }).filters).toEqual([
+      { path: ['tenant'], operator: 'eq', operand: 'acme' },
+      { path: ['price'], operator: 'gt', operand: 5 },
+    ]);
+    expect(parseExportQuery({}, now, undefined, keyFilters).filters).toEqual(keyFilters);
+    expect(parseExportQuery({ filter: { tenant: 'x' } }, now, undefined, keyFilters).filters).toEqual([
+      ...keyFilters,
+      { path: ['tenant'], operator: 'eq', operand: 'x' },
+    ]);
+  });
+
+  it('count toward QUERY_MAX_FILTER_CONDITIONS', () => {
+    const limits = { maxFilterConditions: 2, maxInValues: 10, maxDocumentChars: 16_384 };
+    expect(parseExportQuery({ filter: { a: 1 } }, now, limits, keyFilters).filters).toHaveLength(2);
+    expect(errorsOf(() => parseExportQuery({ filter: { a: 1, b: 2 } }, now, limits, keyFilters))).toEqual([
+      { field: 'filter', description: expect.stringContaining('the 1 of this filtered API key included') },
+    ]);
+  });
+});

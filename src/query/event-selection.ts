@@ -1,8 +1,8 @@
 import { FieldError, ValidationError } from '../common/errors';
-import { parseFilter } from './filter';
+import { combineFilters, parseFilter } from './filter';
 import { isAbsent, isPlainObject } from './json-guards';
 import { QueryLimits } from './query.constants';
-import { EventSelection } from './query.types';
+import { EventSelection, FilterCondition } from './query.types';
 import { resolveTimeframe, timeframeKind } from './timeframe';
 import { parseTimezone } from './timezone';
 
@@ -14,6 +14,11 @@ export interface EventSelectionOptions {
   hasInterval: boolean;
   /** Caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent. */
   limits?: QueryLimits;
+  /**
+   * The conditions of the request's filtered key (docs/keys.md), ANDed before the document's own
+   * (`combineFilters`) and counted toward `limits.maxFilterConditions` with them; none when absent.
+   */
+  keyFilters?: readonly FilterCondition[];
 }
 
 /** Query keys an export must not carry (Connect docs, "Exporting events": exports take only `filter` and `timeframe`). */
@@ -30,12 +35,14 @@ export const TIMEZONE_RULE_DESCRIPTION =
  * also given; with neither it is an error. `undefined` and `null` mean "not given" for all three.
  * Other keys of `doc` are ignored (they belong to the aggregation parser or are custom options).
  *
- * @returns filters in input order, the timeframe as UTC instants (null = all time), the timezone (null = UTC).
+ * @returns filters in input order (a filtered key's first), the timeframe as UTC instants (null = all time), the timezone (null = UTC).
  * @throws ValidationError collecting every error of every key (fields `filter…`, `timeframe…`, `timezone`).
  */
 export function parseEventSelection(doc: Record<string, unknown>, opts: EventSelectionOptions): EventSelection {
   const errors: FieldError[] = [];
-  const filters = collect(errors, () => parseFilter(doc.filter, opts.limits)) ?? [];
+  const keyFilters = opts.keyFilters ?? [];
+  const own = collect(errors, () => parseFilter(doc.filter, opts.limits, keyFilters.length)) ?? [];
+  const filters = combineFilters(keyFilters, own);
   const timezone = isAbsent(doc.timezone) ? null : collect(errors, () => parseTimezone(doc.timezone));
   const timeframe = isAbsent(doc.timeframe)
     ? null
@@ -55,14 +62,20 @@ export function parseEventSelection(doc: Record<string, unknown>, opts: EventSel
  * `select`, `groupBy` and `interval` are rejected unless empty (`null`, `{}`, `[]`, `""`), because
  * some SDKs always send empty ones; any other unknown top-level key is ignored.
  *
+ * @param keyFilters the conditions of the request's filtered key, ANDed with the document's (`EventSelectionOptions.keyFilters`).
  * @throws ValidationError collecting the forbidden keys (field = the key) and every selection error.
  */
-export function parseExportQuery(doc: Record<string, unknown>, now: Date, limits?: QueryLimits): EventSelection {
+export function parseExportQuery(
+  doc: Record<string, unknown>,
+  now: Date,
+  limits?: QueryLimits,
+  keyFilters?: readonly FilterCondition[],
+): EventSelection {
   const errors: FieldError[] = EXPORT_FORBIDDEN_KEYS.filter((key) => !isEmptyValue(doc[key])).map((key) => ({
     field: key,
     description: `Exports support only filter and timeframe; remove "${key}".`,
   }));
-  const result = collect(errors, () => parseEventSelection(doc, { now, hasInterval: false, limits }));
+  const result = collect(errors, () => parseEventSelection(doc, { now, hasInterval: false, limits, keyFilters }));
   if (errors.length > 0 || result === undefined) throw new ValidationError(errors);
   return result;
 }

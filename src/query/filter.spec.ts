@@ -1,5 +1,7 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { parseFilter } from './filter';
+import { ExactNumber } from '../common/json-text';
+import { combineFilters, parseFilter } from './filter';
+import type { FilterCondition } from './query.types';
 
 
 describe('parseFilter', () => {
@@ -209,5 +211,42 @@ describe('parseFilter: caps (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES)',
       { field: 'filter.__proto__', description: '__proto__ cannot be used as a property name.' },
       { field: 'filter.a.__proto__.b', description: '__proto__ cannot be used as a property name.' },
     ]);
+  });
+});
+
+describe('filtered keys: parseFilter(…, reserved) and combineFilters (docs/keys.md)', () => {
+  const limits = { maxFilterConditions: 3, maxInValues: 2, maxDocumentChars: 16_384 };
+  const key: FilterCondition[] = [{ path: ['tenant'], operator: 'eq', operand: 'acme' }];
+
+  it("counts the key's conditions toward the cap, saying so", () => {
+    expect(parseFilter({ a: 1, b: 2 }, limits, 1)).toHaveLength(2);
+    expect(errorsOf(() => parseFilter({ a: 1, b: 2, c: 3 }, limits, 1))).toEqual([
+      {
+        field: 'filter',
+        description:
+          'A filter can have at most 3 conditions (property paths × operators), the 1 of this filtered API key included; ' +
+          'this one has 3 more.',
+      },
+    ]);
+  });
+
+  it("ANDs the key's conditions first, the request's after, also on the same path (which can only narrow)", () => {
+    const own = parseFilter({ tenant: 'other', price: { gt: 5 } });
+    expect(combineFilters(key, own)).toEqual([
+      { path: ['tenant'], operator: 'eq', operand: 'acme' },
+      { path: ['tenant'], operator: 'eq', operand: 'other' },
+      { path: ['price'], operator: 'gt', operand: 5 },
+    ]);
+    expect(combineFilters([], own)).toEqual(own);
+    expect(combineFilters(key, [])).toEqual(key);
+  });
+
+  it("drops a request condition identical to one of the key's (numbers by value, exact ones by their digits)", () => {
+    const exact: FilterCondition[] = [{ path: ['n'], operator: 'gte', operand: new ExactNumber('12345678901234567890') }];
+    const repeated = parseFilter({ tenant: 'acme', n: { gte: new ExactNumber('12345678901234567890') } });
+    expect(combineFilters([...key, ...exact], repeated)).toEqual([...key, ...exact]);
+    expect(combineFilters(exact, parseFilter({ n: { gte: new ExactNumber('12345678901234567891') } }))).toHaveLength(2);
+    expect(combineFilters(key, parseFilter({ tenant: { neq: 'acme' } }))).toHaveLength(2);
+    expect(combineFilters(key, parseFilter({ tenant: ['acme'] }))).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import { FieldError, ValidationError } from '../common/errors';
-import { ExactNumber, exactNumberProblem, isExactNumber, isJsonNumber } from '../common/json-text';
+import { ExactNumber, exactNumberProblem, isExactNumber, isJsonNumber, stringifyJson } from '../common/json-text';
 import { isStorableText } from '../common/storable-text';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { DEFAULT_QUERY_LIMITS, QueryLimits } from './query.constants';
@@ -54,11 +54,13 @@ type OperandCheck = (operand: unknown, limits: QueryLimits) => string | null;
  *   scalar or array shorthand (checked first, so an oversized filter costs no further parsing).
  *
  * @param value the raw `filter` value; `undefined`, `null` and `{}` give no conditions (Swift sends `{}`).
+ * @param reserved conditions already taken from `limits.maxFilterConditions`: those of the request's
+ *   filtered key (docs/keys.md), which the request's own count toward the limit.
  * @throws ValidationError with every problem found: field `filter` when the value is not an object or
  *   has too many conditions, `filter.<path>` for a bad path or value, `filter.<path>.<operator>` for an
  *   unknown operator or a bad operand (an `in` list too long included).
  */
-export function parseFilter(value: unknown, limits: QueryLimits = DEFAULT_QUERY_LIMITS): FilterCondition[] {
+export function parseFilter(value: unknown, limits: QueryLimits = DEFAULT_QUERY_LIMITS, reserved = 0): FilterCondition[] {
   if (value === undefined || value === null) return [];
   if (!isPlainObject(value)) {
     throw ValidationError.of(
@@ -67,11 +69,14 @@ export function parseFilter(value: unknown, limits: QueryLimits = DEFAULT_QUERY_
     );
   }
   const count = Object.values(value).reduce<number>((n, spec) => n + (isPlainObject(spec) ? Math.max(1, Object.keys(spec).length) : 1), 0);
-  if (count > limits.maxFilterConditions) {
+  if (count + reserved > limits.maxFilterConditions) {
+    const max = limits.maxFilterConditions.toLocaleString('en-US');
     throw ValidationError.of(
       'filter',
-      `A filter can have at most ${limits.maxFilterConditions.toLocaleString('en-US')} conditions (property paths × operators); ` +
-        `this one has ${count.toLocaleString('en-US')}.`,
+      reserved > 0
+        ? `A filter can have at most ${max} conditions (property paths × operators), the ${reserved.toLocaleString('en-US')} of this ` +
+            `filtered API key included; this one has ${count.toLocaleString('en-US')} more.`
+        : `A filter can have at most ${max} conditions (property paths × operators); this one has ${count.toLocaleString('en-US')}.`,
     );
   }
   const conditions: FilterCondition[] = [];
@@ -197,3 +202,20 @@ const OPERAND_CHECKS: Record<FilterOperator, OperandCheck> = {
   endsWith: checkString,
   contains: checkString,
 };
+
+/** A condition's identity: path, operator and operand (numbers by value, as the query compares them). */
+function conditionId({ path, operator, operand }: FilterCondition): string {
+  return stringifyJson([path, operator, operand]);
+}
+
+/**
+ * The conditions of a query made with a filtered key (docs/keys.md, "What a filtered key narrows"):
+ * the key's, then the request's, all ANDed, so a request can only narrow what the key allows (its
+ * conditions on the key's paths are ANDed too, never replace them). A request condition identical to
+ * one of the key's (same path, operator and operand) is dropped, as it changes nothing.
+ */
+export function combineFilters(keyFilters: readonly FilterCondition[], requestFilters: readonly FilterCondition[]): FilterCondition[] {
+  if (keyFilters.length === 0) return [...requestFilters];
+  const seen = new Set(keyFilters.map(conditionId));
+  return [...keyFilters, ...requestFilters.filter((condition) => !seen.has(conditionId(condition)))];
+}

@@ -147,6 +147,6 @@ export class QueryController {
     @CollectionParam() collection: string,
     @Query('query') query: unknown,
   ): Promise<QueryResponseDto> {
-    return this.queries.query(project.projectId, collection, query);
+    return this.queries.query(project.projectId, collection, query, project.keyFilters);
   }
 }

@@ -6,6 +6,7 @@ import { parseAggregationQuery } from './aggregation-query';
 import { QueryResponseDto } from './dto/query-response.dto';
 import { intervalBoundaries } from './interval';
 import { MAX_QUERY_RESULTS } from './query.constants';
+import type { FilterCondition } from './query.types';
 import { parseQueryParam } from './query-document';
 import { shapeQueryResponse } from './query-results';
 import { QueryRepository } from './query.repository';
@@ -28,13 +29,19 @@ export class QueryService {
    * (or never pushed to) answers like an empty one.
    * @param rawQuery the URL-decoded `query` parameter (relaxed JSON) as Express gives it: undefined when
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
+   * @param keyFilters the conditions of a filtered key (ProjectContext.keyFilters), ANDed with the query's (docs/keys.md).
    * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped).
    * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of AppConfig.queryLimits;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
-  async query(projectId: string, collection: string, rawQuery: unknown): Promise<QueryResponseDto> {
+  async query(
+    projectId: string,
+    collection: string,
+    rawQuery: unknown,
+    keyFilters: readonly FilterCondition[] = [],
+  ): Promise<QueryResponseDto> {
     const limits = this.config.queryLimits;
-    const query = parseAggregationQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits);
+    const query = parseAggregationQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits, keyFilters);
     const zone = toLuxonZone(query.selection.timezone);
     const boundaries = query.interval ? intervalBoundaries(query.selection.timeframe, query.interval, zone, MAX_QUERY_RESULTS) : null;
     const bucketStarts = boundaries?.slice(0, -1).map((boundary) => boundary.epochMs) ?? null;

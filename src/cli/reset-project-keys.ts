@@ -1,0 +1,54 @@
+import 'dotenv/config';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SecretBox } from '../common/secret-box';
+import { SecretsKeyCheck } from '../common/secrets-key.check';
+import { AppConfig, loadConfig } from '../config/app.config';
+import { dataSourceOptions } from '../database/data-source-options';
+import { ProjectsService } from '../projects/projects.service';
+
+/**
+ * `npm run project:reset-keys -- <projectId>`: replaces the project's four keys, as
+ * `POST /projects/:projectId/keys/reset` does (docs/keys.md, "Resetting keys"), and prints
+ * `{"projectId": "...", "name": "...", "keys": {...}}` (the new keys are shown only this once).
+ * Exit status 2 without a project id, 1 when there is no such project (or on any other error).
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2).map((arg) => arg.trim()).filter(Boolean);
+  if (args.length !== 1) {
+    console.error('usage: npm run project:reset-keys -- <projectId>');
+    process.exit(2);
+  }
+  const config = loadConfig();
+
+  @Module({
+    imports: [TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl))],
+    providers: [
+      ProjectsService,
+      { provide: AppConfig, useValue: config },
+      { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
+      SecretsKeyCheck,
+    ],
+  })
+  class ResetProjectKeysModule {}
+
+  const context = await NestFactory.createApplicationContext(ResetProjectKeysModule, { logger: ['error'] });
+  try {
+    const reset = await context.get(ProjectsService).resetKeys(args[0]);
+    if (!reset) {
+      console.error(`No project '${args[0].slice(0, 64)}'.`);
+      process.exitCode = 1;
+      return;
+    }
+    console.log(JSON.stringify(reset, null, 2));
+  } finally {
+    await context.close();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
