@@ -229,6 +229,13 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     expect((await db.query('SELECT count(*)::int AS n FROM event_imports'))[0].n).toBe(before);
   });
 
+  it('answers 400 for a body that is not JSON and 413 for one over 256 KB, in Connect shapes', async () => {
+    const bad = await t.http.post('/event-import').set(auth(project, 'push')).set('Content-Type', 'application/json').send('{"collection": ');
+    expect([bad.status, bad.body.errorMessage]).toEqual([400, expect.stringMatching(/not valid JSON/)]);
+    const big = await t.http.post('/event-import').set(auth(project, 'push')).send({ collection: 'c', pad: 'x'.repeat(300 * 1024) });
+    expect([big.status, typeof big.body.errorMessage]).toEqual([413, 'string']);
+  });
+
   it('needs a key that can push (a query key → 403), and keeps imports per project (404 for another project)', async () => {
     await put('small.json', '{"a": 1}\n');
     const refused = await start({ collection: 'c', s3Path: `${s3.endpoint}/${BUCKET}/small.json`, ...credentials() }, project, 'query');
