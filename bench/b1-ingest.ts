@@ -123,7 +123,10 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResult> {
     [ctx.project.projectId, SCRATCH_PROJECT_ID],
   );
   const stored = Object.fromEntries(rows.map((r) => [r.project_id.trim(), Number(r.n)]));
-  for (const [who, id] of [['POST /events', ctx.project.projectId], ['COPY', SCRATCH_PROJECT_ID]] as const) {
+  for (const [who, id] of [
+    ['POST /events', ctx.project.projectId],
+    ['COPY', SCRATCH_PROJECT_ID],
+  ] as const) {
     if (stored[id] !== ctx.dataset.events) throw new Error(`B1: ${who} stored ${stored[id] ?? 0} events, expected ${ctx.dataset.events}`);
   }
 

@@ -54,7 +54,15 @@ export interface QueryResult {
 }
 
 export type QueryBenchResult =
-  | { available: true; collection: string; runs: number; warmup: number; queries: QueryResult[]; target: { maxRatio: number }; met: boolean }
+  | {
+      available: true;
+      collection: string;
+      runs: number;
+      warmup: number;
+      queries: QueryResult[];
+      target: { maxRatio: number };
+      met: boolean;
+    }
   | { available: false; skipped: string };
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
@@ -67,10 +75,12 @@ function canonicalQueries(): CanonicalQuery[] {
   const days90 = { start: localEnd.minus({ days: 90 }).toISO()!, end: localEnd.toISO()! };
   const price = `(properties->>'totalPrice')::numeric`;
   const scope = `project_id = $1 AND collection = $2`;
-  const plain = (alias: string) => (body: ServiceBody): Canonical => ({
-    count: num(body.results[0]._count),
-    [alias]: num(body.results[0][alias]),
-  });
+  const plain =
+    (alias: string) =>
+    (body: ServiceBody): Canonical => ({
+      count: num(body.results[0]._count),
+      [alias]: num(body.results[0][alias]),
+    });
   return [
     {
       id: 'count-timeframe',
@@ -116,7 +126,12 @@ function canonicalQueries(): CanonicalQuery[] {
           ]),
         ),
       fromSql: (rows) =>
-        Object.fromEntries(rows.flatMap((r) => [[`${String(r.country)}|revenue`, num(r.revenue)], [`${String(r.country)}|count`, num(r.count)]])),
+        Object.fromEntries(
+          rows.flatMap((r) => [
+            [`${String(r.country)}|revenue`, num(r.revenue)],
+            [`${String(r.country)}|count`, num(r.count)],
+          ]),
+        ),
     },
     {
       id: 'interval',

@@ -183,13 +183,25 @@ function exportBody(ctx: BenchContext, timeframe: Timeframe, gzip: boolean): Rec
 /** POSTs an export; @returns its monitor path, id and first document, and when it was posted (ms). */
 async function postExport(ctx: BenchContext, collection: string, timeframe: Timeframe, gzip: boolean) {
   const postedAt = Date.now();
-  const created = await ctx.http.json<MonitorDocument>('POST', `/events/${collection}/export`, authHeaders(ctx.project, 'query'), 201, exportBody(ctx, timeframe, gzip));
+  const created = await ctx.http.json<MonitorDocument>(
+    'POST',
+    `/events/${collection}/export`,
+    authHeaders(ctx.project, 'query'),
+    201,
+    exportBody(ctx, timeframe, gzip),
+  );
   const monitor = new URL(String(created.headers.location)).pathname;
   return { postedAt, monitor, id: monitor.split('/').at(-1)!, doc: created.body };
 }
 
 /** Polls the monitor until the export is no longer Pending or Running (or `until` says stop); @returns the last document. */
-async function follow(ctx: BenchContext, monitor: string, doc: MonitorDocument, until: (doc: MonitorDocument) => boolean = () => false, pollMs = POLL_MS): Promise<MonitorDocument> {
+async function follow(
+  ctx: BenchContext,
+  monitor: string,
+  doc: MonitorDocument,
+  until: (doc: MonitorDocument) => boolean = () => false,
+  pollMs = POLL_MS,
+): Promise<MonitorDocument> {
   while ((doc.status === 'Pending' || doc.status === 'Running') && !until(doc)) {
     await new Promise((r) => setTimeout(r, pollMs));
     doc = (await ctx.http.json<MonitorDocument>('GET', monitor, authHeaders(ctx.project, 'query'), 200)).body;
@@ -213,7 +225,14 @@ async function serviceExport(ctx: BenchContext, collection: string, timeframe: T
   return finished(ctx, postedAt, id, await follow(ctx, monitor, doc), collection);
 }
 
-async function baselineExport(ctx: BenchContext, s3: S3Client, collection: string, timeframe: Timeframe, key: string, gzip: boolean): Promise<{ seconds: number; bytes: number }> {
+async function baselineExport(
+  ctx: BenchContext,
+  s3: S3Client,
+  collection: string,
+  timeframe: Timeframe,
+  key: string,
+  gzip: boolean,
+): Promise<{ seconds: number; bytes: number }> {
   const client = await connect(ctx.databaseUrl);
   try {
     // COPY takes no parameters; these literals are the harness's own values, quoted by pg.
@@ -233,7 +252,12 @@ async function baselineExport(ctx: BenchContext, s3: S3Client, collection: strin
     piped.catch(() => undefined); // the Upload fails with the same error
     const upload = new Upload({
       client: s3,
-      params: { Bucket: ctx.s3.bucket, Key: key, Body: compressor ?? counter, ContentType: gzip ? 'application/gzip' : 'application/x-ndjson' },
+      params: {
+        Bucket: ctx.s3.bucket,
+        Key: key,
+        Body: compressor ?? counter,
+        ContentType: gzip ? 'application/gzip' : 'application/x-ndjson',
+      },
       partSize: PART_SIZE_BYTES,
       queueSize: QUEUE_SIZE,
       leavePartsOnError: false,
@@ -272,7 +296,12 @@ async function readBack(s3: S3Client, bucket: string, key: string, gunzip: boole
 }
 
 /** Whether `<prefix><id>.manifest.json` states this object's size and SHA-256. */
-async function manifestMatches(s3: S3Client, bucket: string, key: string, object: { storedBytes: number; storedSha256: string }): Promise<boolean> {
+async function manifestMatches(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  object: { storedBytes: number; storedSha256: string },
+): Promise<boolean> {
   try {
     const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key.replace(/\.json(\.gz)?$/, '') + '.manifest.json' }));
     const manifest = JSON.parse(await answer.Body!.transformToString('utf8')) as { bytes: number; sha256: string };
@@ -316,14 +345,28 @@ async function runPhase(ctx: BenchContext, s3: S3Client, label: string, timefram
       serviceObject.contentBytes === baselineObject.contentBytes &&
       serviceObject.contentSha256 === baselineObject.contentSha256;
     if (!identical) {
-      ctx.log(`B4 ${label} ${name}: the two objects differ (${serviceObject.contentBytes} / ${baselineObject.contentBytes} bytes of NDJSON)`);
+      ctx.log(
+        `B4 ${label} ${name}: the two objects differ (${serviceObject.contentBytes} / ${baselineObject.contentBytes} bytes of NDJSON)`,
+      );
     }
     if (!manifestOk) ctx.log(`B4 ${label} ${name}: the manifest does not state the object's size and SHA-256`);
     exports.push({
       collection: name,
       events: Number(rows[0].n),
-      service: { seconds: service.seconds, bytes: serviceObject.contentBytes, objectBytes: serviceObject.storedBytes, etag: serviceObject.etag, sha256: serviceObject.contentSha256 },
-      baseline: { seconds: baseline.seconds, bytes: baseline.bytes, objectBytes: baselineObject.storedBytes, etag: baselineObject.etag, sha256: baselineObject.contentSha256 },
+      service: {
+        seconds: service.seconds,
+        bytes: serviceObject.contentBytes,
+        objectBytes: serviceObject.storedBytes,
+        etag: serviceObject.etag,
+        sha256: serviceObject.contentSha256,
+      },
+      baseline: {
+        seconds: baseline.seconds,
+        bytes: baseline.bytes,
+        objectBytes: baselineObject.storedBytes,
+        etag: baselineObject.etag,
+        sha256: baselineObject.contentSha256,
+      },
       identical,
       etagsEqual: serviceObject.etag === baselineObject.etag,
       manifestMatches: manifestOk,
@@ -334,7 +377,8 @@ async function runPhase(ctx: BenchContext, s3: S3Client, label: string, timefram
     );
   }
   const peak = ctx.workerRss.peak();
-  const sum = (side: 'service' | 'baseline', field: 'seconds' | 'bytes' | 'objectBytes'): number => exports.reduce((acc, e) => acc + e[side][field], 0);
+  const sum = (side: 'service' | 'baseline', field: 'seconds' | 'bytes' | 'objectBytes'): number =>
+    exports.reduce((acc, e) => acc + e[side][field], 0);
   return {
     label,
     events: exports.reduce((acc, e) => acc + e.events, 0),
@@ -357,7 +401,12 @@ async function runPhase(ctx: BenchContext, s3: S3Client, label: string, timefram
  */
 async function gzipUnsupported(ctx: BenchContext, s3: S3Client): Promise<string | null> {
   const day = { start: new Date(WINDOW_END.getTime() - 86_400_000).toISOString(), end: WINDOW_END.toISOString() };
-  const answer = await ctx.http.request('POST', '/events/refunds/export', authHeaders(ctx.project, 'query'), JSON.stringify(exportBody(ctx, day, true)));
+  const answer = await ctx.http.request(
+    'POST',
+    '/events/refunds/export',
+    authHeaders(ctx.project, 'query'),
+    JSON.stringify(exportBody(ctx, day, true)),
+  );
   if (answer.status !== 201) {
     return `the API refuses "compression": "gzip" (HTTP ${answer.status}: ${answer.body.toString('utf8').slice(0, 200)})`;
   }
@@ -385,22 +434,30 @@ function acknowledgedAtResume(logFile: string, exportId: string): number | null 
  */
 async function runResume(ctx: BenchContext, s3: S3Client, collection: string): Promise<ResumeResult | { skipped: string }> {
   await ctx.replaceWorker(RESUME_WORKER_ENV, 'SIGTERM');
-  const { rows } = await ctx.admin.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE project_id = $1 AND collection = $2', [ctx.project.projectId, collection]);
+  const { rows } = await ctx.admin.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE project_id = $1 AND collection = $2', [
+    ctx.project.projectId,
+    collection,
+  ]);
   const whole = await serviceExport(ctx, collection, null, false);
   ctx.log(`B4 resumed ${collection}: uninterrupted ${whole.seconds.toFixed(2)} s`);
 
   if (whole.objectBytes < MIN_RESUME_PARTS * PART_SIZE_BYTES) {
     const key = whole.key;
     await removeObjects(s3, ctx.s3.bucket, [key, key.replace(/\.json(\.gz)?$/, '') + '.manifest.json']);
-    return { skipped: `${collection} is ${whole.objectBytes} bytes, under ${MIN_RESUME_PARTS} parts of ${PART_SIZE_BYTES}: nothing to interrupt half-way` };
+    return {
+      skipped: `${collection} is ${whole.objectBytes} bytes, under ${MIN_RESUME_PARTS} parts of ${PART_SIZE_BYTES}: nothing to interrupt half-way`,
+    };
   }
   const { postedAt, monitor, id, doc } = await postExport(ctx, collection, null, false);
   const atKill = await follow(ctx, monitor, doc, (d) => d.percentDone >= KILL_AT_PERCENT, 20);
-  if (atKill.status !== 'Running') throw new Error(`B4 resumed: the export ended ${atKill.status} before ${KILL_AT_PERCENT} % (${atKill.error})`);
+  if (atKill.status !== 'Running')
+    throw new Error(`B4 resumed: the export ended ${atKill.status} before ${KILL_AT_PERCENT} % (${atKill.error})`);
   const killedAt = Date.now();
   await ctx.replaceWorker(RESUME_WORKER_ENV, 'SIGKILL');
   const restartSeconds = (Date.now() - killedAt) / 1000;
-  ctx.log(`B4 resumed ${collection}: worker killed at ${atKill.percentDone} % (${((killedAt - postedAt) / 1000).toFixed(2)} s), new worker up in ${restartSeconds.toFixed(2)} s`);
+  ctx.log(
+    `B4 resumed ${collection}: worker killed at ${atKill.percentDone} % (${((killedAt - postedAt) / 1000).toFixed(2)} s), new worker up in ${restartSeconds.toFixed(2)} s`,
+  );
   const resumed = await finished(ctx, postedAt, id, await follow(ctx, monitor, atKill), collection);
 
   const a = await readBack(s3, ctx.s3.bucket, whole.key, false);
@@ -409,7 +466,8 @@ async function runResume(ctx: BenchContext, s3: S3Client, collection: string): P
   const manifest = (key: string): string => key.replace(/\.json(\.gz)?$/, '') + '.manifest.json';
   await removeObjects(s3, ctx.s3.bucket, [whole.key, manifest(whole.key), resumed.key, manifest(resumed.key)]);
   const identical = a.storedBytes === b.storedBytes && a.storedSha256 === b.storedSha256 && b.storedBytes === resumed.objectBytes;
-  if (!identical) ctx.log(`B4 resumed ${collection}: the resumed object differs from the uninterrupted one (${b.storedBytes} / ${a.storedBytes} bytes)`);
+  if (!identical)
+    ctx.log(`B4 resumed ${collection}: the resumed object differs from the uninterrupted one (${b.storedBytes} / ${a.storedBytes} bytes)`);
   const acknowledged = acknowledgedAtResume(ctx.worker.logFile, id);
   ctx.log(`B4 resumed ${collection}: resumed ${resumed.seconds.toFixed(2)} s (${acknowledged ?? 'no'} parts acknowledged at the resume)`);
   return {
@@ -462,7 +520,11 @@ export async function runS3Export(ctx: BenchContext): Promise<S3ExportResult> {
       gzip,
       resume,
       target: { maxRatio: B4_TARGET_MAX_RATIO, maxPeakRssBytes: B4_TARGET_MAX_RSS_BYTES, maxRssGrowth: B4_TARGET_MAX_RSS_GROWTH },
-      met: { ratio: full.ratio <= B4_TARGET_MAX_RATIO, peakRss: atFull <= B4_TARGET_MAX_RSS_BYTES, flat: growth <= B4_TARGET_MAX_RSS_GROWTH },
+      met: {
+        ratio: full.ratio <= B4_TARGET_MAX_RATIO,
+        peakRss: atFull <= B4_TARGET_MAX_RSS_BYTES,
+        flat: growth <= B4_TARGET_MAX_RSS_GROWTH,
+      },
     };
   } finally {
     s3.destroy();

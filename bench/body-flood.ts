@@ -35,11 +35,21 @@ function post(port: number, body: Buffer, headers: Record<string, string>): Prom
   return new Promise((resolve) => {
     const start = performance.now();
     let answered = false;
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/events', headers: { ...headers, 'Content-Length': String(body.length) }, agent: false }, (res) => {
-      answered = true;
-      resolve({ status: res.statusCode ?? 0, ms: performance.now() - start });
-      res.resume();
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/events',
+        headers: { ...headers, 'Content-Length': String(body.length) },
+        agent: false,
+      },
+      (res) => {
+        answered = true;
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - start });
+        res.resume();
+      },
+    );
     req.setTimeout(30_000, () => req.destroy());
     // The server may close while the body is still being sent (that is the point): not an error once answered.
     req.on('error', () => {
@@ -82,7 +92,10 @@ async function main(): Promise<void> {
   const seconds = flag('seconds', 15);
   const clients = flag('clients', 4);
   const port = await freePort();
-  const databaseUrl = await recreateDatabase(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect', 'connect_bench_body');
+  const databaseUrl = await recreateDatabase(
+    process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect',
+    'connect_bench_body',
+  );
   const logDir = path.join(os.tmpdir(), `body-flood-${process.pid}`);
   const service = await startService(
     'api',
@@ -121,7 +134,8 @@ async function main(): Promise<void> {
     });
     const [busy] = await Promise.all([pollHealth(port, done), ...flood]);
 
-    const statuses = (list: Answer[]) => Object.fromEntries([...new Set(list.map((a) => a.status))].map((s) => [s, list.filter((a) => a.status === s).length]));
+    const statuses = (list: Answer[]) =>
+      Object.fromEntries([...new Set(list.map((a) => a.status))].map((s) => [s, list.filter((a) => a.status === s).length]));
     const result = {
       command: `node dist/bench/body-flood.js --seconds ${seconds} --clients ${clients}`,
       brotliBodyBytes: brotli.length,

@@ -116,7 +116,9 @@ async function createDatabase(events: number): Promise<void> {
       [PROJECT_ID, events],
     );
     await client.query('ANALYZE events');
-    console.log(`${events.toLocaleString('en-US')} events in purchases, ${(events / 4).toLocaleString('en-US')} in carts (${Date.now() - started} ms)`);
+    console.log(
+      `${events.toLocaleString('en-US')} events in purchases, ${(events / 4).toLocaleString('en-US')} in carts (${Date.now() - started} ms)`,
+    );
   } finally {
     await client.end();
   }

@@ -47,9 +47,14 @@ async function explain(client: Client, title: string, statement: Statement): Pro
 }
 
 async function ingest(client: Client, projectId: string): Promise<void> {
-  const { EventsRepository } = load('src/events/events.repository.js') as { EventsRepository: new (ds: unknown) => { insert(p: string, rows: unknown[]): Promise<void> } };
+  const { EventsRepository } = load('src/events/events.repository.js') as {
+    EventsRepository: new (ds: unknown) => { insert(p: string, rows: unknown[]): Promise<void> };
+  };
   const events = [...ecommerceEvents(5000, { seed: 4242, end: WINDOW_END, days: WINDOW_DAYS })];
-  const rows = events.map(({ id, timestamp, ...properties }) => ({ collection: 'purchases', event: { eventId: id, timestamp: new Date(String(timestamp)), properties } }));
+  const rows = events.map(({ id, timestamp, ...properties }) => ({
+    collection: 'purchases',
+    event: { eventId: id, timestamp: new Date(String(timestamp)), properties },
+  }));
   const recorded: Statement[] = [];
   await new EventsRepository(recordingDataSource(recorded)).insert(projectId, rows);
   await client.query('BEGIN');
@@ -59,20 +64,30 @@ async function ingest(client: Client, projectId: string): Promise<void> {
     await client.query('ROLLBACK');
   }
   const copyText = rows
-    .map((r) => `${projectId}\t${r.collection}\t${JSON.stringify(r.event.eventId)}\t${r.event.timestamp.toISOString()}\t${JSON.stringify(r.event.properties).replace(/\\/g, '\\\\')}\n`)
+    .map(
+      (r) =>
+        `${projectId}\t${r.collection}\t${JSON.stringify(r.event.eventId)}\t${r.event.timestamp.toISOString()}\t${JSON.stringify(r.event.properties).replace(/\\/g, '\\\\')}\n`,
+    )
     .join('');
   await client.query('BEGIN');
   try {
     const t = performance.now();
-    await pipeline(Readable.from([Buffer.from(copyText)]), client.query(copyFrom('COPY events (project_id, collection, event_id, "timestamp", properties) FROM STDIN')));
-    console.log(`\n--- B1 baseline: COPY of the same 5,000 rows (rolled back): ${(performance.now() - t).toFixed(1)} ms (COPY cannot be EXPLAINed)`);
+    await pipeline(
+      Readable.from([Buffer.from(copyText)]),
+      client.query(copyFrom('COPY events (project_id, collection, event_id, "timestamp", properties) FROM STDIN')),
+    );
+    console.log(
+      `\n--- B1 baseline: COPY of the same 5,000 rows (rolled back): ${(performance.now() - t).toFixed(1)} ms (COPY cannot be EXPLAINed)`,
+    );
   } finally {
     await client.query('ROLLBACK');
   }
 }
 
 async function queries(client: Client, projectId: string): Promise<void> {
-  const { QueryService } = load('src/query/query.service.js') as { QueryService: new (repo: unknown) => { query(p: string, c: string, q: string): Promise<unknown> } };
+  const { QueryService } = load('src/query/query.service.js') as {
+    QueryService: new (repo: unknown) => { query(p: string, c: string, q: string): Promise<unknown> };
+  };
   for (const q of queriesForExplain()) {
     const recorded: Statement[] = [];
     const service = new QueryService({ aggregate: async (s: Statement) => (recorded.push(s), []) });
@@ -89,7 +104,9 @@ type ExportsRepositoryLike = {
 };
 
 function exportsRepository(): ExportsRepositoryLike {
-  const { ExportsRepository } = load('src/exports/exports.repository.js') as { ExportsRepository: new (ds: unknown) => ExportsRepositoryLike };
+  const { ExportsRepository } = load('src/exports/exports.repository.js') as {
+    ExportsRepository: new (ds: unknown) => ExportsRepositoryLike;
+  };
   return new ExportsRepository(recordingDataSource([]));
 }
 

@@ -49,7 +49,8 @@ function redisVersion(redisUrl: string): Promise<string> {
     socket.setTimeout(3000, () => finish('unknown'));
     socket.on('error', () => finish('unknown'));
     socket.on('connect', () => {
-      if (url.password) socket.write(`AUTH ${url.username ? `${decodeURIComponent(url.username)} ` : ''}${decodeURIComponent(url.password)}\r\n`);
+      if (url.password)
+        socket.write(`AUTH ${url.username ? `${decodeURIComponent(url.username)} ` : ''}${decodeURIComponent(url.password)}\r\n`);
       socket.write('INFO server\r\n');
     });
     socket.on('data', (chunk) => {
@@ -63,7 +64,8 @@ function redisVersion(redisUrl: string): Promise<string> {
 /** The checked-out commit and whether the work tree has changes (read-only git commands). */
 function gitState(): BenchResults['git'] {
   try {
-    const run = (...args: string[]): string => execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const run = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     return { commit: run('rev-parse', '--short', 'HEAD'), dirty: run('status', '--porcelain').length > 0 };
   } catch {
     return { commit: null, dirty: null };
@@ -99,7 +101,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   let admin: Client | undefined;
   let workerRss: RssSampler | undefined;
   try {
-    const s3 = await startS3Process(runDir, S3_BUCKET, `AKIABENCH${randomBytes(4).toString('hex').toUpperCase()}`, randomBytes(20).toString('hex'));
+    const s3 = await startS3Process(
+      runDir,
+      S3_BUCKET,
+      `AKIABENCH${randomBytes(4).toString('hex').toUpperCase()}`,
+      randomBytes(20).toString('hex'),
+    );
     children.push(s3);
     const port = await freePort();
     const adminToken = randomBytes(24).toString('hex');
@@ -140,7 +147,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       async replaceWorker(extraEnv, signal) {
         ctx.workerRss.stop();
         await (signal === 'SIGKILL' ? ctx.worker.kill() : ctx.worker.stop());
-        worker = await startService('worker', env, runDir, cpuProfDir, options.serviceNodeFlags, { env: extraEnv, logName: `service-worker-${++workers}` });
+        worker = await startService('worker', env, runDir, cpuProfDir, options.serviceNodeFlags, {
+          env: extraEnv,
+          logName: `service-worker-${++workers}`,
+        });
         children.push(worker);
         workerRss = new RssSampler(worker.pid);
         ctx.worker = worker;

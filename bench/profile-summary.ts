@@ -100,7 +100,9 @@ function main(): void {
   }
   const files = args.flatMap((arg) =>
     statSync(arg).isDirectory()
-      ? readdirSync(arg, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(arg, f))
+      ? readdirSync(arg, { recursive: true, encoding: 'utf8' })
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => path.join(arg, f))
       : [arg],
   );
   for (const file of files) print(summarise(file), top);

@@ -21,9 +21,7 @@ export class ExportsV21764490000000 implements MigrationInterface {
            + CASE WHEN properties = '{}'::jsonb THEN 0 ELSE octet_length(properties::text) END
       ) STORED`);
     await q.query(`DROP INDEX events_collection_timestamp_idx`);
-    await q.query(
-      `CREATE INDEX events_collection_timestamp_idx ON events (project_id, collection, "timestamp", id) INCLUDE (line_bytes)`,
-    );
+    await q.query(`CREATE INDEX events_collection_timestamp_idx ON events (project_id, collection, "timestamp", id) INCLUDE (line_bytes)`);
     await q.query(`
       ALTER TABLE exports
         ADD COLUMN compression      text    NOT NULL DEFAULT 'none' CHECK (compression IN ('none', 'gzip')),
@@ -53,7 +51,9 @@ export class ExportsV21764490000000 implements MigrationInterface {
     await q.query(`DROP TABLE export_parts`);
     await q.query(`DROP INDEX exports_project_status_idx`);
     await q.query(`DROP INDEX exports_open_upload_idx`);
-    await q.query(`ALTER TABLE exports DROP COLUMN compression, DROP COLUMN upload_id, DROP COLUMN part_size_bytes, DROP COLUMN raw_total_bytes`);
+    await q.query(
+      `ALTER TABLE exports DROP COLUMN compression, DROP COLUMN upload_id, DROP COLUMN part_size_bytes, DROP COLUMN raw_total_bytes`,
+    );
     await q.query(`DROP INDEX events_collection_timestamp_idx`);
     await q.query(`ALTER TABLE events DROP COLUMN line_bytes`);
     await q.query(`CREATE INDEX events_collection_timestamp_idx ON events (project_id, collection, "timestamp", id)`);

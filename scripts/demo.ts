@@ -23,7 +23,12 @@ const CONCURRENCY = 4;
 const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-async function api<T>(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
+async function api<T>(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(`${API}${path}`, {
     method,
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
@@ -41,7 +46,12 @@ function expectStatus(step: string, got: number, want: number, body: unknown): v
 
 async function main(): Promise<void> {
   console.log(bold(`\n1. Create a project (POST ${API}/projects)`));
-  const project = await api<{ projectId: string; keys: Record<string, string> }>('POST', '/projects', { 'X-Admin-Token': ADMIN_TOKEN }, { name: `demo ${new Date().toISOString()}` });
+  const project = await api<{ projectId: string; keys: Record<string, string> }>(
+    'POST',
+    '/projects',
+    { 'X-Admin-Token': ADMIN_TOKEN },
+    { name: `demo ${new Date().toISOString()}` },
+  );
   expectStatus('create project', project.status, 201, project.body);
   const { projectId, keys } = project.body;
   console.log(`   project ${projectId}`);
@@ -58,7 +68,9 @@ async function main(): Promise<void> {
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < events.length) {
         const batch = events.slice(next, (next += BATCH));
-        const res = await api<{ purchases: Array<{ success: boolean; message?: string }> }>('POST', '/events', pushHeaders, { purchases: batch });
+        const res = await api<{ purchases: Array<{ success: boolean; message?: string }> }>('POST', '/events', pushHeaders, {
+          purchases: batch,
+        });
         expectStatus('push batch', res.status, 200, res.body);
         const failed = res.body.purchases.find((r) => !r.success);
         if (failed) throw new Error(`an event was refused: ${failed.message}`);
@@ -76,10 +88,17 @@ async function main(): Promise<void> {
     timeframe: { start: new Date(WINDOW_END.getTime() - 7 * 86_400_000).toISOString(), end: WINDOW_END.toISOString() },
   };
   console.log(`   query=${JSON.stringify(query)}`);
-  const small = await api<{ results: Array<Record<string, unknown>> }>('GET', `/events/purchases/export?query=${encodeURIComponent(JSON.stringify(query))}`, queryHeaders);
+  const small = await api<{ results: Array<Record<string, unknown>> }>(
+    'GET',
+    `/events/purchases/export?query=${encodeURIComponent(JSON.stringify(query))}`,
+    queryHeaders,
+  );
   expectStatus('small export', small.status, 200, small.body);
   const expectedSmall = events.filter(
-    (e) => (e.product as { category: string }).category === 'Bikes' && (e.totalPrice as number) > 1000 && (e.timestamp as string) >= query.timeframe.start,
+    (e) =>
+      (e.product as { category: string }).category === 'Bikes' &&
+      (e.totalPrice as number) > 1000 &&
+      (e.timestamp as string) >= query.timeframe.start,
   ).length;
   console.log(`   ${small.body.results.length} events (expected ${expectedSmall}); the first one:`);
   console.log(`   ${JSON.stringify(small.body.results[0])}`);
@@ -105,7 +124,14 @@ async function main(): Promise<void> {
     const location = created.headers.get('location')!;
     console.log(`   201 Created, Location: ${location}`);
     const monitorPath = new URL(location).pathname;
-    let status: { status: string; percentDone: number; transferredBytes: number; totalBytes: number; error: string | null; filename: string };
+    let status: {
+      status: string;
+      percentDone: number;
+      transferredBytes: number;
+      totalBytes: number;
+      error: string | null;
+      filename: string;
+    };
     const exportStarted = Date.now();
     do {
       await new Promise((r) => setTimeout(r, 200));
@@ -130,7 +156,8 @@ async function main(): Promise<void> {
       const event = JSON.parse(line) as Record<string, unknown>;
       const original = byId.get(event.id as string);
       if (!original) throw new Error(`line ${i}: unknown or repeated id ${event.id}`);
-      if (JSON.stringify(sortKeys(event)) !== JSON.stringify(sortKeys(original))) throw new Error(`line ${i} differs from the pushed event`);
+      if (JSON.stringify(sortKeys(event)) !== JSON.stringify(sortKeys(original)))
+        throw new Error(`line ${i} differs from the pushed event`);
       if ((event.timestamp as string) < previous) throw new Error(`line ${i} is out of timestamp order`);
       previous = event.timestamp as string;
       byId.delete(event.id as string);
@@ -150,14 +177,29 @@ async function main(): Promise<void> {
     expectStatus('create import', started.status, 201, started.body);
     const importPath = new URL(started.headers.get('location')!).pathname;
     console.log(`   201 Created, Location: ${started.headers.get('location')}`);
-    let imported: { status: string; importedEvents: number; duplicateEvents: number; percentComplete: number; insertRate: string; error: string | null; eventErrors: unknown[] };
+    let imported: {
+      status: string;
+      importedEvents: number;
+      duplicateEvents: number;
+      percentComplete: number;
+      insertRate: string;
+      error: string | null;
+      eventErrors: unknown[];
+    };
     do {
       await new Promise((r) => setTimeout(r, 200));
       imported = (await api<typeof imported>('GET', importPath, pushHeaders)).body;
-      process.stdout.write(`\r   ${imported.percentComplete.toFixed(1).padStart(5)}%  ${imported.importedEvents.toLocaleString('en-US')} events  ${imported.insertRate}  ${imported.status.padEnd(8)}`);
+      process.stdout.write(
+        `\r   ${imported.percentComplete.toFixed(1).padStart(5)}%  ${imported.importedEvents.toLocaleString('en-US')} events  ${imported.insertRate}  ${imported.status.padEnd(8)}`,
+      );
     } while (imported.status === 'Pending' || imported.status === 'Running');
     console.log('');
-    if (imported.status !== 'Complete' || imported.importedEvents !== COUNT || imported.duplicateEvents !== 0 || imported.eventErrors.length > 0) {
+    if (
+      imported.status !== 'Complete' ||
+      imported.importedEvents !== COUNT ||
+      imported.duplicateEvents !== 0 ||
+      imported.eventErrors.length > 0
+    ) {
       throw new Error(`import ended ${JSON.stringify(imported)}`);
     }
     const copy = await api<{ results: Array<{ result: number }> | { result: number } }>(
@@ -165,7 +207,9 @@ async function main(): Promise<void> {
       `/events/purchases_copy?query=${encodeURIComponent(JSON.stringify({ select: { n: 'count' } }))}`,
       queryHeaders,
     );
-    console.log(`   ${imported.importedEvents.toLocaleString('en-US')} events imported, 0 duplicates, 0 errors; count query on purchases_copy: ${JSON.stringify(copy.body)}`);
+    console.log(
+      `   ${imported.importedEvents.toLocaleString('en-US')} events imported, 0 duplicates, 0 errors; count query on purchases_copy: ${JSON.stringify(copy.body)}`,
+    );
   } finally {
     await s3.close();
   }
@@ -175,7 +219,11 @@ async function main(): Promise<void> {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

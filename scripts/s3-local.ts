@@ -16,8 +16,16 @@ async function main(): Promise<void> {
   const server = await startS3Server({ port, directory, buckets: [bucket], accessKeyId: 'LOCALKEY', secretAccessKey: 'local-secret-key' });
   console.log(`S3-compatible server on ${server.endpoint}, bucket '${bucket}', data in ${directory}`);
   console.log('Export body for POST /events/<collection>/export:');
-  console.log(JSON.stringify({ s3Path: `${server.endpoint}/${bucket}/exports/`, s3AccessKeyId: server.accessKeyId, s3SecretAccessKey: server.secretAccessKey }));
-  console.log(`Read an export back: curl -s ${server.endpoint}/${bucket}/exports/<id>.json is refused (unsigned); use any S3 client with these keys, or look in ${directory}/${bucket}/exports/`);
+  console.log(
+    JSON.stringify({
+      s3Path: `${server.endpoint}/${bucket}/exports/`,
+      s3AccessKeyId: server.accessKeyId,
+      s3SecretAccessKey: server.secretAccessKey,
+    }),
+  );
+  console.log(
+    `Read an export back: curl -s ${server.endpoint}/${bucket}/exports/<id>.json is refused (unsigned); use any S3 client with these keys, or look in ${directory}/${bucket}/exports/`,
+  );
   const stop = () => void server.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

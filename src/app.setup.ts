@@ -132,7 +132,7 @@ export async function createHttpApp(
   });
   if (config.publicBaseUrl === null && config.production) {
     new Logger('Bootstrap').warn(
-      'PUBLIC_BASE_URL is not set: Location headers (S3 export monitor URLs) are built from each request\'s Host header. ' +
+      "PUBLIC_BASE_URL is not set: Location headers (S3 export monitor URLs) are built from each request's Host header. " +
         'Set PUBLIC_BASE_URL to the public URL of the service (e.g. https://analytics.example.com).',
     );
   }

@@ -29,16 +29,18 @@ describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
         },
       });
       expect(new Set(Object.values(res.body.keys)).size).toBe(4);
-      const push = await t.http.post('/events/c').set({ 'x-project-id': res.body.projectId, 'x-api-key': res.body.keys.push }).send({ a: 1 });
+      const push = await t.http
+        .post('/events/c')
+        .set({ 'x-project-id': res.body.projectId, 'x-api-key': res.body.keys.push })
+        .send({ a: 1 });
       expect(push.status).toBe(200);
     });
 
     it('stores keys only as hashes and the master key only encrypted', async () => {
       const created = await t.createProject('secrets');
-      const rows = await t.app.get(DataSource).query(
-        `SELECT p.*, k.* FROM projects p JOIN api_keys k ON k.project_id = p.id WHERE p.id = $1`,
-        [created.projectId],
-      );
+      const rows = await t.app
+        .get(DataSource)
+        .query(`SELECT p.*, k.* FROM projects p JOIN api_keys k ON k.project_id = p.id WHERE p.id = $1`, [created.projectId]);
       const text = JSON.stringify(rows);
       expect(rows).toHaveLength(4);
       for (const key of Object.values(created.keys)) {
@@ -61,7 +63,9 @@ describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
       for (const name of ['a\u0000b', '   ', 'tab\there', '\ud800']) {
         const bad = await t.http.post('/projects').set('X-Admin-Token', TEST_ADMIN_TOKEN).send({ name });
         expect(bad.status).toBe(422);
-        expect(bad.body).toEqual({ errors: [{ field: 'name', description: 'name must be text without control characters, and not only spaces' }] });
+        expect(bad.body).toEqual({
+          errors: [{ field: 'name', description: 'name must be text without control characters, and not only spaces' }],
+        });
       }
     });
 
@@ -124,7 +128,7 @@ describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
     });
   });
 
-  it('keeps projects apart: B never sees A\'s events', async () => {
+  it("keeps projects apart: B never sees A's events", async () => {
     await t.http.post('/events/shared-name').set(auth(a, 'push')).send({ owner: 'A' });
     await t.http.post('/events/shared-name').set(auth(b, 'push')).send({ owner: 'B' });
     const fromA = await t.http.get('/events/shared-name/export').set(auth(a, 'query'));
@@ -139,7 +143,7 @@ describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
     expect(res.body).toEqual({ status: 'ok', postgres: 'up', redis: 'up' });
   });
 
-  it('answers 404 in Connect\'s shape for an unknown route', async () => {
+  it("answers 404 in Connect's shape for an unknown route", async () => {
     const res = await t.http.get('/nope');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ errorMessage: 'Not found.' });
@@ -155,6 +159,8 @@ describe('projects, keys and isolation (Connect docs, "HTTP API")', () => {
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(res.headers['access-control-allow-headers']).toMatch(/X-Project-Id/);
     const get = await t.http.get('/health').set('Origin', 'https://app.example.com');
-    expect(get.headers['access-control-expose-headers']).toBe('ETag,Location,X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset');
+    expect(get.headers['access-control-expose-headers']).toBe(
+      'ETag,Location,X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset',
+    );
   });
 });

@@ -30,7 +30,8 @@ function ratiosIn(value: unknown, at = '$'): Array<[string, number]> {
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, v]): Array<[string, number]> => {
     if (key === 'ratio' && typeof v === 'number') return [[`${at}.ratio`, v]];
-    if (key === 'ratio' && v && typeof v === 'object') return Object.entries(v).map(([k, n]): [string, number] => [`${at}.ratio.${k}`, n as number]);
+    if (key === 'ratio' && v && typeof v === 'object')
+      return Object.entries(v).map(([k, n]): [string, number] => [`${at}.ratio.${k}`, n as number]);
     if (key === 'growth') return [[`${at}.growth`, v as number]];
     return ratiosIn(v, `${at}.${key}`);
   });
@@ -71,7 +72,20 @@ describe('bench: smoke run on 10,000 events', () => {
   });
 
   it('measures B1–B5 and writes latest.json and latest.md with positive finite ratios', async () => {
-    const { code, output } = await run(['--events', '10000', '--runs', '3', '--warmup', '1', '--out', dir, '--work', path.join(dir, 'work'), '--database', database]);
+    const { code, output } = await run([
+      '--events',
+      '10000',
+      '--runs',
+      '3',
+      '--warmup',
+      '1',
+      '--out',
+      dir,
+      '--work',
+      path.join(dir, 'work'),
+      '--database',
+      database,
+    ]);
     if (code !== 0) throw new Error(`the harness exited with ${code}:\n${output}`);
 
     const results = JSON.parse(readFileSync(path.join(dir, 'latest.json'), 'utf8'));
@@ -91,7 +105,11 @@ describe('bench: smoke run on 10,000 events', () => {
     expect(Object.values<number>(results.dataset.collections).reduce((a, b) => a + b, 0)).toBe(10000);
     expect(results.dataset.averageEventBytes).toBeGreaterThan(300);
 
-    expect(results.b1).toMatchObject({ events: 10000, service: { eventsPerSecond: expect.any(Number) }, baseline: { eventsPerSecond: expect.any(Number) } });
+    expect(results.b1).toMatchObject({
+      events: 10000,
+      service: { eventsPerSecond: expect.any(Number) },
+      baseline: { eventsPerSecond: expect.any(Number) },
+    });
     if (results.b2.available) {
       expect(results.b2.queries).toHaveLength(6);
       for (const q of results.b2.queries) {
@@ -120,11 +138,23 @@ describe('bench: smoke run on 10,000 events', () => {
     expect(results.b4.resume).toEqual({ skipped: expect.stringContaining('nothing to interrupt') });
 
     // B5: the object's first 1,000 lines, then all 10,000; each side stored exactly those events (count and checksum).
-    expect(results.b5).toMatchObject({ batchLines: expect.any(Number), withIds: true, met: { ratio: expect.any(Boolean), peakRss: expect.any(Boolean) } });
-    expect(results.b5.phases.map((p: { label: string; events: number }) => [p.label, p.events])).toEqual([['N/10', 1000], ['N', 10000]]);
+    expect(results.b5).toMatchObject({
+      batchLines: expect.any(Number),
+      withIds: true,
+      met: { ratio: expect.any(Boolean), peakRss: expect.any(Boolean) },
+    });
+    expect(results.b5.phases.map((p: { label: string; events: number }) => [p.label, p.events])).toEqual([
+      ['N/10', 1000],
+      ['N', 10000],
+    ]);
     for (const phase of results.b5.phases) {
       expect(phase.identical).toBe(true);
-      expect(phase.service).toMatchObject({ importedEvents: phase.events, duplicateEvents: 0, eventErrors: 0, stored: { events: phase.events } });
+      expect(phase.service).toMatchObject({
+        importedEvents: phase.events,
+        duplicateEvents: 0,
+        eventErrors: 0,
+        stored: { events: phase.events },
+      });
       expect(phase.baseline.stored).toEqual(phase.service.stored);
       expect(phase.service.stored.checksum).toMatch(/^[1-9]\d*$/);
       expect(phase.baseline.copies).toBe(Math.ceil(phase.events / results.b5.batchLines));
@@ -142,7 +172,15 @@ describe('bench: smoke run on 10,000 events', () => {
 
     expect(markdown).toContain('| benchmark | service | baseline (physical limit) | ratio | target | met |');
     expect(markdown).toMatch(/Versions: Node .+, PostgreSQL .+, Redis .+/);
-    for (const name of ['B1 ingest', 'B3 small export', 'B4 S3 export N/10', 'B4 export worker peak RSS', 'B5 S3 import N/10', 'B5 S3 import N:', 'B5 import worker peak RSS']) {
+    for (const name of [
+      'B1 ingest',
+      'B3 small export',
+      'B4 S3 export N/10',
+      'B4 export worker peak RSS',
+      'B5 S3 import N/10',
+      'B5 S3 import N:',
+      'B5 import worker peak RSS',
+    ]) {
       expect(markdown).toContain(name);
     }
     // The stored events were the same on both sides, so the table says nothing of a difference.

@@ -120,7 +120,11 @@ describe('PostgreSQL frozen on open connections (the proxy keeps them but drops 
     proxy.freeze();
     const answers = await Promise.all(Array.from({ length: 8 }, () => timed(query())));
     for (const { res, ms } of answers) {
-      expect({ status: res.status, body: res.body, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, body: UNAVAILABLE, retryAfter: '5' });
+      expect({ status: res.status, body: res.body, retryAfter: res.headers['retry-after'] }).toEqual({
+        status: 503,
+        body: UNAVAILABLE,
+        retryAfter: '5',
+      });
       expect(ms).toBeLessThan(STATEMENT_TIMEOUT_MS + 2000 + ANSWER_BOUND_MS);
     }
     await proxy.restore();
@@ -135,7 +139,7 @@ describe('PostgreSQL frozen on open connections (the proxy keeps them but drops 
   }, 60_000);
 });
 
-describe('Redis unreachable or emptied (a redis-server of the test\'s own)', () => {
+describe("Redis unreachable or emptied (a redis-server of the test's own)", () => {
   let redis: TestRedis;
   let s3: TestS3Server;
   let t: TestApp;
@@ -168,7 +172,10 @@ describe('Redis unreachable or emptied (a redis-server of the test\'s own)', () 
 
     const health = await timed(t.http.get('/health'));
     expect(health.ms).toBeLessThan(ANSWER_BOUND_MS);
-    expect({ status: health.res.status, body: health.res.body }).toEqual({ status: 503, body: { errorMessage: 'Unhealthy: Redis not answering.' } });
+    expect({ status: health.res.status, body: health.res.body }).toEqual({
+      status: 503,
+      body: { errorMessage: 'Unhealthy: Redis not answering.' },
+    });
 
     await redis.start(); // empty
     const { final } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 30_000);

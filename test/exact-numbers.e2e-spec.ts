@@ -29,7 +29,11 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
     `"price": ${TRAILING_ZERO}, "order_id": ${BIG}}`;
 
   beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET], accessKeyId: 'AKIANUMBERSTEST0001', secretAccessKey: 'numbers-test-secret-0123456789abcdef' });
+    s3 = await startS3Server({
+      buckets: [BUCKET],
+      accessKeyId: 'AKIANUMBERSTEST0001',
+      secretAccessKey: 'numbers-test-secret-0123456789abcdef',
+    });
     t = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint });
     project = await t.createProject();
   });
@@ -48,8 +52,7 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
     expect(res.status).toBe(200);
     return res.text;
   };
-  const queryText = (collection: string, query: string) =>
-    t.http.get(`/events/${collection}`).set(auth(project, 'query')).query({ query });
+  const queryText = (collection: string, query: string) => t.http.get(`/events/${collection}`).set(auth(project, 'query')).query({ query });
   const exportedIds = async (collection: string, query: string): Promise<unknown[]> =>
     (JSON.parse(await exportText(collection, query)) as { results: Array<{ id: unknown }> }).results.map((e) => e.id);
 

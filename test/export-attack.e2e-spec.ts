@@ -85,7 +85,9 @@ describe('S3 export attacks', () => {
     s3.resetCounters();
     const { id, monitor } = await start();
     s3.injectFaults([{ operation: 'PutObject', key: `out/${id}.manifest.json`, fault: { delayMs: 3000 } }]);
-    await until('the manifest PUT sent', async () => s3.requestLog().some((r) => r.operation === 'PutObject' && r.key === `out/${id}.manifest.json`));
+    await until('the manifest PUT sent', async () =>
+      s3.requestLog().some((r) => r.operation === 'PutObject' && r.key === `out/${id}.manifest.json`),
+    );
     expect(s3.requestLog().find((r) => r.operation === 'CompleteMultipartUpload')?.status).toBe(200);
     const cancel = await t.http.delete(`/events/big/export/${id}`).set(auth(project, 'query'));
     const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000);
@@ -105,7 +107,11 @@ describe('S3 export attacks', () => {
   // Swagger and openapi.json. POST /events/:collection/export answers 400 for a body that is not
   // JSON or nests past 100 levels, but its documented statuses have no 400 (POST /events has it).
   it('POST /events/:collection/export documents the 400 it answers for a malformed or too deep body', async () => {
-    const bad = await t.http.post('/events/big/export').set(auth(project, 'query')).set('Content-Type', 'application/json').send('{bad json');
+    const bad = await t.http
+      .post('/events/big/export')
+      .set(auth(project, 'query'))
+      .set('Content-Type', 'application/json')
+      .send('{bad json');
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ errorMessage: expect.stringMatching(/not valid JSON/) });
     const deep = await t.http

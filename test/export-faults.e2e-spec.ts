@@ -17,7 +17,12 @@ const BUCKET = 'faults';
 /** Small parts, one in flight: the export's COPY stays open while parts are acknowledged one by one. */
 const PIPELINE = { EXPORT_PART_SIZE_BYTES: String(5 * 1024 * 1024), EXPORT_QUEUE_SIZE: '1' };
 /** Quick retries and stall detection, so each fault resolves within seconds. */
-const QUICK = { EXPORT_RETRY_BASE_DELAY_MS: '200', EXPORT_RETRY_MAX_DELAY_MS: '1000', EXPORT_STALL_TIMEOUT_MS: '2000', EXPORT_S3_REQUEST_TIMEOUT_MS: '2000' };
+const QUICK = {
+  EXPORT_RETRY_BASE_DELAY_MS: '200',
+  EXPORT_RETRY_MAX_DELAY_MS: '1000',
+  EXPORT_STALL_TIMEOUT_MS: '2000',
+  EXPORT_S3_REQUEST_TIMEOUT_MS: '2000',
+};
 
 describe('S3 export faults', () => {
   let s3: TestS3Server;
@@ -45,7 +50,11 @@ describe('S3 export faults', () => {
     project = await t.createProject();
     const events = [...ecommerceEvents(EVENTS, { seed: 11, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
     for (let i = 0; i < events.length; i += 5000) {
-      await t.http.post('/events').set(auth(project, 'push')).send({ purchases: events.slice(i, i + 5000) }).expect(200);
+      await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ purchases: events.slice(i, i + 5000) })
+        .expect(200);
     }
     const first = await exportVia(s3.endpoint);
     expect(first.final.status).toBe('Complete');
@@ -96,32 +105,60 @@ describe('S3 export faults', () => {
 
   it.each<[string, S3FaultRule[], number]>([
     // The S3 client's own retries (3 attempts per request) absorb these: one attempt of the export.
-    ['a 500 InternalError on 1 part request in 3', [{ operation: 'UploadPart', every: 3, fault: { status: 500, code: 'InternalError' } }], 1],
+    [
+      'a 500 InternalError on 1 part request in 3',
+      [{ operation: 'UploadPart', every: 3, fault: { status: 500, code: 'InternalError' } }],
+      1,
+    ],
     ['a connection reset in the middle of a part', [{ operation: 'UploadPart', partNumber: 2, times: 1, fault: { reset: true } }], 1],
     // Beyond them: the export's own retry, from its checkpoint.
-    ['SlowDown on a part more times than the client retries', [{ operation: 'UploadPart', partNumber: 3, times: 3, fault: { status: 503, code: 'SlowDown' } }], 2],
-    ['a part that never gets an answer (cut by EXPORT_S3_REQUEST_TIMEOUT_MS)', [{ operation: 'UploadPart', partNumber: 2, times: 1, fault: { stall: true } }], 2],
-    ['completing the upload failing with 500 three times', [{ operation: 'CompleteMultipartUpload', times: 3, fault: { status: 500, code: 'InternalError' } }], 2],
-  ])('completes despite %s', async (_, faults, expectedAttempts) => {
-    const { id, final } = await exportWithFaults(faults);
-    expect(final).toMatchObject({ status: 'Complete', error: null, totalBytes: reference.length, transferredBytes: reference.length });
-    expect(await attempts(id)).toBe(expectedAttempts);
-    // No part that S3 acknowledged was sent again.
-    for (const part of s3.uploadPartRequests()) expect(part.succeeded).toBe(1);
-  }, 90_000);
+    [
+      'SlowDown on a part more times than the client retries',
+      [{ operation: 'UploadPart', partNumber: 3, times: 3, fault: { status: 503, code: 'SlowDown' } }],
+      2,
+    ],
+    [
+      'a part that never gets an answer (cut by EXPORT_S3_REQUEST_TIMEOUT_MS)',
+      [{ operation: 'UploadPart', partNumber: 2, times: 1, fault: { stall: true } }],
+      2,
+    ],
+    [
+      'completing the upload failing with 500 three times',
+      [{ operation: 'CompleteMultipartUpload', times: 3, fault: { status: 500, code: 'InternalError' } }],
+      2,
+    ],
+  ])(
+    'completes despite %s',
+    async (_, faults, expectedAttempts) => {
+      const { id, final } = await exportWithFaults(faults);
+      expect(final).toMatchObject({ status: 'Complete', error: null, totalBytes: reference.length, transferredBytes: reference.length });
+      expect(await attempts(id)).toBe(expectedAttempts);
+      // No part that S3 acknowledged was sent again.
+      for (const part of s3.uploadPartRequests()) expect(part.succeeded).toBe(1);
+    },
+    90_000,
+  );
 
   it('fails at once, and aborts its upload, when S3 refuses access midway (a final error)', async () => {
-    const { id, final } = await exportWithFaults([{ operation: 'UploadPart', partNumber: 2, fault: { status: 403, code: 'AccessDenied' } }]);
+    const { id, final } = await exportWithFaults([
+      { operation: 'UploadPart', partNumber: 2, fault: { status: 403, code: 'AccessDenied' } },
+    ]);
     expect(final.status).toBe('Failed');
-    expect(final.error).toMatch(/^S3 rejected the upload to s3:\/\/faults\/out\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+: AccessDenied: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/);
+    expect(final.error).toMatch(
+      /^S3 rejected the upload to s3:\/\/faults\/out\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+: AccessDenied: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/,
+    );
     expect(await attempts(id)).toBe(1);
     expect(await s3.listKeys(BUCKET, `out/${id}`)).toEqual([]);
     // The worker marks the export Failed, then aborts the upload and wipes the credentials (they
     // are needed for the abort), so a reading right after Failed may still find them.
-    const row = await until('the upload forgotten', async () => {
-      const [r] = await db.query(`SELECT upload_id, s3_credentials_encrypted FROM exports WHERE id = $1`, [id]);
-      return r.upload_id === null ? r : null;
-    }, 5_000);
+    const row = await until(
+      'the upload forgotten',
+      async () => {
+        const [r] = await db.query(`SELECT upload_id, s3_credentials_encrypted FROM exports WHERE id = $1`, [id]);
+        return r.upload_id === null ? r : null;
+      },
+      5_000,
+    );
     expect(row).toEqual({ upload_id: null, s3_credentials_encrypted: null });
     expect((await s3.incompleteUploads(BUCKET)).filter((upload) => upload.key.includes(id))).toEqual([]);
   }, 90_000);
@@ -206,11 +243,17 @@ describe('S3 export retry budget', () => {
     const res = await t.http
       .post('/events/shop/export')
       .set(auth(project, 'query'))
-      .send({ s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+      .send({
+        s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`,
+        s3AccessKeyId: s3.accessKeyId,
+        s3SecretAccessKey: s3.secretAccessKey,
+      });
     expect(res.status).toBe(201);
     const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 60_000);
     expect(final.status).toBe('Failed');
-    expect(final.error).toMatch(/^S3 did not answer in time while uploading s3:\/\/faults\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+\. Gave up after 3 attempts\.$/);
+    expect(final.error).toMatch(
+      /^S3 did not answer in time while uploading s3:\/\/faults\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+\. Gave up after 3 attempts\.$/,
+    );
     // Three attempts of at most 2 s each, and two delays of at most 1 s: well within 20 s.
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);

@@ -41,7 +41,10 @@ describe('S3 export management: cancel, list, pending cap, compression', () => {
     return res.body as ExportStatus;
   };
   const row = async (id: string) => {
-    const [r] = await db.query('SELECT status, error, finished_at, started_at, attempts, s3_credentials_encrypted, s3_key, compression FROM exports WHERE id = $1', [id]);
+    const [r] = await db.query(
+      'SELECT status, error, finished_at, started_at, attempts, s3_credentials_encrypted, s3_key, compression FROM exports WHERE id = $1',
+      [id],
+    );
     return r;
   };
 
@@ -229,7 +232,19 @@ describe('S3 export management: cancel, list, pending cap, compression', () => {
       expect(res.status).toBe(200);
       for (const item of res.body.results as ListItem[]) {
         expect(Object.keys(item).sort()).toEqual(
-          ['id', 'filename', 'collection', 'status', 'created', 'started', 'finished', 'error', 'percentDone', 'transferredBytes', 'totalBytes'].sort(),
+          [
+            'id',
+            'filename',
+            'collection',
+            'status',
+            'created',
+            'started',
+            'finished',
+            'error',
+            'percentDone',
+            'transferredBytes',
+            'totalBytes',
+          ].sort(),
         );
         const monitor = await t.http.get(`/events/${item.collection}/export/${item.id}`).set(auth(a, 'query'));
         expect(item).toEqual({ id: item.id, ...monitor.body });
@@ -328,7 +343,12 @@ describe('S3 export management: cancel, list, pending cap, compression', () => {
   describe('EXPORT_MAX_PENDING_PER_PROJECT', () => {
     let capped: TestApp;
     beforeAll(async () => {
-      capped = await startTestApp({ ROLE: 'api', S3_ALLOWED_ENDPOINTS: S3_ENDPOINT, EXPORT_MAX_PENDING_PER_PROJECT: '3', RATE_LIMIT_S3_EXPORTS: '100000' });
+      capped = await startTestApp({
+        ROLE: 'api',
+        S3_ALLOWED_ENDPOINTS: S3_ENDPOINT,
+        EXPORT_MAX_PENDING_PER_PROJECT: '3',
+        RATE_LIMIT_S3_EXPORTS: '100000',
+      });
     });
     afterAll(() => capped.close());
 

@@ -21,7 +21,10 @@ describe('S3 export parts, manifest and gzip', () => {
     project = await t.createProject();
     const events = [...ecommerceEvents(30_000, { seed: 7, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
     for (let i = 0; i < events.length; i += 5000) {
-      const res = await t.http.post('/events').set(auth(project, 'push')).send({ purchases: events.slice(i, i + 5000) });
+      const res = await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ purchases: events.slice(i, i + 5000) });
       expect(res.status).toBe(200);
     }
   });
@@ -53,10 +56,12 @@ describe('S3 export parts, manifest and gzip', () => {
     ]}`;
     const res = await t.http.post('/events').set(auth(project, 'push')).set('Content-Type', 'application/json').send(body);
     expect(res.status).toBe(200);
-    const rows: Array<{ stored: number; rendered: number }> = await t.app.get(DataSource).query(
-      `SELECT line_bytes AS stored, octet_length(${eventJsonSql('e')}) AS rendered FROM events e WHERE project_id = $1 AND collection = 'lengths'`,
-      [project.projectId],
-    );
+    const rows: Array<{ stored: number; rendered: number }> = await t.app
+      .get(DataSource)
+      .query(
+        `SELECT line_bytes AS stored, octet_length(${eventJsonSql('e')}) AS rendered FROM events e WHERE project_id = $1 AND collection = 'lengths'`,
+        [project.projectId],
+      );
     expect(res.body.lengths.filter((r: { success: boolean }) => !r.success)).toEqual([]);
     expect(rows).toHaveLength(6);
     for (const row of rows) expect(row.stored).toBe(row.rendered);
@@ -111,7 +116,11 @@ describe('S3 export parts, manifest and gzip', () => {
       const other = await slow.createProject();
       const events = [...ecommerceEvents(30_000, { seed: 8, end: new Date('2026-11-01T00:00:00Z'), days: 30 })];
       for (let i = 0; i < events.length; i += 5000) {
-        await slow.http.post('/events').set(auth(other, 'push')).send({ purchases: events.slice(i, i + 5000) }).expect(200);
+        await slow.http
+          .post('/events')
+          .set(auth(other, 'push'))
+          .send({ purchases: events.slice(i, i + 5000) })
+          .expect(200);
       }
       const res = await slow.http
         .post('/events/purchases/export')
@@ -120,7 +129,8 @@ describe('S3 export parts, manifest and gzip', () => {
       expect(res.status).toBe(201);
       const id = res.body.filename.slice(0, 24);
       const db = slow.app.get(DataSource);
-      const row = async () => (await db.query(`SELECT status, upload_id, s3_credentials_encrypted AS c FROM exports WHERE id = $1`, [id]))[0];
+      const row = async () =>
+        (await db.query(`SELECT status, upload_id, s3_credentials_encrypted AS c FROM exports WHERE id = $1`, [id]))[0];
       for (let i = 0; i < 3000 && !(await row()).upload_id; i++) await new Promise((r) => setTimeout(r, 5));
       expect((await row()).status).toBe('Running');
       const cancelled = await slow.http.delete(`/events/purchases/export/${id}`).set(auth(other, 'query'));

@@ -38,7 +38,9 @@ describe('the export sweep with several workers', () => {
     const { final, readings } = await waitForExport(first.http, pathOf(res.headers.location), auth(project, 'query'), 60_000);
     expect(final.status).toBe('Complete');
     expect(readings.filter((r) => r.status === 'Running').length).toBeGreaterThan(1); // it ran across several sweeps
-    const [row] = await first.app.get(DataSource).query('SELECT attempts FROM exports WHERE id = $1', [final.filename.replace(/\.json$/, '')]);
+    const [row] = await first.app
+      .get(DataSource)
+      .query('SELECT attempts FROM exports WHERE id = $1', [final.filename.replace(/\.json$/, '')]);
     expect(row.attempts).toBe(1);
     const lines = (await s3.getObject('sweep', final.filename)).toString().split('\n').filter(Boolean);
     expect(lines).toHaveLength(50_000);

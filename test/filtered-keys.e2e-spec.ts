@@ -57,9 +57,15 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
   const master = () => project.keys.master;
   const tenantA = () => key({ filters: { tenant: 'a' }, canQuery: true, canPush: false });
   const query = (apiKey: string, document: Record<string, unknown>, p = project) =>
-    t.http.get('/events/rides').query({ query: JSON.stringify(document) }).set(headers(p, apiKey));
+    t.http
+      .get('/events/rides')
+      .query({ query: JSON.stringify(document) })
+      .set(headers(p, apiKey));
   const exported = async (apiKey: string, document: Record<string, unknown> = {}) => {
-    const res = await t.http.get('/events/rides/export').query({ query: JSON.stringify(document) }).set(headers(project, apiKey));
+    const res = await t.http
+      .get('/events/rides/export')
+      .query({ query: JSON.stringify(document) })
+      .set(headers(project, apiKey));
     expect(res.status).toBe(200);
     return (res.body.results as Array<{ id: number }>).map((e) => e.id);
   };
@@ -69,7 +75,10 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
       const pusher = key({ filters: { tenant: 'a' }, canQuery: false, canPush: true });
       const one = await t.http.post('/events/pushed').set(headers(project, pusher)).send({ tenant: 'z', n: 1 });
       expect([one.status, one.headers['content-type'], one.text]).toEqual([200, 'application/json; charset=utf-8', '']);
-      const batch = await t.http.post('/events').set(headers(project, pusher)).send({ pushed: [{ tenant: 'y', n: 2 }] });
+      const batch = await t.http
+        .post('/events')
+        .set(headers(project, pusher))
+        .send({ pushed: [{ tenant: 'y', n: 2 }] });
       expect([batch.status, batch.body]).toEqual([200, { pushed: [{ success: true }] }]);
       const stored = await t.http.get('/events/pushed/export').set(auth(project));
       expect(stored.body.results.map((e: { tenant: string }) => e.tenant)).toEqual(['z', 'y']);
@@ -113,7 +122,10 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
         const reader = key({ filters: { tenant: 'a' }, canQuery: true }, { case: hexCase });
         const one = await t.http.post('/events/pushed').set(headers(project, reader)).send({ n: 3 });
         expect([one.status, one.body]).toEqual([403, { errorMessage: 'This API key is not allowed to push events.' }]);
-        const batch = await t.http.post('/events').set(headers(project, reader)).send({ pushed: [{ n: 4 }] });
+        const batch = await t.http
+          .post('/events')
+          .set(headers(project, reader))
+          .send({ pushed: [{ n: 4 }] });
         expect(batch.status).toBe(403);
       }
     });
@@ -211,7 +223,15 @@ describe('filtered keys (docs/keys.md; Connect docs, "Filtered keys")', () => {
       const [row] = await t.app.get(DataSource).query('SELECT selection FROM exports WHERE id = $1', [id]);
       const object = (await s3.getObject(BUCKET, `${prefix}/${id}.json`)).toString('utf8');
       const manifest = JSON.parse((await s3.getObject(BUCKET, `${prefix}/${id}.manifest.json`)).toString('utf8'));
-      return { id, selection: row.selection, ids: object.split('\n').filter(Boolean).map((line) => JSON.parse(line).id), manifest };
+      return {
+        id,
+        selection: row.selection,
+        ids: object
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line).id),
+        manifest,
+      };
     };
 
     it('narrows S3 exports: the stored selection is the combined one, and so are the object and its manifest', async () => {
@@ -463,7 +483,10 @@ describe('key reset and project listing (docs/keys.md)', () => {
       let cursor: string | null = null;
       let text = '';
       do {
-        const page: Response = await t.http.get('/projects').query(cursor ? { limit: 50, cursor } : { limit: 50 }).set(admin);
+        const page: Response = await t.http
+          .get('/projects')
+          .query(cursor ? { limit: 50, cursor } : { limit: 50 })
+          .set(admin);
         expect(page.status).toBe(200);
         text += page.text;
         seen.push(...page.body.results);

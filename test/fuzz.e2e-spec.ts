@@ -18,18 +18,97 @@ const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 
 /** Values chosen to hit edges: types, sizes, numbers JSON or doubles cannot hold, awkward text. */
 const ODD_VALUES: readonly unknown[] = [
-  null, true, false, 0, -0, 1, -1, 1.5, 34.95, 2 ** 53, -(2 ** 53) - 2, 1e308, 5e-324,
-  '', ' ', 'apple', '12 red roses', '\u0000', '\ud800', '\u202e', '😀', 'x'.repeat(300), '%', '_', '\\', '"',
-  '2015-07-28T00:00:30.295Z', 'today', 'this_month', 'Australia/Brisbane', 'Japan/Tokyo', '10.5',
-  [], [1, 'a'], ['a', 'b'], [1, 2, 3], {}, { eq: 1 }, { gt: 'a' }, { in: [] }, { exists: 'yes' }, { nope: 1 },
-  { start: '2015-01-01T00:00:00Z', end: '2014-01-01T00:00:00Z' }, { current: { days: -1 } }, { previous: { weeks: 1e9 } },
+  null,
+  true,
+  false,
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  34.95,
+  2 ** 53,
+  -(2 ** 53) - 2,
+  1e308,
+  5e-324,
+  '',
+  ' ',
+  'apple',
+  '12 red roses',
+  '\u0000',
+  '\ud800',
+  '\u202e',
+  '😀',
+  'x'.repeat(300),
+  '%',
+  '_',
+  '\\',
+  '"',
+  '2015-07-28T00:00:30.295Z',
+  'today',
+  'this_month',
+  'Australia/Brisbane',
+  'Japan/Tokyo',
+  '10.5',
+  [],
+  [1, 'a'],
+  ['a', 'b'],
+  [1, 2, 3],
+  {},
+  { eq: 1 },
+  { gt: 'a' },
+  { in: [] },
+  { exists: 'yes' },
+  { nope: 1 },
+  { start: '2015-01-01T00:00:00Z', end: '2014-01-01T00:00:00Z' },
+  { current: { days: -1 } },
+  { previous: { weeks: 1e9 } },
 ];
 /** Number tokens written as raw text (not representable as JS values, or not JSON at all). */
-const RAW_NUMBERS: readonly string[] = ['12345678901234567890', '9007199254740993', '1e400', '-1e400', '1.50', '0.1000000000000000055511151231257827', 'NaN', 'Infinity', '01', '-', '1e', '.5'];
+const RAW_NUMBERS: readonly string[] = [
+  '12345678901234567890',
+  '9007199254740993',
+  '1e400',
+  '-1e400',
+  '1.50',
+  '0.1000000000000000055511151231257827',
+  'NaN',
+  'Infinity',
+  '01',
+  '-',
+  '1e',
+  '.5',
+];
 const ODD_KEYS: readonly string[] = [
-  'id', 'timestamp', '_id', 'tp_x', 'TP_y', '', '.', 'a..b', 'a.b', '__proto__', 'constructor', 'prototype', 'toString',
-  'valueOf', 'hasOwnProperty', '__defineGetter__', 'select', 'filter', 'groupBy', 'interval', 'timezone', 'timeframe',
-  'query', 's3Path', 's3AccessKeyId', 's3SecretAccessKey', 'k'.repeat(300), '\u0000', '\ud800',
+  'id',
+  'timestamp',
+  '_id',
+  'tp_x',
+  'TP_y',
+  '',
+  '.',
+  'a..b',
+  'a.b',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'select',
+  'filter',
+  'groupBy',
+  'interval',
+  'timezone',
+  'timeframe',
+  'query',
+  's3Path',
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  'k'.repeat(300),
+  '\u0000',
+  '\ud800',
 ];
 
 function oddValue(depth = 0): unknown {
@@ -86,7 +165,13 @@ function hugeFilter(): Record<string, unknown> {
   return filter;
 }
 
-const VALID_EVENT = { customer: { firstName: 'Tom', lastName: 'Smith' }, product: '12 red roses', purchasePrice: 34.95, id: 'e1', timestamp: '2015-07-28T00:00:30.295Z' };
+const VALID_EVENT = {
+  customer: { firstName: 'Tom', lastName: 'Smith' },
+  product: '12 red roses',
+  purchasePrice: 34.95,
+  id: 'e1',
+  timestamp: '2015-07-28T00:00:30.295Z',
+};
 const VALID_QUERY = {
   select: { total: { sum: 'purchasePrice' }, n: 'count' },
   filter: { product: { eq: '12 red roses' }, purchasePrice: { gt: 10 } },
@@ -101,7 +186,19 @@ const VALID_EXPORT = {
   s3AccessKeyId: 'AKIAFUZZ',
   s3SecretAccessKey: 'fuzz-secret',
 };
-const COLLECTIONS: readonly string[] = ['purchases', 'my+coll', '%2B', '%20', '%00', 'a%2Fb', '..', 'x'.repeat(300), '%F0%9F%98%80', 'EVENTS', '%ZZ'];
+const COLLECTIONS: readonly string[] = [
+  'purchases',
+  'my+coll',
+  '%2B',
+  '%20',
+  '%00',
+  'a%2Fb',
+  '..',
+  'x'.repeat(300),
+  '%F0%9F%98%80',
+  'EVENTS',
+  '%ZZ',
+];
 
 describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
   let t: TestApp;
@@ -110,7 +207,12 @@ describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
   beforeAll(async () => {
     // ROLE api: the export bodies must not start uploads to nowhere. Rate limits stay on, but high
     // enough that the run's wrong keys (one client address) and its S3 export bodies are answered on their merits.
-    t = await startTestApp({ ROLE: 'api', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '100000', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100000', RATE_LIMIT_S3_EXPORTS: '100000' });
+    t = await startTestApp({
+      ROLE: 'api',
+      RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '100000',
+      RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100000',
+      RATE_LIMIT_S3_EXPORTS: '100000',
+    });
     project = await t.createProject('fuzz');
   });
   afterAll(() => t.close());
@@ -121,7 +223,10 @@ describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
     for (let i = 0; i < REQUESTS; i++) {
       const kind = pick(['push', 'batch', 'query', 'smallExport', 's3Export'] as const);
       const collection = random() < 0.8 ? 'purchases' : pick(COLLECTIONS);
-      const headers: Record<string, string> = random() < 0.9 ? auth(project, pick(['master', 'push', 'query', 'pushQuery'] as const)) : { 'X-Project-Id': project.projectId, 'X-Api-Key': 'f'.repeat(32) };
+      const headers: Record<string, string> =
+        random() < 0.9
+          ? auth(project, pick(['master', 'push', 'query', 'pushQuery'] as const))
+          : { 'X-Project-Id': project.projectId, 'X-Api-Key': 'f'.repeat(32) };
       let req;
       let sent = '';
       if (kind === 'push') {
@@ -143,7 +248,10 @@ describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
       const shaped =
         (res.status < 400 && res.status >= 200) ||
         (typeof res.body?.errorMessage === 'string' && res.body.errorMessage.length > 0) ||
-        (Array.isArray(res.body?.errors) && res.body.errors.every((e: { field?: unknown; description?: unknown }) => typeof e.field === 'string' && typeof e.description === 'string'));
+        (Array.isArray(res.body?.errors) &&
+          res.body.errors.every(
+            (e: { field?: unknown; description?: unknown }) => typeof e.field === 'string' && typeof e.description === 'string',
+          ));
       const deliberate503 = res.status === 503 && res.headers['retry-after'] !== undefined;
       if ((res.status >= 500 && !deliberate503) || !shaped) {
         unexpected.push(`${kind} ${collection} ${sent.slice(0, 300)} -> ${res.status} ${res.text.slice(0, 200)}`);

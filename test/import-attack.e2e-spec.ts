@@ -185,7 +185,9 @@ describe('imports under attack', () => {
     const final = await run('cut', 'cut.json.gz');
     expect([final.status, final.error]).toEqual([
       'Failed',
-      expect.stringMatching(/^The object s3:\/\/attack\/cut\.json\.gz at http:\/\/127\.0\.0\.1:\d+ is gzip-compressed but its compressed data/),
+      expect.stringMatching(
+        /^The object s3:\/\/attack\/cut\.json\.gz at http:\/\/127\.0\.0\.1:\d+ is gzip-compressed but its compressed data/,
+      ),
     ]);
     expect(final.error).toContain('(the file is truncated)');
   });

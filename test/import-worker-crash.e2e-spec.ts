@@ -66,50 +66,68 @@ describe('an import whose worker dies mid-way', () => {
   it.each([
     ['plain NDJSON', false],
     ['gzip-compressed NDJSON', true],
-  ])('%s: the second worker continues after the last committed batch; every line is stored once', async (_, gzip) => {
-    const collection = gzip ? 'crash_gzip' : 'crash_plain';
-    // No ids: a line stored twice would be two events.
-    const text = Array.from({ length: LINES }, (_, i) => JSON.stringify({ n: i, note: 'an event without an id, padded to look real' })).join('\n');
-    const client = new S3Client(s3.clientConfig());
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${collection}.json`, Body: gzip ? gzipSync(text) : Buffer.from(text) }));
-    client.destroy();
+  ])(
+    '%s: the second worker continues after the last committed batch; every line is stored once',
+    async (_, gzip) => {
+      const collection = gzip ? 'crash_gzip' : 'crash_plain';
+      // No ids: a line stored twice would be two events.
+      const text = Array.from({ length: LINES }, (_, i) =>
+        JSON.stringify({ n: i, note: 'an event without an id, padded to look real' }),
+      ).join('\n');
+      const client = new S3Client(s3.clientConfig());
+      await client.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: `${collection}.json`, Body: gzip ? gzipSync(text) : Buffer.from(text) }),
+      );
+      client.destroy();
 
-    const first = startWorker();
-    const res = await t.http
-      .post('/event-import')
-      .set(auth(project, 'push'))
-      .send({ collection, s3Path: `${s3.endpoint}/${BUCKET}/${collection}.json`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
-    expect(res.status).toBe(201);
-    const id = res.headers.location.split('/').pop();
-    const db = t.app.get(DataSource);
-    const position = async () => Number((await db.query('SELECT line_index FROM event_imports WHERE id = $1', [id]))[0].line_index);
-    await until('the first worker to commit a batch', async () => (await position()) > 0 || null, 30_000);
-    const exited = new Promise((resolve) => first.once('exit', resolve));
-    first.kill('SIGKILL');
-    await exited;
-    const atKill = await position();
-    expect(atKill).toBeGreaterThan(0);
-    expect(atKill).toBeLessThan(LINES);
+      const first = startWorker();
+      const res = await t.http
+        .post('/event-import')
+        .set(auth(project, 'push'))
+        .send({
+          collection,
+          s3Path: `${s3.endpoint}/${BUCKET}/${collection}.json`,
+          s3AccessKeyId: s3.accessKeyId,
+          s3SecretAccessKey: s3.secretAccessKey,
+        });
+      expect(res.status).toBe(201);
+      const id = res.headers.location.split('/').pop();
+      const db = t.app.get(DataSource);
+      const position = async () => Number((await db.query('SELECT line_index FROM event_imports WHERE id = $1', [id]))[0].line_index);
+      await until('the first worker to commit a batch', async () => (await position()) > 0 || null, 30_000);
+      const exited = new Promise((resolve) => first.once('exit', resolve));
+      first.kill('SIGKILL');
+      await exited;
+      const atKill = await position();
+      expect(atKill).toBeGreaterThan(0);
+      expect(atKill).toBeLessThan(LINES);
 
-    startWorker();
-    const final = await until(
-      'the import to finish',
-      async () => {
-        const doc = (await t.http.get(pathOf(res.headers.location)).set(auth(project, 'push'))).body;
-        return doc.status === 'Complete' || doc.status === 'Failed' ? doc : null;
-      },
-      60_000,
-    );
-    expect([final.status, final.error, final.importedEvents, final.duplicateEvents, final.eventErrors, final.percentComplete]).toEqual([
-      'Complete', null, LINES, 0, [], 100,
-    ]);
-    const [counts] = await db.query(
-      `SELECT count(*)::int AS events, count(DISTINCT properties->'n')::int AS distinct_n FROM events WHERE project_id = $1 AND collection = $2`,
-      [project.projectId, collection],
-    );
-    expect(counts).toEqual({ events: LINES, distinct_n: LINES });
-    const [record] = await db.query('SELECT attempts, line_index FROM event_imports WHERE id = $1', [id]);
-    expect(record.attempts).toBe(2);
-    expect(Number(record.line_index)).toBe(LINES);
-  }, 120_000);
+      startWorker();
+      const final = await until(
+        'the import to finish',
+        async () => {
+          const doc = (await t.http.get(pathOf(res.headers.location)).set(auth(project, 'push'))).body;
+          return doc.status === 'Complete' || doc.status === 'Failed' ? doc : null;
+        },
+        60_000,
+      );
+      expect([final.status, final.error, final.importedEvents, final.duplicateEvents, final.eventErrors, final.percentComplete]).toEqual([
+        'Complete',
+        null,
+        LINES,
+        0,
+        [],
+        100,
+      ]);
+      const [counts] = await db.query(
+        `SELECT count(*)::int AS events, count(DISTINCT properties->'n')::int AS distinct_n FROM events WHERE project_id = $1 AND collection = $2`,
+        [project.projectId, collection],
+      );
+      expect(counts).toEqual({ events: LINES, distinct_n: LINES });
+      const [record] = await db.query('SELECT attempts, line_index FROM event_imports WHERE id = $1', [id]);
+      expect(record.attempts).toBe(2);
+      expect(Number(record.line_index)).toBe(LINES);
+    },
+    120_000,
+  );
 });

@@ -37,7 +37,12 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
       secretAccessKey: 'import-test-secret-9d3b7f1e5a2c4d6e8f0a',
     });
     client = new S3Client(s3.clientConfig());
-    t = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint, IMPORT_BATCH_LINES: '100', EXPORT_MAX_ATTEMPTS: '2', EXPORT_RETRY_BASE_DELAY_MS: '50' });
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: s3.endpoint,
+      IMPORT_BATCH_LINES: '100',
+      EXPORT_MAX_ATTEMPTS: '2',
+      EXPORT_RETRY_BASE_DELAY_MS: '50',
+    });
     project = await t.createProject();
     other = await t.createProject('other');
     db = t.app.get(DataSource);
@@ -48,7 +53,8 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     await s3.close();
   });
 
-  const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
+  const put = (key: string, body: Buffer | string) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
   const credentials = () => ({ s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
   const start = (body: Record<string, unknown>, p: CreatedProject = project, key: keyof CreatedProject['keys'] = 'push') =>
     t.http.post('/event-import').set(auth(p, key)).send(body);
@@ -71,13 +77,18 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     return { created: res, ...(await waitFor(res.headers.location, p)) };
   };
   const stored = async (collection: string, p: CreatedProject = project) =>
-    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [p.projectId, collection])) as Array<{
+    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [
+      p.projectId,
+      collection,
+    ])) as Array<{
       id: unknown;
       properties: Record<string, unknown>;
     }>;
 
   it('imports an NDJSON object line for line, answering 201 with Location and the eleven-field monitor document', async () => {
-    const lines = Array.from({ length: 250 }, (_, i) => JSON.stringify({ id: `p-${i}`, product: `rose ${i}`, quantity: i, timestamp: '2026-01-02T03:04:05.678Z' }));
+    const lines = Array.from({ length: 250 }, (_, i) =>
+      JSON.stringify({ id: `p-${i}`, product: `rose ${i}`, quantity: i, timestamp: '2026-01-02T03:04:05.678Z' }),
+    );
     await put('purchases.json', `${lines.join('\n')}\n`);
     const { created, final } = await run('purchases', 'purchases.json');
 
@@ -152,9 +163,19 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     expect(final.importedEvents).toBe(600);
     expect(final.eventErrors).toHaveLength(1000);
     expect(final.eventErrors[999]).toEqual({ index: 1499, error: 'The JSON specified was not valid.' });
-    expect(Object.keys(final).sort()).toEqual(
-      ['collection', 'created', 'duplicateEvents', 'error', 'eventErrors', 'finished', 'importedEvents', 'insertRate', 'percentComplete', 'started', 'status'],
-    );
+    expect(Object.keys(final).sort()).toEqual([
+      'collection',
+      'created',
+      'duplicateEvents',
+      'error',
+      'eventErrors',
+      'finished',
+      'importedEvents',
+      'insertRate',
+      'percentComplete',
+      'started',
+      'status',
+    ]);
   });
 
   it('fails an object holding one JSON array, with a clear error, storing nothing', async () => {
@@ -171,13 +192,20 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     await put('events.ndjson', Buffer.concat([gzipSync(part(0)), gzipSync(part(150))]));
     const { final } = await run('gzipped', 'events.ndjson');
     expect([final.status, final.importedEvents, final.percentComplete]).toEqual(['Complete', 300, 100]);
-    expect((await stored('gzipped')).map((r) => r.properties.n).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect((await stored('gzipped')).map((r) => r.properties.n).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 300 }, (_, i) => i),
+    );
   });
 
   it('counts duplicates within the file and against stored events; the first copy wins', async () => {
     const push = await t.http.post('/events/dups').set(auth(project, 'push')).send({ id: 'a', from: 'push' });
     expect(push.status).toBe(200);
-    await put('dups.json', ['{"id": "a", "from": "file"}', '{"id": "b", "from": "file"}', '{"id": "b", "from": "file again"}', '{"id": 1}', '{"id": "1"}'].join('\n'));
+    await put(
+      'dups.json',
+      ['{"id": "a", "from": "file"}', '{"id": "b", "from": "file"}', '{"id": "b", "from": "file again"}', '{"id": 1}', '{"id": "1"}'].join(
+        '\n',
+      ),
+    );
     const { final } = await run('dups', 'dups.json');
     expect([final.status, final.importedEvents, final.duplicateEvents]).toEqual(['Complete', 3, 2]);
     const rows = (await stored('dups')).map((r) => [JSON.stringify(r.id), r.properties.from ?? null]);
@@ -197,19 +225,32 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
 
   it('fails with clear, secret-free errors: wrong credentials, a missing object, a zip object', async () => {
     await put('real.json', '{"a": 1}\n');
-    const wrong = await start({ collection: 'x', s3Path: `${s3.endpoint}/${BUCKET}/real.json`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: 'wrong-secret-0123456789' });
+    const wrong = await start({
+      collection: 'x',
+      s3Path: `${s3.endpoint}/${BUCKET}/real.json`,
+      s3AccessKeyId: s3.accessKeyId,
+      s3SecretAccessKey: 'wrong-secret-0123456789',
+    });
     expect(wrong.status).toBe(201);
     const denied = (await waitFor(wrong.headers.location)).final;
     expect(denied.status).toBe('Failed');
-    expect(denied.error).toMatch(/^S3 refused to read s3:\/\/imports\/real\.json at http:\/\/127\.0\.0\.1:\d+: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/);
+    expect(denied.error).toMatch(
+      /^S3 refused to read s3:\/\/imports\/real\.json at http:\/\/127\.0\.0\.1:\d+: .*Check s3AccessKeyId, s3SecretAccessKey and the bucket policy\.$/,
+    );
     expect(denied.error).not.toContain('wrong-secret-0123456789');
 
     const missing = (await run('x', 'nope.json')).final;
-    expect([missing.status, missing.error]).toEqual(['Failed', expect.stringMatching(/^S3 has no object s3:\/\/imports\/nope\.json .*Check the bucket and the object key in s3Path\.$/)]);
+    expect([missing.status, missing.error]).toEqual([
+      'Failed',
+      expect.stringMatching(/^S3 has no object s3:\/\/imports\/nope\.json .*Check the bucket and the object key in s3Path\.$/),
+    ]);
 
     await put('zipped.json', Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2, 3]));
     const zip = (await run('x', 'zipped.json')).final;
-    expect([zip.status, zip.error]).toEqual(['Failed', expect.stringMatching(/is zip-compressed; imports read NDJSON, plain or gzip-compressed\.$/)]);
+    expect([zip.status, zip.error]).toEqual([
+      'Failed',
+      expect.stringMatching(/is zip-compressed; imports read NDJSON, plain or gzip-compressed\.$/),
+    ]);
     expect(await stored('x')).toEqual([]);
   });
 
@@ -230,9 +271,16 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
   });
 
   it('answers 400 for a body that is not JSON and 413 for one over 256 KB, in Connect shapes', async () => {
-    const bad = await t.http.post('/event-import').set(auth(project, 'push')).set('Content-Type', 'application/json').send('{"collection": ');
+    const bad = await t.http
+      .post('/event-import')
+      .set(auth(project, 'push'))
+      .set('Content-Type', 'application/json')
+      .send('{"collection": ');
     expect([bad.status, bad.body.errorMessage]).toEqual([400, expect.stringMatching(/not valid JSON/)]);
-    const big = await t.http.post('/event-import').set(auth(project, 'push')).send({ collection: 'c', pad: 'x'.repeat(300 * 1024) });
+    const big = await t.http
+      .post('/event-import')
+      .set(auth(project, 'push'))
+      .send({ collection: 'c', pad: 'x'.repeat(300 * 1024) });
     expect([big.status, typeof big.body.errorMessage]).toEqual([413, 'string']);
   });
 
@@ -256,10 +304,17 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     await put('long.json', lines.join('\n'));
     const res = await start({ collection: 'cancelled', s3Path: `${s3.endpoint}/${BUCKET}/long.json`, ...credentials() });
     const path = pathOf(res.headers.location);
-    await until('the import to store its first batch', async () => (await t.http.get(path).set(auth(project, 'push'))).body.importedEvents > 0 || null);
+    await until(
+      'the import to store its first batch',
+      async () => (await t.http.get(path).set(auth(project, 'push'))).body.importedEvents > 0 || null,
+    );
     const cancel = await t.http.delete(path).set(auth(project, 'push'));
     expect(cancel.status).toBe(200);
-    expect([cancel.body.status, cancel.body.error, cancel.body.finished]).toEqual(['Failed', 'The import was cancelled.', expect.any(String)]);
+    expect([cancel.body.status, cancel.body.error, cancel.body.finished]).toEqual([
+      'Failed',
+      'The import was cancelled.',
+      expect.any(String),
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     const after = (await t.http.get(path).set(auth(project, 'push'))).body as ImportStatus;
     expect(after.status).toBe('Failed');
@@ -311,7 +366,12 @@ describe('unfinished imports per project (IMPORT_MAX_PENDING_PER_PROJECT)', () =
     // No worker in this process: the imports stay Pending.
     t = await startTestApp({ ROLE: 'api', IMPORT_MAX_PENDING_PER_PROJECT: '2', S3_ALLOWED_ENDPOINTS: 'http://127.0.0.1:9' });
     const [a, b] = [await t.createProject('a'), await t.createProject('b')];
-    const body = { collection: 'c', s3Path: 'http://127.0.0.1:9/bucket/file.json', s3AccessKeyId: 'AKIAEXAMPLE', s3SecretAccessKey: 'secret-secret' };
+    const body = {
+      collection: 'c',
+      s3Path: 'http://127.0.0.1:9/bucket/file.json',
+      s3AccessKeyId: 'AKIAEXAMPLE',
+      s3SecretAccessKey: 'secret-secret',
+    };
     const post = (p: CreatedProject) => t.http.post('/event-import').set(auth(p, 'push')).send(body);
     expect([(await post(a)).status, (await post(a)).status]).toEqual([201, 201]);
     const refused = await post(a);

@@ -49,7 +49,10 @@ describe('migrations', () => {
     if (!existsSync(MAIN)) {
       throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does).`);
     }
-    const databaseUrl = await recreateDatabase(process.env.DATABASE_URL!, `${new URL(process.env.DATABASE_URL!).pathname.slice(1)}_migrations`);
+    const databaseUrl = await recreateDatabase(
+      process.env.DATABASE_URL!,
+      `${new URL(process.env.DATABASE_URL!).pathname.slice(1)}_migrations`,
+    );
     const outcomes = await Promise.all([1, 2, 3].map(() => startProcess(databaseUrl, children)));
     expect(outcomes).toEqual(['started', 'started', 'started']);
 

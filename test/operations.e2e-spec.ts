@@ -47,7 +47,9 @@ describe('operations', () => {
   });
 
   it('refuses to start without SECRETS_KEY, listing the problem', async () => {
-    await expect(startTestApp({ SECRETS_KEY: 'short' })).rejects.toThrow(/SECRETS_KEY must be set to a random string of at least 32 characters/);
+    await expect(startTestApp({ SECRETS_KEY: 'short' })).rejects.toThrow(
+      /SECRETS_KEY must be set to a random string of at least 32 characters/,
+    );
   });
 
   it('refuses to start with a SECRETS_KEY other than the one the database was set up with', async () => {

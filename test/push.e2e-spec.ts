@@ -42,14 +42,20 @@ describe('push (Connect docs, "Pushing events")', () => {
     const event = { customer: { firstName: 'Tom', lastName: 'Smith' }, id: '1849506679', product: '12 red roses', purchasePrice: 34.95 };
     expect((await push('dedupe', event)).status).toBe(200);
     expect((await push('dedupe', { ...event, product: 'changed' })).status).toBe(200);
-    const batch = await t.http.post('/events').set(auth(project, 'push')).send({ dedupe: [event, event], other: [event] });
+    const batch = await t.http
+      .post('/events')
+      .set(auth(project, 'push'))
+      .send({ dedupe: [event, event], other: [event] });
     expect(batch.status).toBe(200);
     expect(batch.body).toEqual({ dedupe: [{ success: true }, { success: true }], other: [{ success: true }] });
     const concurrent = await Promise.all(Array.from({ length: 10 }, () => push('dedupe', { id: 'race', n: 1 })));
     expect(concurrent.map((r) => r.status)).toEqual(Array(10).fill(200));
     const stored = await exportAll('dedupe');
     expect(stored.map((e) => [e.id, e.product ?? null])).toEqual(
-      expect.arrayContaining([['1849506679', '12 red roses'], ['race', null]]),
+      expect.arrayContaining([
+        ['1849506679', '12 red roses'],
+        ['race', null],
+      ]),
     );
     expect(stored).toHaveLength(2);
     expect(await exportAll('other')).toHaveLength(1);
@@ -98,7 +104,10 @@ describe('push (Connect docs, "Pushing events")', () => {
         { field: 'invalid.property', description: "Property names cannot contain '.'." },
         { field: 'nested.a.b', description: "Property names cannot contain '.'." },
         { field: `nested.${long}`, description: 'Property names must be at most 255 characters.' },
-        { field: 'id', description: 'The id must be a non-empty string of at most 255 characters, or an integer of at most 2^53 - 1 in magnitude.' },
+        {
+          field: 'id',
+          description: 'The id must be a non-empty string of at most 255 characters, or an integer of at most 2^53 - 1 in magnitude.',
+        },
         { field: 'timestamp', description: 'The timestamp must be an ISO-8601 date-time, e.g. 2015-02-05T14:55:56.587Z.' },
       ]),
     );
@@ -178,7 +187,9 @@ describe('push (Connect docs, "Pushing events")', () => {
       const batch = await raw('/events', '{"__proto__":[{"id":"r1"},{"tp_x":1}],"other":[{}]}');
       expect(batch.status).toBe(200);
       expect(JSON.parse(batch.text)).toEqual(
-        JSON.parse('{"__proto__":[{"success":true},{"success":false,"message":"Property names starting with tp_ are reserved and cannot be set."}],"other":[{"success":true}]}'),
+        JSON.parse(
+          '{"__proto__":[{"success":true},{"success":false,"message":"Property names starting with tp_ are reserved and cannot be set."}],"other":[{"success":true}]}',
+        ),
       );
       expect(Object.keys(JSON.parse(batch.text))).toEqual(['__proto__', 'other']);
     });
@@ -230,7 +241,9 @@ describe('push (Connect docs, "Pushing events")', () => {
         ),
       );
       expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
-      expect((await t.http.get("/events/overlap/export").set(auth(project, "query")).query({ query: "{filter:{}}" })).body.results).toHaveLength(5000);
+      expect(
+        (await t.http.get('/events/overlap/export').set(auth(project, 'query')).query({ query: '{filter:{}}' })).body.results,
+      ).toHaveLength(5000);
     });
   });
 
@@ -264,11 +277,17 @@ describe('push (Connect docs, "Pushing events")', () => {
 
     it('accepts exactly 5,000 events and answers 413 for 5,001, storing none of them', async () => {
       const events = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
-      const over = await t.http.post('/events').set(auth(project, 'push')).send({ big1: events(2500), big2: events(2501) });
+      const over = await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ big1: events(2500), big2: events(2501) });
       expect(over.status).toBe(413);
       expect(over.body).toEqual({ errorMessage: 'Maximum batch size of 5000 events exceeded (got 5001).' });
       expect(await exportAll('big1')).toEqual([]);
-      const ok = await t.http.post('/events').set(auth(project, 'push')).send({ big1: events(5000) });
+      const ok = await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ big1: events(5000) });
       expect(ok.status).toBe(200);
       expect(ok.body.big1).toHaveLength(5000);
       expect((await exportAll('big1')).length).toBe(5000);
@@ -283,7 +302,10 @@ describe('push (Connect docs, "Pushing events")', () => {
     });
 
     it('reports an invalid collection name per event', async () => {
-      const res = await t.http.post('/events').set(auth(project, 'push')).send({ '': [{ a: 1 }], fine: [{ a: 1 }] });
+      const res = await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ '': [{ a: 1 }], fine: [{ a: 1 }] });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ '': [{ success: false, message: 'Collection names cannot be empty.' }], fine: [{ success: true }] });
     });

@@ -15,7 +15,11 @@ describe('query: aggregations GET /events/:collection?query=', () => {
     const project: CreatedProject = await t.createProject();
     q = queryClient(t, project);
     await q.push({
-      purchases: prices.map((price, i) => ({ id: `p${i}`, timestamp: `2015-02-${String(1 + (i % 24)).padStart(2, '0')}T12:00:00Z`, price })),
+      purchases: prices.map((price, i) => ({
+        id: `p${i}`,
+        timestamp: `2015-02-${String(1 + (i % 24)).padStart(2, '0')}T12:00:00Z`,
+        price,
+      })),
       mixed: [
         { timestamp: '2015-02-01T00:00:00Z', price: 10, label: 'a', flag: true, nested: { n: 1.5 } },
         { timestamp: '2015-02-01T00:00:01Z', price: '20', label: 'b', flag: false, nested: { n: '2' } },
@@ -39,7 +43,13 @@ describe('query: aggregations GET /events/:collection?query=', () => {
 
   it('answers test vector 6 exactly, plus _count', async () => {
     const body = await q.ok('purchases', {
-      select: { itemsSold: 'count', totalPrice: { sum: 'price' }, averagePrice: { avg: 'price' }, minPrice: { min: 'price' }, maxPrice: { max: 'price' } },
+      select: {
+        itemsSold: 'count',
+        totalPrice: { sum: 'price' },
+        averagePrice: { avg: 'price' },
+        minPrice: { min: 'price' },
+        maxPrice: { max: 'price' },
+      },
     });
     expect(body).toEqual({
       metadata: { groups: [], interval: null, timezone: null },
@@ -53,7 +63,9 @@ describe('query: aggregations GET /events/:collection?query=', () => {
   });
 
   it('returns every aggregate as a JSON number, never a string, with exact decimal sums', async () => {
-    const res = await q.query('exact', { select: { n: 'count', total: { sum: 'x' }, mean: { avg: 'x' }, low: { min: 'x' }, high: { max: 'x' } } });
+    const res = await q.query('exact', {
+      select: { n: 'count', total: { sum: 'x' }, mean: { avg: 'x' }, low: { min: 'x' }, high: { max: 'x' } },
+    });
     expect(res.status).toBe(200);
     // 0.1 + 0.2 is 0.3 (numeric), not 0.30000000000000004 (double); ±9007199254740993 were stored as the doubles ±9007199254740992.
     expect(res.text).toBe(
@@ -117,7 +129,9 @@ describe('query: aggregations GET /events/:collection?query=', () => {
   it('keeps the case of aliases and property paths, and decodes + in the collection as a space (.NET vector)', async () => {
     await q.push({ 'my coll': [{ 'Url Encoding': 2 }, { 'url encoding': 40 }] });
     const res = await t.http
-      .get('/events/my+coll?query=%7B%22select%22%3A%7B%22Test%22%3A%7B%22sum%22%3A%22Url+Encoding%22%7D%2C%22MyProp%22%3A%22count%22%7D%7D')
+      .get(
+        '/events/my+coll?query=%7B%22select%22%3A%7B%22Test%22%3A%7B%22sum%22%3A%22Url+Encoding%22%7D%2C%22MyProp%22%3A%22count%22%7D%7D',
+      )
       .set(q.headers);
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([{ Test: 2, MyProp: 2, _count: 2 }]);
@@ -141,8 +155,16 @@ describe('query: aggregations GET /events/:collection?query=', () => {
       ['no query parameter', undefined, [{ field: 'select', description: EMPTY }]],
       ['the empty query {} (.NET)', {}, [{ field: 'select', description: EMPTY }]],
       ['an empty select', { select: {} }, [{ field: 'select', description: EMPTY }]],
-      ['a select that is not an object', { select: 'count' }, [{ field: 'select', description: `The select must be an object, not string. ${SHAPE}` }]],
-      ['an unknown aggregation string', { select: { n: 'sum' } }, [{ field: 'select.n', description: `Unknown aggregation 'sum'. ${SHAPE}` }]],
+      [
+        'a select that is not an object',
+        { select: 'count' },
+        [{ field: 'select', description: `The select must be an object, not string. ${SHAPE}` }],
+      ],
+      [
+        'an unknown aggregation string',
+        { select: { n: 'sum' } },
+        [{ field: 'select.n', description: `Unknown aggregation 'sum'. ${SHAPE}` }],
+      ],
       [
         'two operations for one alias',
         { select: { p: { sum: 'price', avg: 'price' } } },
@@ -153,8 +175,16 @@ describe('query: aggregations GET /events/:collection?query=', () => {
         { select: { p: { median: 'price' } } },
         [{ field: 'select.p', description: "Unknown aggregation 'median'; expected one of count, sum, avg, min, max." }],
       ],
-      ['count of a property', { select: { p: { count: 'price' } } }, [{ field: 'select.p', description: 'Count takes no property: write "count", not {"count": ...}.' }]],
-      ['a property path that is not a string', { select: { p: { sum: 5 } } }, [{ field: 'select.p', description: 'The property path must be a string, not 5.' }]],
+      [
+        'count of a property',
+        { select: { p: { count: 'price' } } },
+        [{ field: 'select.p', description: 'Count takes no property: write "count", not {"count": ...}.' }],
+      ],
+      [
+        'a property path that is not a string',
+        { select: { p: { sum: 5 } } },
+        [{ field: 'select.p', description: 'The property path must be a string, not 5.' }],
+      ],
       [
         'an invalid property path',
         { select: { p: { sum: 'a..b' } } },
@@ -183,11 +213,20 @@ describe('query: aggregations GET /events/:collection?query=', () => {
       [
         'a timezone without interval or timeframe',
         { select: { n: 'count' }, timezone: 10 },
-        [{ field: 'timezone', description: expect.stringContaining('A timezone can only be used with an interval or a relative timeframe') }],
+        [
+          {
+            field: 'timezone',
+            description: expect.stringContaining('A timezone can only be used with an interval or a relative timeframe'),
+          },
+        ],
       ],
       [
         'a timezone with an absolute timeframe and no interval',
-        { select: { n: 'count' }, timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-03-01T00:00:00Z' }, timezone: 'Australia/Brisbane' },
+        {
+          select: { n: 'count' },
+          timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-03-01T00:00:00Z' },
+          timezone: 'Australia/Brisbane',
+        },
         [{ field: 'timezone', description: expect.stringContaining('an absolute timeframe carries its own UTC offsets') }],
       ],
       [
@@ -216,7 +255,9 @@ describe('query: aggregations GET /events/:collection?query=', () => {
 
   it('allows a timezone with a relative timeframe, and with an absolute one when an interval is given (vector 9)', async () => {
     expect((await q.query('purchases', { select: { n: 'count' }, timeframe: 'today', timezone: 10 })).status).toBe(200);
-    expect((await q.query('purchases', { select: { n: 'count' }, timeframe: 'this_month', timezone: 'Australia/Brisbane' })).status).toBe(200);
+    expect((await q.query('purchases', { select: { n: 'count' }, timeframe: 'this_month', timezone: 'Australia/Brisbane' })).status).toBe(
+      200,
+    );
     const absolute = { start: '2015-02-01T00:00:00Z', end: '2015-02-02T00:00:00Z' };
     expect((await q.query('purchases', { select: { n: 'count' }, timeframe: absolute, interval: 'daily', timezone: 10 })).status).toBe(200);
   });

@@ -77,7 +77,11 @@ describe('query: groupBy', () => {
   });
 
   it('groups by booleans, with a filter, and keeps the column order: groups, aliases, _count', async () => {
-    const res = await q.query('orders', { select: { Total: { sum: 'total' }, n: 'count' }, groupBy: ['paid'], filter: { total: { gte: 2 } } });
+    const res = await q.query('orders', {
+      select: { Total: { sum: 'total' }, n: 'count' },
+      groupBy: ['paid'],
+      filter: { total: { gte: 2 } },
+    });
     expect(res.status).toBe(200);
     expect(res.text).toBe(
       '{"metadata":{"groups":["paid"],"interval":null,"timezone":null},"results":[' +
@@ -100,7 +104,11 @@ describe('query: groupBy', () => {
 
   it.each<[string, unknown, Array<{ field: string; description: string }>]>([
     ['a number', 5, [{ field: 'groupBy', description: 'The groupBy must be a property path or an array of them, not number.' }]],
-    ['an object', { country: true }, [{ field: 'groupBy', description: 'The groupBy must be a property path or an array of them, not object.' }]],
+    [
+      'an object',
+      { country: true },
+      [{ field: 'groupBy', description: 'The groupBy must be a property path or an array of them, not object.' }],
+    ],
     [
       'an array with a non-string and a bad path',
       ['country', 1, 'a.'],
@@ -110,7 +118,11 @@ describe('query: groupBy', () => {
       ],
     ],
     ['the event id', 'id', [{ field: 'groupBy', description: 'The event id cannot be queried.' }]],
-    ['the event timestamp', ['timestamp'], [{ field: 'groupBy', description: 'The event timestamp cannot be grouped by; use "interval" to bucket events by time.' }]],
+    [
+      'the event timestamp',
+      ['timestamp'],
+      [{ field: 'groupBy', description: 'The event timestamp cannot be grouped by; use "interval" to bucket events by time.' }],
+    ],
   ])('answers 422 for a groupBy of %s', async (_label, groupBy, errors) => {
     const res = await q.query('sales', { select: { n: 'count' }, groupBy });
     expect(res.status).toBe(422);

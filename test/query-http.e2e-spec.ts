@@ -15,26 +15,43 @@ describe('query and collections over HTTP', () => {
     project = await t.createProject();
     other = await t.createProject('other');
     q = queryClient(t, project);
-    await q.push({ shop: [{ id: 1, price: 5 }, { id: 2, price: 7 }] });
+    await q.push({
+      shop: [
+        { id: 1, price: 5 },
+        { id: 2, price: 7 },
+      ],
+    });
   });
   afterAll(() => t.close());
 
   describe('keys', () => {
     it('answers with the query, push/query and master keys, 403 for the push key, 401 without or with a wrong key', async () => {
       for (const key of ['query', 'pushQuery', 'master'] as const) {
-        const res = await t.http.get('/events/shop').query({ query: JSON.stringify(count) }).set(auth(project, key));
+        const res = await t.http
+          .get('/events/shop')
+          .query({ query: JSON.stringify(count) })
+          .set(auth(project, key));
         expect(res.status).toBe(200);
       }
-      const push = await t.http.get('/events/shop').query({ query: JSON.stringify(count) }).set(auth(project, 'push'));
+      const push = await t.http
+        .get('/events/shop')
+        .query({ query: JSON.stringify(count) })
+        .set(auth(project, 'push'));
       expect(push.status).toBe(403);
       expect(push.body).toEqual({ errorMessage: 'This API key is not allowed to query or export events.' });
       expect((await t.http.get('/events/shop').query({ query: JSON.stringify(count) })).status).toBe(401);
-      const wrong = await t.http.get('/events/shop').query({ query: JSON.stringify(count) }).set({ ...auth(project), 'X-Api-Key': other.keys.query });
+      const wrong = await t.http
+        .get('/events/shop')
+        .query({ query: JSON.stringify(count) })
+        .set({ ...auth(project), 'X-Api-Key': other.keys.query });
       expect(wrong.status).toBe(401);
     });
 
     it("never sees another project's events", async () => {
-      const res = await t.http.get('/events/shop').query({ query: JSON.stringify(count) }).set(auth(other, 'query'));
+      const res = await t.http
+        .get('/events/shop')
+        .query({ query: JSON.stringify(count) })
+        .set(auth(other, 'query'));
       expect(res.body.results).toEqual([{ n: 0, _count: 0 }]);
     });
   });

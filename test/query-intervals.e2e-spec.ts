@@ -98,9 +98,18 @@ describe('query: intervals', () => {
       expect(await q.ok('sales', { select: { totalPrice: { sum: 'price' } }, timeframe, interval: 'daily' })).toEqual({
         metadata: { groups: [], interval: 'daily', timezone: null },
         results: [
-          { interval: { start: '2015-02-01T00:00:00+00:00', end: '2015-02-02T00:00:00+00:00' }, results: [{ totalPrice: 500000, _count: 3 }] },
-          { interval: { start: '2015-02-02T00:00:00+00:00', end: '2015-02-03T00:00:00+00:00' }, results: [{ totalPrice: 150000, _count: 3 }] },
-          { interval: { start: '2015-02-03T00:00:00+00:00', end: '2015-02-04T00:00:00+00:00' }, results: [{ totalPrice: 25000, _count: 3 }] },
+          {
+            interval: { start: '2015-02-01T00:00:00+00:00', end: '2015-02-02T00:00:00+00:00' },
+            results: [{ totalPrice: 500000, _count: 3 }],
+          },
+          {
+            interval: { start: '2015-02-02T00:00:00+00:00', end: '2015-02-03T00:00:00+00:00' },
+            results: [{ totalPrice: 150000, _count: 3 }],
+          },
+          {
+            interval: { start: '2015-02-03T00:00:00+00:00', end: '2015-02-04T00:00:00+00:00' },
+            results: [{ totalPrice: 25000, _count: 3 }],
+          },
         ],
       });
     });
@@ -113,13 +122,19 @@ describe('query: intervals', () => {
         { country: 'Italy', totalPrice: IT, _count: 1 },
         { country: 'United States', totalPrice: US, _count: 1 },
       ];
-      expect(bucketsOf(body).map((b) => b.results)).toEqual([rows(100000, 100000, 300000), rows(25000, 25000, 100000), rows(5000, 5000, 15000)]);
+      expect(bucketsOf(body).map((b) => b.results)).toEqual([
+        rows(100000, 100000, 300000),
+        rows(25000, 25000, 100000),
+        rows(5000, 5000, 15000),
+      ]);
     });
 
     it('returns empty buckets with "results": [] and bucket counts that add up to the count of the timeframe', async () => {
       const wide = between('2015-01-30T00:00:00Z', '2015-02-06T00:00:00Z');
       const body = await q.ok('sales', { select: { n: 'count' }, timeframe: wide, interval: 'daily', groupBy: ['country'] });
-      expect(startsOf(body)).toEqual(['30', '31', '01', '02', '03', '04', '05'].map((d, i) => `2015-0${i < 2 ? 1 : 2}-${d}T00:00:00+00:00`));
+      expect(startsOf(body)).toEqual(
+        ['30', '31', '01', '02', '03', '04', '05'].map((d, i) => `2015-0${i < 2 ? 1 : 2}-${d}T00:00:00+00:00`),
+      );
       expect(bucketsOf(body)[0].results).toEqual([]);
       expect(bucketsOf(body)[6].results).toEqual([]);
       expect(countsOf(body)).toEqual([0, 1, 3, 3, 3, 1, 0]);
@@ -195,7 +210,12 @@ describe('query: intervals', () => {
   describe('Australia/Sydney DST', () => {
     it('DST ends 5 April: a 25-hour daily bucket and 25 hourly buckets, 02:00 twice', async () => {
       const day = between('2015-04-04T13:00:00Z', '2015-04-05T14:00:00Z');
-      const daily = await q.ok('dst', { select: { n: 'count' }, timeframe: between(day.start, '2015-04-06T14:00:00Z'), interval: 'daily', timezone: 'Australia/Sydney' });
+      const daily = await q.ok('dst', {
+        select: { n: 'count' },
+        timeframe: between(day.start, '2015-04-06T14:00:00Z'),
+        interval: 'daily',
+        timezone: 'Australia/Sydney',
+      });
       expect(bucketsOf(daily).map((b) => b.interval)).toEqual([
         { start: '2015-04-05T00:00:00+11:00', end: '2015-04-06T00:00:00+10:00' },
         { start: '2015-04-06T00:00:00+10:00', end: '2015-04-07T00:00:00+10:00' },
@@ -232,7 +252,12 @@ describe('query: intervals', () => {
         { interval: { start: '2015-02-03T00:00:00+10:30', end: '2015-02-04T00:00:00+10:30' }, results: [{ total: 1, _count: 1 }] },
       ],
     });
-    const hourly = await q.ok('offset', { select: { total: { sum: 'n' } }, timeframe: between('2015-02-01T12:00:00Z', '2015-02-01T14:00:00Z'), interval: 'hourly', timezone: 10.5 });
+    const hourly = await q.ok('offset', {
+      select: { total: { sum: 'n' } },
+      timeframe: between('2015-02-01T12:00:00Z', '2015-02-01T14:00:00Z'),
+      interval: 'hourly',
+      timezone: 10.5,
+    });
     expect(bucketsOf(hourly).map((b) => [b.interval.start, b.interval.end, b.results.length])).toEqual([
       ['2015-02-01T22:30:00+10:30', '2015-02-01T23:00:00+10:30', 0],
       ['2015-02-01T23:00:00+10:30', '2015-02-02T00:00:00+10:30', 1],
@@ -280,7 +305,7 @@ describe('query: intervals', () => {
         ['2014-06-01T00:00:00+00:00', '2015-01-01T00:00:00+00:00', 0],
         ['2015-01-01T00:00:00+00:00', '2016-01-01T00:00:00+00:00', 10],
       ]);
-      expect((await run('WEEKLY', '2015-02-08T00:00:00Z', '2015-02-15T00:00:00Z'))).toHaveLength(1);
+      expect(await run('WEEKLY', '2015-02-08T00:00:00Z', '2015-02-15T00:00:00Z')).toHaveLength(1);
     });
   });
 
@@ -309,7 +334,11 @@ describe('query: intervals', () => {
     if (!DateTime.now().setZone('UTC-5').startOf('hour').equals(end)) return; // the hour changed meanwhile
     expect(body.metadata).toEqual({ groups: ['podcast'], interval: 'daily', timezone: -5 });
     expectTiling(body, end.minus({ hours: 720 }).toISO()!, end.toISO()!);
-    expect(startsOf(body).slice(1).every((s) => s.endsWith('T00:00:00-05:00'))).toBe(true);
+    expect(
+      startsOf(body)
+        .slice(1)
+        .every((s) => s.endsWith('T00:00:00-05:00')),
+    ).toBe(true);
     expect(bucketsOf(body).every((b) => b.results.length === 0)).toBe(true);
   });
 
@@ -328,12 +357,23 @@ describe('query: intervals', () => {
       [
         'an unknown interval',
         { interval: 'fortnightly', timeframe: 'this_month' },
-        [{ field: 'interval', description: "Unknown interval 'fortnightly'; expected one of minutely, hourly, daily, weekly, monthly, quarterly, yearly." }],
+        [
+          {
+            field: 'interval',
+            description: "Unknown interval 'fortnightly'; expected one of minutely, hourly, daily, weekly, monthly, quarterly, yearly.",
+          },
+        ],
       ],
       [
         'an interval that is not a string, with a timezone (no extra timezone error)',
         { interval: 1, timeframe: between('2015-02-01T00:00:00Z', '2015-02-02T00:00:00Z'), timezone: 10 },
-        [{ field: 'interval', description: 'The interval must be a string, not number; expected one of minutely, hourly, daily, weekly, monthly, quarterly, yearly.' }],
+        [
+          {
+            field: 'interval',
+            description:
+              'The interval must be a string, not number; expected one of minutely, hourly, daily, weekly, monthly, quarterly, yearly.',
+          },
+        ],
       ],
       [
         'an unknown timezone',
@@ -347,16 +387,31 @@ describe('query: intervals', () => {
     });
 
     it('answers 413 for more than 10,000 buckets, and 200 for exactly 10,000', async () => {
-      const ok = await q.ok('sales', { select: { n: 'count' }, timeframe: between('2015-02-01T00:00:00Z', '2015-02-07T22:40:00Z'), interval: 'minutely' });
+      const ok = await q.ok('sales', {
+        select: { n: 'count' },
+        timeframe: between('2015-02-01T00:00:00Z', '2015-02-07T22:40:00Z'),
+        interval: 'minutely',
+      });
       expect(ok.results).toHaveLength(10_000);
-      const res = await q.query('sales', { select: { n: 'count' }, timeframe: between('2015-02-01T00:00:00Z', '2015-02-07T22:41:00Z'), interval: 'minutely' });
+      const res = await q.query('sales', {
+        select: { n: 'count' },
+        timeframe: between('2015-02-01T00:00:00Z', '2015-02-07T22:41:00Z'),
+        interval: 'minutely',
+      });
       expect(res.status).toBe(413);
-      expect(res.body).toEqual({ errorMessage: 'The interval splits the timeframe into more than 10,000 buckets; use a longer interval or a shorter timeframe.' });
+      expect(res.body).toEqual({
+        errorMessage: 'The interval splits the timeframe into more than 10,000 buckets; use a longer interval or a shorter timeframe.',
+      });
     });
 
     it('answers 413 for more than 10,000 rows across buckets and groups', async () => {
       await q.push({ spread: Array.from({ length: 10_001 }, (_, i) => ({ timestamp: `2015-02-0${1 + (i % 2)}T00:00:00Z`, g: i })) });
-      const res = await q.query('spread', { select: { n: 'count' }, timeframe: between('2015-02-01T00:00:00Z', '2015-02-03T00:00:00Z'), interval: 'daily', groupBy: 'g' });
+      const res = await q.query('spread', {
+        select: { n: 'count' },
+        timeframe: between('2015-02-01T00:00:00Z', '2015-02-03T00:00:00Z'),
+        interval: 'daily',
+        groupBy: 'g',
+      });
       expect(res.status).toBe(413);
       expect(res.body).toEqual({
         errorMessage: 'The query would return more than 10,000 results; narrow the timeframe or filter, or group by fewer properties.',

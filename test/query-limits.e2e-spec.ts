@@ -19,8 +19,7 @@ const BUCKET = 'limits';
 const neqFilter = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { neq: i }]));
 
 /** n `neq` conditions as relaxed JSON (unquoted paths `p0`, `p1`, … `prr`, legacy `ne`): 1,000 of them in 11 KB. */
-const neqFilterText = (n: number) =>
-  `{${Array.from({ length: n }, (_, i) => `p${i.toString(36)}:{ne:1}`).join(',')}}`;
+const neqFilterText = (n: number) => `{${Array.from({ length: n }, (_, i) => `p${i.toString(36)}:{ne:1}`).join(',')}}`;
 
 /**
  * n conditions in few characters of relaxed JSON: eight short operators on each path (`ne` and
@@ -36,7 +35,12 @@ function denseFilterText(n: number): string {
 }
 
 const conditionsError = (max: number, got: number) => ({
-  errors: [{ field: 'filter', description: `A filter can have at most ${max.toLocaleString('en-US')} conditions (property paths × operators); this one has ${got.toLocaleString('en-US')}.` }],
+  errors: [
+    {
+      field: 'filter',
+      description: `A filter can have at most ${max.toLocaleString('en-US')} conditions (property paths × operators); this one has ${got.toLocaleString('en-US')}.`,
+    },
+  ],
 });
 
 describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_MAX_DOCUMENT_CHARS)', () => {
@@ -48,7 +52,10 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
     s3 = await startS3Server({ buckets: [BUCKET] });
     t = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint });
     project = await t.createProject();
-    const res = await t.http.post('/events').set(auth(project, 'push')).send({ items: [{ price: 5 }, { price: 500 }] });
+    const res = await t.http
+      .post('/events')
+      .set(auth(project, 'push'))
+      .send({ items: [{ price: 5 }, { price: 500 }] });
     expect(res.status).toBe(200);
   });
   afterAll(async () => {
@@ -56,12 +63,23 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
     await s3?.close();
   });
 
-  const s3Body = (query: unknown) => ({ query, s3Path: `${s3.endpoint}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+  const s3Body = (query: unknown) => ({
+    query,
+    s3Path: `${s3.endpoint}/${BUCKET}/`,
+    s3AccessKeyId: s3.accessKeyId,
+    s3SecretAccessKey: s3.secretAccessKey,
+  });
   /** The same filter through the query, the small export and the S3 export (object body). */
   const everywhere = (app: TestApp, filter: unknown): Promise<Response[]> =>
     Promise.all([
-      app.http.get('/events/items').set(auth(project, 'query')).query({ query: JSON.stringify({ select: { n: 'count' }, filter }) }),
-      app.http.get('/events/items/export').set(auth(project, 'query')).query({ query: JSON.stringify({ filter }) }),
+      app.http
+        .get('/events/items')
+        .set(auth(project, 'query'))
+        .query({ query: JSON.stringify({ select: { n: 'count' }, filter }) }),
+      app.http
+        .get('/events/items/export')
+        .set(auth(project, 'query'))
+        .query({ query: JSON.stringify({ filter }) }),
       app.http.post('/events/items/export').set(auth(project, 'query')).send(s3Body({ filter })),
     ]);
 
@@ -72,25 +90,40 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
     const responses = await Promise.all([
       t.http.get(`/events/items?query=${encodeURI(`{select:{n:'count'},filter:${filter}}`)}`).set(auth(project, 'query')),
       t.http.get(`/events/items/export?query=${encodeURI(`{filter:${filter}}`)}`).set(auth(project, 'query')),
-      t.http.post('/events/items/export').set(auth(project, 'query')).send(s3Body(`{filter:${filter}}`)),
+      t.http
+        .post('/events/items/export')
+        .set(auth(project, 'query'))
+        .send(s3Body(`{filter:${filter}}`)),
     ]);
     for (const res of responses) {
       expect([res.status, res.body]).toEqual([422, conditionsError(100, 1_000)]);
     }
     // 100 is allowed.
-    const res = await t.http.get('/events/items').set(auth(project, 'query')).query({ query: JSON.stringify({ select: { n: 'count' }, filter: neqFilter(100) }) });
+    const res = await t.http
+      .get('/events/items')
+      .set(auth(project, 'query'))
+      .query({ query: JSON.stringify({ select: { n: 'count' }, filter: neqFilter(100) }) });
     expect([res.status, res.body.results]).toEqual([200, [{ n: 2, _count: 2 }]]);
   });
 
-  it('refuses the 34,000-condition filter (past PostgreSQL\'s 32,767 bind parameters: a 500 before) with 422', async () => {
+  it("refuses the 34,000-condition filter (past PostgreSQL's 32,767 bind parameters: a 500 before) with 422", async () => {
     const body = s3Body(`{filter:${denseFilterText(34_000)}}`);
     expect(JSON.stringify(body).length).toBeLessThan(256 * 1024);
     // By default the document is too long…
     const res = await t.http.post('/events/items/export').set(auth(project, 'query')).send(body);
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([{ field: 'query', description: expect.stringMatching(/^The query document is [\d,]+ characters long; at most 16,384 are allowed\.$/) }]);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'query',
+        description: expect.stringMatching(/^The query document is [\d,]+ characters long; at most 16,384 are allowed\.$/),
+      },
+    ]);
     // …and with every cap at its highest configurable value, it still has too many conditions.
-    const wide = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint, QUERY_MAX_FILTER_CONDITIONS: '10000', QUERY_MAX_DOCUMENT_CHARS: String(256 * 1024) });
+    const wide = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: s3.endpoint,
+      QUERY_MAX_FILTER_CONDITIONS: '10000',
+      QUERY_MAX_DOCUMENT_CHARS: String(256 * 1024),
+    });
     try {
       const again = await wide.http.post('/events/items/export').set(auth(project, 'query')).send(body);
       expect([again.status, again.body]).toEqual([422, conditionsError(10_000, 34_000)]);
@@ -100,7 +133,12 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
   });
 
   it('runs a filter at the highest configurable cap (10,000 conditions) end to end: no bind-parameter overflow', async () => {
-    const wide = await startTestApp({ S3_ALLOWED_ENDPOINTS: s3.endpoint, QUERY_MAX_FILTER_CONDITIONS: '10000', QUERY_MAX_DOCUMENT_CHARS: String(256 * 1024), QUERY_STATEMENT_TIMEOUT_MS: '60000' });
+    const wide = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: s3.endpoint,
+      QUERY_MAX_FILTER_CONDITIONS: '10000',
+      QUERY_MAX_DOCUMENT_CHARS: String(256 * 1024),
+      QUERY_STATEMENT_TIMEOUT_MS: '60000',
+    });
     try {
       // 9,999 conditions every event passes, and one that keeps only price 500.
       const filter = { ...neqFilter(9_999), price: { gt: 100 } };
@@ -117,19 +155,35 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
 
   it('refuses an in list over 1,000 values with 422 naming it, on every endpoint', async () => {
     const values = Array.from({ length: 1_001 }, (_, i) => i);
-    for (const [filter, field] of [[{ price: { in: values } }, 'filter.price.in'], [{ price: values }, 'filter.price']] as const) {
+    for (const [filter, field] of [
+      [{ price: { in: values } }, 'filter.price.in'],
+      [{ price: values }, 'filter.price'],
+    ] as const) {
       for (const res of await everywhere(t, filter)) {
-        expect([res.status, res.body]).toEqual([422, { errors: [{ field, description: 'An in list can have at most 1,000 values; this one has 1,001.' }] }]);
+        expect([res.status, res.body]).toEqual([
+          422,
+          { errors: [{ field, description: 'An in list can have at most 1,000 values; this one has 1,001.' }] },
+        ]);
       }
     }
-    const res = await t.http.get('/events/items').set(auth(project, 'query')).query({ query: JSON.stringify({ select: { n: 'count' }, filter: { price: values.slice(0, 1_000) } }) });
+    const res = await t.http
+      .get('/events/items')
+      .set(auth(project, 'query'))
+      .query({ query: JSON.stringify({ select: { n: 'count' }, filter: { price: values.slice(0, 1_000) } }) });
     expect([res.status, res.body.results]).toEqual([200, [{ n: 2, _count: 2 }]]);
   });
 
-  it('refuses a query document over the cap with 422: the URL parameter, and the S3 body\'s query as object or string', async () => {
+  it("refuses a query document over the cap with 422: the URL parameter, and the S3 body's query as object or string", async () => {
     const doc = { filter: { note: 'x'.repeat(16_384) } };
     const text = JSON.stringify(doc);
-    const tooLong = { errors: [{ field: 'query', description: `The query document is ${text.length.toLocaleString('en-US')} characters long; at most 16,384 are allowed.` }] };
+    const tooLong = {
+      errors: [
+        {
+          field: 'query',
+          description: `The query document is ${text.length.toLocaleString('en-US')} characters long; at most 16,384 are allowed.`,
+        },
+      ],
+    };
     for (const query of [doc, text]) {
       const res = await t.http.post('/events/items/export').set(auth(project, 'query')).send(s3Body(query));
       expect([res.status, res.body]).toEqual([422, tooLong]);
@@ -138,7 +192,14 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
     const small = await startTestApp({ QUERY_MAX_DOCUMENT_CHARS: '4096' });
     try {
       const filter = { note: 'x'.repeat(4_096) };
-      const expected = (query: string) => ({ errors: [{ field: 'query', description: `The query document is ${query.length.toLocaleString('en-US')} characters long; at most 4,096 are allowed.` }] });
+      const expected = (query: string) => ({
+        errors: [
+          {
+            field: 'query',
+            description: `The query document is ${query.length.toLocaleString('en-US')} characters long; at most 4,096 are allowed.`,
+          },
+        ],
+      });
       const q = JSON.stringify({ select: { n: 'count' }, filter });
       const res = await small.http.get('/events/items').set(auth(project, 'query')).query({ query: q });
       expect([res.status, res.body]).toEqual([422, expected(q)]);
@@ -151,12 +212,22 @@ describe('query limits (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_
   });
 
   it('still caps select aliases (100) and groupBy properties (20)', async () => {
-    const query = (doc: unknown) => t.http.get('/events/items').set(auth(project, 'query')).query({ query: JSON.stringify(doc) });
+    const query = (doc: unknown) =>
+      t.http
+        .get('/events/items')
+        .set(auth(project, 'query'))
+        .query({ query: JSON.stringify(doc) });
     const select = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, 'count']));
     const tooManyAliases = await query({ select });
-    expect([tooManyAliases.status, tooManyAliases.body]).toEqual([422, { errors: [{ field: 'select', description: 'A select can have at most 100 aliases.' }] }]);
+    expect([tooManyAliases.status, tooManyAliases.body]).toEqual([
+      422,
+      { errors: [{ field: 'select', description: 'A select can have at most 100 aliases.' }] },
+    ]);
     const tooManyGroups = await query({ select: { n: 'count' }, groupBy: Array.from({ length: 21 }, (_, i) => `g${i}`) });
-    expect([tooManyGroups.status, tooManyGroups.body]).toEqual([422, { errors: [{ field: 'groupBy', description: 'A query can group by at most 20 properties.' }] }]);
+    expect([tooManyGroups.status, tooManyGroups.body]).toEqual([
+      422,
+      { errors: [{ field: 'groupBy', description: 'A query can group by at most 20 properties.' }] },
+    ]);
   });
 });
 
@@ -191,32 +262,51 @@ describe('statement timeouts (QUERY_STATEMENT_TIMEOUT_MS, EXPORT_STATEMENT_TIMEO
     await s3?.close();
   });
 
-  const s3Body = (filter: unknown) => ({ query: { filter }, s3Path: `${s3.endpoint}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+  const s3Body = (filter: unknown) => ({
+    query: { filter },
+    s3Path: `${s3.endpoint}/${BUCKET}/`,
+    s3AccessKeyId: s3.accessKeyId,
+    s3SecretAccessKey: s3.secretAccessKey,
+  });
   const expectTimeout = (res: Response) => {
     expect([res.status, res.body, res.headers['retry-after']]).toEqual([503, { errorMessage: STATEMENT_TIMEOUT_MESSAGE }, '5']);
   };
 
-  it('sets the timeout on every connection of the API\'s pool', async () => {
+  it("sets the timeout on every connection of the API's pool", async () => {
     expect(await tight.app.get(DataSource).query('SHOW statement_timeout')).toEqual([{ statement_timeout: '100ms' }]);
   });
 
   it('answers a query past the timeout with 503, Retry-After and what to narrow (not a 500)', async () => {
-    const res = await tight.http.get('/events/slow').set(auth(project, 'query')).query({ query: JSON.stringify({ select: { n: 'count' }, filter: slowFilter }) });
+    const res = await tight.http
+      .get('/events/slow')
+      .set(auth(project, 'query'))
+      .query({ query: JSON.stringify({ select: { n: 'count' }, filter: slowFilter }) });
     expectTimeout(res);
     expect(STATEMENT_TIMEOUT_MESSAGE).toContain('narrow the timeframe or the filter, or group by fewer properties');
     // The same query answers without the timeout.
-    const ok = await loader.http.get('/events/slow').set(auth(project, 'query')).query({ query: JSON.stringify({ select: { n: 'count' }, filter: slowFilter }) });
+    const ok = await loader.http
+      .get('/events/slow')
+      .set(auth(project, 'query'))
+      .query({ query: JSON.stringify({ select: { n: 'count' }, filter: slowFilter }) });
     expect([ok.status, ok.body.results]).toEqual([200, [{ n: EVENTS, _count: EVENTS }]]);
   });
 
-  it('answers a small export and an S3 export\'s count past the timeout with 503 too', async () => {
-    expectTimeout(await tight.http.get('/events/slow/export').set(auth(project, 'query')).query({ query: JSON.stringify({ filter: slowFilter }) }));
+  it("answers a small export and an S3 export's count past the timeout with 503 too", async () => {
+    expectTimeout(
+      await tight.http
+        .get('/events/slow/export')
+        .set(auth(project, 'query'))
+        .query({ query: JSON.stringify({ filter: slowFilter }) }),
+    );
     expectTimeout(await tight.http.post('/events/slow/export').set(auth(project, 'query')).send(s3Body(slowFilter)));
   });
 
   it('lets the export worker read past the API timeout (its own, EXPORT_STATEMENT_TIMEOUT_MS), and fails an export past that one', async () => {
     // 30 conditions keep the export short, and its size pass still takes several times 100 ms.
-    const created = await loader.http.post('/events/slow/export').set(auth(project, 'query')).send(s3Body(neqFilter(30)));
+    const created = await loader.http
+      .post('/events/slow/export')
+      .set(auth(project, 'query'))
+      .send(s3Body(neqFilter(30)));
     expect(created.status).toBe(201);
     const { final } = await waitForExport(loader.http, pathOf(created.headers.location), auth(project, 'query'), 120_000);
     expect([final.status, final.error]).toEqual(['Complete', null]);
@@ -224,7 +314,12 @@ describe('statement timeouts (QUERY_STATEMENT_TIMEOUT_MS, EXPORT_STATEMENT_TIMEO
     expect(lines).toHaveLength(EVENTS);
 
     const queue = `test-timeouts-worker-${process.pid}-${Date.now()}`;
-    const api = await startTestApp({ ROLE: 'api', QUEUE_PREFIX: queue, S3_ALLOWED_ENDPOINTS: s3.endpoint, QUERY_STATEMENT_TIMEOUT_MS: '0' });
+    const api = await startTestApp({
+      ROLE: 'api',
+      QUEUE_PREFIX: queue,
+      S3_ALLOWED_ENDPOINTS: s3.endpoint,
+      QUERY_STATEMENT_TIMEOUT_MS: '0',
+    });
     const worker = await startTestApp({ QUEUE_PREFIX: queue, S3_ALLOWED_ENDPOINTS: s3.endpoint, EXPORT_STATEMENT_TIMEOUT_MS: '10' });
     try {
       const cut = await api.http.post('/events/slow/export').set(auth(project, 'query')).send(s3Body(slowFilter));

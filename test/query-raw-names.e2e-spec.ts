@@ -41,12 +41,18 @@ describe('property names such as constructor, toString, valueOf on every endpoin
 
   const headers = () => auth(project, 'query');
   const count = async (filter: unknown): Promise<number> => {
-    const res = await t.http.get('/events/names').set(headers()).query({ query: JSON.stringify({ select: { n: 'count' }, filter }) });
+    const res = await t.http
+      .get('/events/names')
+      .set(headers())
+      .query({ query: JSON.stringify({ select: { n: 'count' }, filter }) });
     expect(res.status).toBe(200);
     return res.body.results[0].n;
   };
   const smallExport = async (filter: unknown): Promise<string[]> => {
-    const res = await t.http.get('/events/names/export').set(headers()).query({ query: JSON.stringify({ filter }) });
+    const res = await t.http
+      .get('/events/names/export')
+      .set(headers())
+      .query({ query: JSON.stringify({ filter }) });
     expect(res.status).toBe(200);
     return res.body.results.map((e: { kind: string }) => e.kind);
   };
@@ -60,7 +66,16 @@ describe('property names such as constructor, toString, valueOf on every endpoin
     const { final } = await waitForExport(t.http, pathOf(created.headers.location), headers());
     expect(final.status).toBe('Complete');
     const text = (await s3.getObject(BUCKET, final.filename)).toString('utf8');
-    return { kinds: text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line).kind), id: final.filename.slice(0, 24) };
+    return {
+      kinds:
+        text === ''
+          ? []
+          : text
+              .trimEnd()
+              .split('\n')
+              .map((line) => JSON.parse(line).kind),
+      id: final.filename.slice(0, 24),
+    };
   };
 
   it.each(NAMES)('%s: query, small export and S3 export (object and string) select exactly the same events', async (name) => {
@@ -87,30 +102,50 @@ describe('property names such as constructor, toString, valueOf on every endpoin
     expect(row.selection.filters).toEqual([{ path: [name], operator: 'eq', operand: 'nomatch' }]);
   });
 
-  it.each(['toString', 'valueOf', 'constructor'])('{"price": {"gt": 100, "%s": 1}} gets the same 422 from POST as from GET', async (name) => {
-    const filter = { price: { gt: 100, [name]: 1 } };
-    const expected = {
-      errors: [
-        {
-          field: `filter.price.${name}`,
-          description: `Unknown filter operator '${name}'; expected one of eq, neq, gt, gte, lt, lte, exists, in, startsWith, endsWith, contains.`,
-        },
-      ],
-    };
-    const body = (query: unknown) => ({ query, s3Path: `${s3.endpoint}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
-    const responses = await Promise.all([
-      t.http.get('/events/names').set(headers()).query({ query: JSON.stringify({ select: { n: 'count' }, filter }) }),
-      t.http.get('/events/names/export').set(headers()).query({ query: JSON.stringify({ filter }) }),
-      t.http.post('/events/names/export').set(headers()).send(body({ filter })),
-      t.http.post('/events/names/export').set(headers()).send(body(JSON.stringify({ filter }))),
-    ]);
-    for (const res of responses) {
-      expect([res.status, res.body]).toEqual([422, expected]);
-    }
-  });
+  it.each(['toString', 'valueOf', 'constructor'])(
+    '{"price": {"gt": 100, "%s": 1}} gets the same 422 from POST as from GET',
+    async (name) => {
+      const filter = { price: { gt: 100, [name]: 1 } };
+      const expected = {
+        errors: [
+          {
+            field: `filter.price.${name}`,
+            description: `Unknown filter operator '${name}'; expected one of eq, neq, gt, gte, lt, lte, exists, in, startsWith, endsWith, contains.`,
+          },
+        ],
+      };
+      const body = (query: unknown) => ({
+        query,
+        s3Path: `${s3.endpoint}/${BUCKET}/`,
+        s3AccessKeyId: s3.accessKeyId,
+        s3SecretAccessKey: s3.secretAccessKey,
+      });
+      const responses = await Promise.all([
+        t.http
+          .get('/events/names')
+          .set(headers())
+          .query({ query: JSON.stringify({ select: { n: 'count' }, filter }) }),
+        t.http
+          .get('/events/names/export')
+          .set(headers())
+          .query({ query: JSON.stringify({ filter }) }),
+        t.http.post('/events/names/export').set(headers()).send(body({ filter })),
+        t.http
+          .post('/events/names/export')
+          .set(headers())
+          .send(body(JSON.stringify({ filter }))),
+      ]);
+      for (const res of responses) {
+        expect([res.status, res.body]).toEqual([422, expected]);
+      }
+    },
+  );
 
   it('refuses only __proto__, the same way in the URL parameter as in a body', async () => {
     const res = await t.http.get('/events/names/export').set(headers()).query({ query: '{"filter": {"__proto__": "x"}}' });
-    expect([res.status, res.body]).toEqual([422, { errors: [{ field: 'filter.__proto__', description: '__proto__ cannot be used as a property name.' }] }]);
+    expect([res.status, res.body]).toEqual([
+      422,
+      { errors: [{ field: 'filter.__proto__', description: '__proto__ cannot be used as a property name.' }] },
+    ]);
   });
 });

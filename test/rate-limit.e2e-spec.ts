@@ -61,12 +61,19 @@ describe('rate limits', () => {
 
   describe('failed authentication per credential, and TRUST_PROXY', () => {
     it('limits one wrong key tried from many forwarded addresses, but only with TRUST_PROXY believing them', async () => {
-      const trusting = await startTestApp({ TRUST_PROXY: 'loopback', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '3' });
+      const trusting = await startTestApp({
+        TRUST_PROXY: 'loopback',
+        RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2',
+        RATE_LIMIT_AUTH_FAILURES_PER_KEY: '3',
+      });
       try {
         const project = await trusting.createProject();
         const key = wrongKey();
         const attempt = (address: string, apiKey = key) =>
-          trusting.http.get('/events/c').query(QUERY).set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': apiKey });
+          trusting.http
+            .get('/events/c')
+            .query(QUERY)
+            .set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': apiKey });
         // Three addresses, one failure each (under their limit of 2): the key's limit of 3 is used up.
         for (const address of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
           expect((await attempt(address)).status).toBe(401);
@@ -85,11 +92,18 @@ describe('rate limits', () => {
     });
 
     it('counts every IPv6 address of one /64 as one client address', async () => {
-      const t = await startTestApp({ TRUST_PROXY: 'loopback', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100' });
+      const t = await startTestApp({
+        TRUST_PROXY: 'loopback',
+        RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2',
+        RATE_LIMIT_AUTH_FAILURES_PER_KEY: '100',
+      });
       try {
         const project = await t.createProject();
         const attempt = (address: string) =>
-          t.http.get('/events/c').query(QUERY).set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() });
+          t.http
+            .get('/events/c')
+            .query(QUERY)
+            .set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() });
         expect((await attempt('2001:db8:1:2::1')).status).toBe(401);
         expect((await attempt('2001:db8:1:2::2')).status).toBe(401);
         expectTooMany(await attempt('2001:db8:1:2:ffff:ffff:ffff:ffff'), 2, 600);
@@ -104,7 +118,10 @@ describe('rate limits', () => {
       try {
         const project = await t.createProject();
         const attempt = (address: string) =>
-          t.http.get('/events/c').query(QUERY).set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() });
+          t.http
+            .get('/events/c')
+            .query(QUERY)
+            .set({ 'X-Forwarded-For': address, 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() });
         expect((await attempt('198.51.100.1')).status).toBe(401);
         expect((await attempt('198.51.100.2')).status).toBe(401);
         expectTooMany(await attempt('198.51.100.3'), 2, 600);
@@ -131,7 +148,11 @@ describe('rate limits', () => {
     });
 
     it('limits one wrong admin token per credential too', async () => {
-      const t = await startTestApp({ TRUST_PROXY: 'loopback', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '100', RATE_LIMIT_AUTH_FAILURES_PER_KEY: '2' });
+      const t = await startTestApp({
+        TRUST_PROXY: 'loopback',
+        RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '100',
+        RATE_LIMIT_AUTH_FAILURES_PER_KEY: '2',
+      });
       try {
         const attempt = (address: string, token: string) =>
           t.http.post('/projects').set({ 'X-Forwarded-For': address, 'X-Admin-Token': token }).send({ name: 'x' });
@@ -162,7 +183,10 @@ describe('rate limits', () => {
       const [a, b] = [await t.createProject('A'), await t.createProject('B')];
       const answers = [
         await t.http.post('/events/c').set(auth(a, 'push')).send({ n: 1 }),
-        await t.http.post('/events').set(auth(a, 'push')).send({ c: [{ n: 2 }] }),
+        await t.http
+          .post('/events')
+          .set(auth(a, 'push'))
+          .send({ c: [{ n: 2 }] }),
         await t.http.post('/events/c').set(auth(a, 'push')).send({ n: 3 }),
       ];
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -172,7 +196,10 @@ describe('rate limits', () => {
         expect(Number(r.headers['ratelimit-reset'])).toBeGreaterThan(0);
         expect(Number(r.headers['ratelimit-reset'])).toBeLessThanOrEqual(300);
       }
-      const over = await t.http.post('/events').set(auth(a, 'push')).send({ c: [{ n: 4 }] });
+      const over = await t.http
+        .post('/events')
+        .set(auth(a, 'push'))
+        .send({ c: [{ n: 4 }] });
       expectTooMany(over, 3, 300);
       expect(over.body.errorMessage).toMatch(/^Too many push requests for this project \(at most 3 per 300 s\)\./);
       // Nothing of the refused request was stored.
@@ -226,7 +253,11 @@ describe('rate limits', () => {
     it('share one limit when they share Redis and RATE_LIMIT_PREFIX; another prefix has its own', async () => {
       const shared = prefix();
       const env = { RATE_LIMIT_PREFIX: shared, RATE_LIMIT_QUERIES: '4', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2' };
-      const [one, two, other] = [await startTestApp(env), await startTestApp(env), await startTestApp({ ...env, RATE_LIMIT_PREFIX: prefix() })];
+      const [one, two, other] = [
+        await startTestApp(env),
+        await startTestApp(env),
+        await startTestApp({ ...env, RATE_LIMIT_PREFIX: prefix() }),
+      ];
       try {
         const project = await one.createProject();
         const statuses: number[] = [];
@@ -254,7 +285,9 @@ describe('rate limits', () => {
       try {
         const project = await t.createProject();
         for (let i = 0; i < 3; i++) {
-          expect((await t.http.get('/events/c').query(QUERY).set({ 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() })).status).toBe(401);
+          expect(
+            (await t.http.get('/events/c').query(QUERY).set({ 'X-Project-Id': project.projectId, 'X-Api-Key': wrongKey() })).status,
+          ).toBe(401);
           const push = await t.http.post('/events/c').set(auth(project)).send({});
           expect(push.status).toBe(200);
           expect(push.headers['ratelimit-limit']).toBeUndefined();
@@ -304,7 +337,9 @@ describe('rate limits', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         expect(await client.exists(key)).toBe(1);
-        expect((await t.http.get('/events/c').query(QUERY).set({ 'X-Project-Id': project.projectId, 'X-Api-Key': 'not-the-key-0123' })).status).toBe(401);
+        expect(
+          (await t.http.get('/events/c').query(QUERY).set({ 'X-Project-Id': project.projectId, 'X-Api-Key': 'not-the-key-0123' })).status,
+        ).toBe(401);
         expect((await t.http.post('/projects').set('X-Admin-Token', 'not-the-admin-token').send({ name: 'x' })).status).toBe(401);
         const keys = await client.keys('*');
         expect(keys.length).toBeGreaterThanOrEqual(3);

@@ -200,7 +200,10 @@ describe('request bodies are read only after authentication (regressions)', () =
     expect(viaFetch.status).toBe(401);
     expect(((await viaFetch.json()) as { errorMessage: string }).errorMessage).toMatch(/^Unauthorised/);
     // superagent sends large bodies slowly whatever the server does (about a minute for 32 MB here).
-    const viaSupertest = await t.http.post('/events').set('Content-Type', 'application/json').send(Buffer.alloc(4 * MB, '{},'));
+    const viaSupertest = await t.http
+      .post('/events')
+      .set('Content-Type', 'application/json')
+      .send(Buffer.alloc(4 * MB, '{},'));
     expect(viaSupertest.status).toBe(401);
     expect(viaSupertest.body.errorMessage).toMatch(/^Unauthorised/);
     expect(bigParses(1000)).toBe(0);
@@ -241,7 +244,11 @@ describe('request bodies are read only after authentication (regressions)', () =
       ['/projects', `X-Admin-Token: ${TEST_ADMIN_TOKEN}`, 256 * 1024],
     ];
     for (const [path, headers, limit] of limits) {
-      const over = await rawExchange(t.baseUrl, `POST ${path} HTTP/1.1\r\n${host}\r\n${headers}\r\nContent-Length: ${limit + 1}`, Buffer.alloc(0));
+      const over = await rawExchange(
+        t.baseUrl,
+        `POST ${path} HTTP/1.1\r\n${host}\r\n${headers}\r\nContent-Length: ${limit + 1}`,
+        Buffer.alloc(0),
+      );
       expect([path, over.status]).toEqual([path, 413]);
     }
   });
@@ -258,11 +265,18 @@ describe('request bodies are read only after authentication (regressions)', () =
   });
 
   it('keeps the route limits: just over 1 MB for one event is 413, 2 MB for a batch (any case) is accepted', async () => {
-    const over = await t.http.post('/events/one').set(auth(project, 'push')).send(`{"a":"${'x'.repeat(MB)}"}`);
+    const over = await t.http
+      .post('/events/one')
+      .set(auth(project, 'push'))
+      .send(`{"a":"${'x'.repeat(MB)}"}`);
     expect(over.status).toBe(413);
     expect(over.body).toEqual({ errorMessage: 'The request body is too large.' });
     const events = Array.from({ length: 2000 }, (_, i) => ({ i, pad: 'y'.repeat(1000) }));
-    const batch = await t.http.post('/EVENTS').set(auth(project, 'push')).set('Content-Type', 'text/plain').send(JSON.stringify({ big: events }));
+    const batch = await t.http
+      .post('/EVENTS')
+      .set(auth(project, 'push'))
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify({ big: events }));
     expect(batch.status).toBe(200);
     expect(batch.body.big).toHaveLength(2000);
     expect(batch.headers.connection).not.toBe('close'); // a body read in full keeps the connection
@@ -277,11 +291,23 @@ describe('request bodies are read only after authentication (regressions)', () =
       .set('Content-Type', 'application/json')
       .send(notJson);
     expect(query.status).toBe(200);
-    const exported = await t.http.get('/events/untouched/export').set(auth(project, 'query')).set('Content-Type', 'application/json').send(notJson);
+    const exported = await t.http
+      .get('/events/untouched/export')
+      .set(auth(project, 'query'))
+      .set('Content-Type', 'application/json')
+      .send(notJson);
     expect(exported.status).toBe(200);
-    const deleted = await t.http.delete('/collections/untouched').set(auth(project, 'master')).set('Content-Type', 'application/json').send(notJson);
+    const deleted = await t.http
+      .delete('/collections/untouched')
+      .set(auth(project, 'master'))
+      .set('Content-Type', 'application/json')
+      .send(notJson);
     expect(deleted.status).toBe(404);
-    const legacy = await t.http.delete('/events/untouched').set(auth(project, 'master')).set('Content-Type', 'application/json').send(notJson);
+    const legacy = await t.http
+      .delete('/events/untouched')
+      .set(auth(project, 'master'))
+      .set('Content-Type', 'application/json')
+      .send(notJson);
     expect(legacy.status).toBe(404);
     expect((await t.http.get('/health').set('Content-Type', 'application/json').send(notJson)).status).toBe(200);
     expect((await t.http.put('/events/untouched').set(auth(project, 'master')).send(notJson)).status).toBe(404);
@@ -298,10 +324,17 @@ describe('request bodies are read only after authentication (regressions)', () =
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ errorMessage: expect.stringMatching(/^The request body is not valid JSON: .+\.$/) });
     expect(bad.headers.connection).not.toBe('close');
-    const utf16 = await t.http.post('/events/x').set(auth(project, 'push')).set('Content-Type', 'application/json; charset=utf-16').send('{}');
+    const utf16 = await t.http
+      .post('/events/x')
+      .set(auth(project, 'push'))
+      .set('Content-Type', 'application/json; charset=utf-16')
+      .send('{}');
     expect(utf16.status).toBe(400);
     expect(utf16.body).toEqual({ errorMessage: 'The request body must be UTF-8 encoded JSON.' });
-    const bom = await t.http.post('/events/bom').set(auth(project, 'push')).send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]));
+    const bom = await t.http
+      .post('/events/bom')
+      .set(auth(project, 'push'))
+      .send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]));
     expect(bom.status).toBe(200);
     const proto = await t.http
       .post('/projects')

@@ -90,14 +90,21 @@ describe('request ids and security headers', () => {
         .set('Access-Control-Request-Headers', 'x-request-id,x-api-key');
       expect(preflight.headers['access-control-allow-headers']).toMatch(/X-Request-Id/);
       const res = await t.http.get('/health').set('Origin', 'https://shop.example.com');
-      expect(res.headers['access-control-expose-headers']).toBe('ETag,Location,X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset');
+      expect(res.headers['access-control-expose-headers']).toBe(
+        'ETag,Location,X-Request-Id,Retry-After,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset',
+      );
     });
   });
 
   describe('answers without a body', () => {
     it('a push (200) is typed application/json; 204 and 304 carry neither body nor Content-Type', async () => {
       const pushed = await t.http.post('/events/empty-bodies').set(auth(project, 'push')).send({ a: 1 });
-      expect([pushed.status, pushed.headers['content-type'], pushed.headers['content-length'], pushed.text]).toEqual([200, 'application/json; charset=utf-8', '0', '']);
+      expect([pushed.status, pushed.headers['content-type'], pushed.headers['content-length'], pushed.text]).toEqual([
+        200,
+        'application/json; charset=utf-8',
+        '0',
+        '',
+      ]);
       // Refused pushes are JSON too (connect-rb reads the type of every answer).
       const refused = await t.http.post('/events/empty-bodies').set(auth(project, 'query')).send({ a: 1 });
       expect([refused.status, refused.headers['content-type']]).toEqual([403, 'application/json; charset=utf-8']);

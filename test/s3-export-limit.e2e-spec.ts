@@ -13,10 +13,13 @@ describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")
     t = await startTestApp({ ROLE: 'api' });
     project = await t.createProject();
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
-    await bulkLoad(t.config.databaseUrl, `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+    await bulkLoad(
+      t.config.databaseUrl,
+      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'huge', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', '{}'::jsonb
            FROM generate_series(1, 1000000) AS n`,
-        [project.projectId]);
+      [project.projectId],
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -35,7 +38,9 @@ describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")
       errorMessage:
         'The query matched more than 1,000,000 events, the most one export can hold. Narrow the timeframe or filter and export in several parts.',
     });
-    const [{ count }] = await t.app.get(DataSource).query('SELECT count(*)::int AS count FROM exports WHERE project_id = $1', [project.projectId]);
+    const [{ count }] = await t.app
+      .get(DataSource)
+      .query('SELECT count(*)::int AS count FROM exports WHERE project_id = $1', [project.projectId]);
     expect(count).toBe(1);
 
     const narrowed = await t.http

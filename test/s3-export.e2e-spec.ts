@@ -40,7 +40,10 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
     t.http.post(`/events/${collection}/export`).set(auth(p, 'query')).send(body);
   const pushAll = async (collection: string, events: Array<Record<string, unknown>>) => {
     for (let i = 0; i < events.length; i += 5000) {
-      const res = await t.http.post('/events').set(auth(project, 'push')).send({ [collection]: events.slice(i, i + 5000) });
+      const res = await t.http
+        .post('/events')
+        .set(auth(project, 'push'))
+        .send({ [collection]: events.slice(i, i + 5000) });
       expect(res.status).toBe(200);
       expect(res.body[collection].every((r: { success: boolean }) => r.success)).toBe(true);
     }
@@ -91,7 +94,10 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
 
     const text = object.toString('utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.slice(0, -1).split('\n').map((line) => JSON.parse(line));
+    const lines = text
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const expected = [...events]
       .map((e, i) => ({ e, i }))
       .sort((a, b) => (a.e.timestamp as string).localeCompare(b.e.timestamp as string) || a.i - b.i)
@@ -128,7 +134,8 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
 
   it('writes a manifest with the query as it ran: filters in operator form (numbers exact), the timeframe absolute', async () => {
     const { created, final } = await run('small', {
-      query: '{"filter": {"product": "apple", "price": {"gt": 12345678901234567890.5, "lte": 1e30}}, "timeframe": {"start": "2015-07-28T00:00:00Z"}}',
+      query:
+        '{"filter": {"product": "apple", "price": {"gt": 12345678901234567890.5, "lte": 1e30}}, "timeframe": {"start": "2015-07-28T00:00:00Z"}}',
       s3Path: `${s3.endpoint}/${BUCKET}/manifest/`,
       ...credentials(),
     });
@@ -208,7 +215,11 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
     expect(missing.final.error).toMatch(/NoSuchBucket/);
     const unreachable = await run('failures', { s3Path: 'http://127.0.0.1:9/bucket/', ...credentials() });
     expect(unreachable.final.status).toBe('Failed');
-    expect(unreachable.final.error).toBe('Could not reach S3 to upload s3://bucket/' + unreachable.created.body.filename + ' at http://127.0.0.1:9: ECONNREFUSED. Gave up after 2 attempts.');
+    expect(unreachable.final.error).toBe(
+      'Could not reach S3 to upload s3://bucket/' +
+        unreachable.created.body.filename +
+        ' at http://127.0.0.1:9: ECONNREFUSED. Gave up after 2 attempts.',
+    );
   });
 
   it('keeps credentials encrypted at rest and out of Redis job data', async () => {
@@ -232,11 +243,15 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
       for (const key of keys) {
         const type = await redis.type(key);
         const dump =
-          type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-          : type === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1))
-          : type === 'string' ? String(await redis.get(key))
-          : '';
+          type === 'hash'
+            ? JSON.stringify(await redis.hgetall(key))
+            : type === 'list'
+              ? JSON.stringify(await redis.lrange(key, 0, -1))
+              : type === 'zset'
+                ? JSON.stringify(await redis.zrange(key, 0, -1))
+                : type === 'string'
+                  ? String(await redis.get(key))
+                  : '';
         expect(dump).not.toContain(s3.secretAccessKey);
         expect(dump).not.toContain(s3.accessKeyId);
       }
@@ -270,7 +285,11 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
         { field: 's3SecretAccessKey', description: 's3SecretAccessKey must be a string' },
       ],
     });
-    const controlCharacters = await startExport('purchases', { s3Path: `${s3.endpoint}/${BUCKET}/`, s3AccessKeyId: 'AKIA\r\nX-Evil: 1', s3SecretAccessKey: 'a\u0000b' });
+    const controlCharacters = await startExport('purchases', {
+      s3Path: `${s3.endpoint}/${BUCKET}/`,
+      s3AccessKeyId: 'AKIA\r\nX-Evil: 1',
+      s3SecretAccessKey: 'a\u0000b',
+    });
     expect(controlCharacters.body).toEqual({
       errors: [
         { field: 's3AccessKeyId', description: 's3AccessKeyId must be printable ASCII without spaces' },
@@ -284,17 +303,25 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
       .post('/events/purchases/export')
       .set(auth(project, 'query'))
       .set('Content-Type', 'application/json')
-      .send(`{"query":{"filter":{"__proto__":{"exists":true}}},"s3Path":"${s3.endpoint}/${BUCKET}/","s3AccessKeyId":"a","s3SecretAccessKey":"b"}`);
+      .send(
+        `{"query":{"filter":{"__proto__":{"exists":true}}},"s3Path":"${s3.endpoint}/${BUCKET}/","s3AccessKeyId":"a","s3SecretAccessKey":"b"}`,
+      );
     expect(proto.status).toBe(422);
-    expect(proto.body).toEqual({ errors: [{ field: 'query.filter.__proto__', description: '__proto__ cannot be used as a property name.' }] });
-    const select = await startExport('purchases', { query: { select: { n: 'count' } }, s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
+    expect(proto.body).toEqual({
+      errors: [{ field: 'query.filter.__proto__', description: '__proto__ cannot be used as a property name.' }],
+    });
+    const select = await startExport('purchases', {
+      query: { select: { n: 'count' } },
+      s3Path: `${s3.endpoint}/${BUCKET}/`,
+      ...credentials(),
+    });
     expect(select.status).toBe(422);
     expect(select.body.errors[0].field).toBe('select');
     const relaxed = await startExport('purchases', { query: '{filter:', s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
     expect(relaxed.body).toEqual({ errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] });
   });
 
-  it('answers 404 for an unknown export, another collection\'s, or another project\'s (and 401, 403, 422)', async () => {
+  it("answers 404 for an unknown export, another collection's, or another project's (and 401, 403, 422)", async () => {
     const other = await t.createProject('other');
     const { created } = await run('small', { s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
     const id = created.body.filename.slice(0, 24);
@@ -320,7 +347,11 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
   it('builds Location from a plain Host header only (regression: any Host was echoed)', async () => {
     await pushAll('hosts', [{ n: 1 }]);
     const create = (host: string) =>
-      t.http.post('/events/hosts/export').set(auth(project, 'query')).set('Host', host).send({ s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
+      t.http
+        .post('/events/hosts/export')
+        .set(auth(project, 'query'))
+        .set('Host', host)
+        .send({ s3Path: `${s3.endpoint}/${BUCKET}/`, ...credentials() });
     const plain = await create('analytics.example.com:8080');
     expect(plain.headers.location).toMatch(/^http:\/\/analytics\.example\.com:8080\/events\/hosts\/export\/[0-9a-f]{24}$/);
     const hostile = await create('evil.example.com/path?x=<script>');
@@ -350,7 +381,11 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

@@ -104,16 +104,15 @@ describe('with the right credentials', () => {
     // the proxy decodes it, as real S3 does.
     const data = randomBytes(2 * MiB + 123);
     const c = client({ requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' });
-    await c.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked.bin', Body: Readable.from([data]), ContentLength: data.length }),
-    );
+    await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked.bin', Body: Readable.from([data]), ContentLength: data.length }));
     expect(sha256(await server.getObject(BUCKET, 'chunked.bin'))).toBe(sha256(data));
   });
 
   it('answers NoSuchBucket for a bucket that does not exist', async () => {
-    await expect(
-      client().send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'k', Body: 'x' })),
-    ).rejects.toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+    await expect(client().send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'k', Body: 'x' }))).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+      $metadata: { httpStatusCode: 404 },
+    });
     await expect(client().send(new ListObjectsV2Command({ Bucket: 'no-such-bucket' }))).rejects.toMatchObject({
       name: 'NoSuchBucket',
     });
@@ -161,9 +160,10 @@ describe('with the wrong credentials', () => {
 
   it('refuses an unknown access key id: 403 InvalidAccessKeyId', async () => {
     const stranger = client({ credentials: { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'right-secret' } });
-    await expect(
-      stranger.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'denied-key/x', Body: 'x' })),
-    ).rejects.toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+    await expect(stranger.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'denied-key/x', Body: 'x' }))).rejects.toMatchObject({
+      name: 'InvalidAccessKeyId',
+      $metadata: { httpStatusCode: 403 },
+    });
     expect(await server.listKeys(BUCKET, 'denied-key/')).toEqual([]);
     // s3rver's own built-in key is not a back door either.
     const builtin = client({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
@@ -310,9 +310,7 @@ describe('AWS documentation test vectors', () => {
     expect(() => verifySigV4(head, { credentials, now, region: 'eu-west-1' })).toThrow(
       expect.objectContaining({ code: 'AuthorizationHeaderMalformed' }),
     );
-    expect(() => verifySigV4(head, { credentials: new Map(), now })).toThrow(
-      expect.objectContaining({ code: 'InvalidAccessKeyId' }),
-    );
+    expect(() => verifySigV4(head, { credentials: new Map(), now })).toThrow(expect.objectContaining({ code: 'InvalidAccessKeyId' }));
   });
 
   it('presigned GET URL (sigv4-query-string-auth)', () => {
@@ -331,7 +329,8 @@ describe('AWS documentation test vectors', () => {
     {
       name: 'chunked upload (sigv4-streaming)',
       payload: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
-      signedHeaders: 'content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class',
+      signedHeaders:
+        'content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class',
       seed: '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9',
       chunks: [
         'ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648',
@@ -351,7 +350,8 @@ describe('AWS documentation test vectors', () => {
         '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7',
         '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992',
       ],
-      trailer: 'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n',
+      trailer:
+        'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n',
       extra: { 'x-amz-trailer': 'x-amz-checksum-crc32c' },
     },
   ])('$name', ({ payload, signedHeaders, seed, chunks, trailer, extra }) => {
@@ -384,9 +384,7 @@ describe('AWS documentation test vectors', () => {
 
     const swapped = [chunks[1], chunks[0], chunks[2]];
     expect(() => decodeAwsChunked(body(swapped), payload, verified)).toThrow(S3RequestError);
-    expect(() => decodeAwsChunked(body(swapped), payload, verified)).toThrow(
-      expect.objectContaining({ code: 'SignatureDoesNotMatch' }),
-    );
+    expect(() => decodeAwsChunked(body(swapped), payload, verified)).toThrow(expect.objectContaining({ code: 'SignatureDoesNotMatch' }));
     if (trailer) {
       const forgedTrailer = body(chunks).toString('latin1').replace('sOO8/Q==', 'AAAAAA==');
       expect(() => decodeAwsChunked(Buffer.from(forgedTrailer, 'latin1'), payload, verified)).toThrow(
@@ -402,7 +400,9 @@ describe('multipart bookkeeping (what s3rver lacks: list, abort, NoSuchUpload, p
     const a = await createUpload(c, 'mpu-list/a.ndjson');
     const b = await createUpload(c, 'mpu-list/b.ndjson');
     const other = await createUpload(c, 'mpu-other/c.ndjson');
-    await c.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mpu-list/a.ndjson', UploadId: a, PartNumber: 1, Body: Buffer.from('part one') }));
+    await c.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'mpu-list/a.ndjson', UploadId: a, PartNumber: 1, Body: Buffer.from('part one') }),
+    );
 
     const listed = await c.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'mpu-list/' }));
     expect(listed.Uploads?.map((u) => [u.Key, u.UploadId])).toEqual([
@@ -440,12 +440,16 @@ describe('multipart bookkeeping (what s3rver lacks: list, abort, NoSuchUpload, p
         }),
       ),
     ).rejects.toMatchObject(noSuchUpload);
-    await expect(c.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'mpu-list/a.ndjson', UploadId: a }))).rejects.toMatchObject(noSuchUpload);
+    await expect(c.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'mpu-list/a.ndjson', UploadId: a }))).rejects.toMatchObject(
+      noSuchUpload,
+    );
     // An upload id is bound to its key, and made-up ids do not exist.
     await expect(
       c.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mpu-list/not-b.ndjson', UploadId: b, PartNumber: 1, Body: Buffer.from('x') })),
     ).rejects.toMatchObject(noSuchUpload);
-    await expect(c.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'mpu-list/b.ndjson', UploadId: '0'.repeat(32) }))).rejects.toMatchObject(noSuchUpload);
+    await expect(
+      c.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'mpu-list/b.ndjson', UploadId: '0'.repeat(32) })),
+    ).rejects.toMatchObject(noSuchUpload);
     expect(await server.listKeys(BUCKET, 'mpu-list/')).toEqual([]); // the late part made no object
     expect(existsSync(uploadDir)).toBe(false); // …nor brought the upload back
 
@@ -468,8 +472,12 @@ describe('multipart bookkeeping (what s3rver lacks: list, abort, NoSuchUpload, p
     const part1 = randomBytes(5 * MiB);
     const part2 = randomBytes(1234);
     const id = await createUpload(c, key);
-    const up1 = await c.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 1, Body: part1, ContentMD5: md5B64(part1) }));
-    const up2 = await c.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 2, Body: part2, ContentMD5: md5B64(part2) }));
+    const up1 = await c.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 1, Body: part1, ContentMD5: md5B64(part1) }),
+    );
+    const up2 = await c.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: id, PartNumber: 2, Body: part2, ContentMD5: md5B64(part2) }),
+    );
     expect(up1.ETag).toBe(`"${md5Hex(part1)}"`);
     expect(up2.ETag).toBe(`"${md5Hex(part2)}"`);
 
@@ -484,7 +492,12 @@ describe('multipart bookkeeping (what s3rver lacks: list, abort, NoSuchUpload, p
         Bucket: BUCKET,
         Key: key,
         UploadId: id,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up1.ETag }, { PartNumber: 2, ETag: up2.ETag }] },
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: up1.ETag },
+            { PartNumber: 2, ETag: up2.ETag },
+          ],
+        },
       }),
     );
     const multipartEtag = `"${md5Hex(Buffer.concat([md5(part1), md5(part2)]))}-2"`;
@@ -512,10 +525,23 @@ describe('multipart bookkeeping (what s3rver lacks: list, abort, NoSuchUpload, p
     const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
       c.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: id, MultipartUpload: { Parts } }));
 
-    await expect(complete([{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }])).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+    await expect(complete([{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }])).rejects.toMatchObject({
+      name: 'InvalidPart',
+      $metadata: { httpStatusCode: 400 },
+    });
     await expect(complete([{ PartNumber: 3, ETag: e1 }])).rejects.toMatchObject({ name: 'InvalidPart' });
-    await expect(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 1, ETag: e1 }])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
-    await expect(complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }])).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      complete([
+        { PartNumber: 2, ETag: e2 },
+        { PartNumber: 1, ETag: e1 },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    await expect(
+      complete([
+        { PartNumber: 1, ETag: e1 },
+        { PartNumber: 2, ETag: e2 },
+      ]),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
     expect((await server.incompleteUploads(BUCKET)).map((u) => [u.uploadId, u.parts])).toEqual([[id, 2]]);
     expect(await server.listKeys(BUCKET, 'mpu-invalid/')).toEqual([]);
 
@@ -532,8 +558,15 @@ describe('Content-MD5 (s3rver ignores it)', () => {
     const c = client();
     const body = Buffer.from('the real bytes');
     const wrong = md5B64(Buffer.from('other bytes'));
-    const err = await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5/put.txt', Body: body, ContentMD5: wrong })).catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 }, ExpectedDigest: wrong, CalculatedDigest: md5B64(body) });
+    const err = await c
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5/put.txt', Body: body, ContentMD5: wrong }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'BadDigest',
+      $metadata: { httpStatusCode: 400 },
+      ExpectedDigest: wrong,
+      CalculatedDigest: md5B64(body),
+    });
     await expect(
       c.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5/put.txt', Body: body, ContentMD5: 'not-an-md5' })),
     ).rejects.toMatchObject({ name: 'InvalidDigest', $metadata: { httpStatusCode: 400 } });
@@ -550,10 +583,20 @@ describe('Content-MD5 (s3rver ignores it)', () => {
     const chunked = client({ requestChecksumCalculation: 'WHEN_SUPPORTED' });
     await expect(
       chunked.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: 'md5/parts.bin', UploadId: id, PartNumber: 1, Body: Readable.from([body]), ContentLength: body.length, ContentMD5: wrong }),
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: 'md5/parts.bin',
+          UploadId: id,
+          PartNumber: 1,
+          Body: Readable.from([body]),
+          ContentLength: body.length,
+          ContentMD5: wrong,
+        }),
       ),
     ).rejects.toMatchObject({ name: 'BadDigest' });
-    const ok = await c.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'md5/parts.bin', UploadId: id, PartNumber: 1, Body: body, ContentMD5: md5B64(body) }));
+    const ok = await c.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'md5/parts.bin', UploadId: id, PartNumber: 1, Body: body, ContentMD5: md5B64(body) }),
+    );
     expect(ok.ETag).toBe(`"${md5Hex(body)}"`);
     await c.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'md5/parts.bin', UploadId: id }));
   });
@@ -566,14 +609,18 @@ describe('request counters', () => {
     const id = await createUpload(c, 'count/a.bin');
     const other = await createUpload(c, 'count/b.bin');
     const part = (uploadId: string, key: string, n: number, md5sum = md5B64(body)) =>
-      c.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentMD5: md5sum })).catch((e: unknown) => e);
+      c
+        .send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentMD5: md5sum }))
+        .catch((e: unknown) => e);
     await part(id, 'count/a.bin', 1);
     await part(id, 'count/a.bin', 2, md5B64(Buffer.from('nope'))); // 400 BadDigest
     await part(id, 'count/a.bin', 2);
     await part(id, 'count/a.bin', 1); // a retry of a stored part overwrites it
     await part(other, 'count/b.bin', 7);
     const bad = client({ credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'wrong-secret' } });
-    await bad.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'count/a.bin', UploadId: id, PartNumber: 3, Body: body })).catch(() => undefined);
+    await bad
+      .send(new UploadPartCommand({ Bucket: BUCKET, Key: 'count/a.bin', UploadId: id, PartNumber: 3, Body: body }))
+      .catch(() => undefined);
 
     expect(server.uploadPartRequests(id)).toEqual([
       { uploadId: id, key: 'count/a.bin', partNumber: 1, requests: 2, succeeded: 2, statuses: [200, 200] },
@@ -661,7 +708,16 @@ describe('fault injection', () => {
       { operation: 'UploadPart', partNumber: 2, times: 1, fault: { status: 500, code: 'InternalError' } },
     ]);
     for (const n of [1, 2, 3]) {
-      await c.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'faults/retry.bin', UploadId: id, PartNumber: n, Body: body, ContentMD5: md5B64(body) }));
+      await c.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: 'faults/retry.bin',
+          UploadId: id,
+          PartNumber: n,
+          Body: body,
+          ContentMD5: md5B64(body),
+        }),
+      );
     }
     expect(server.uploadPartRequests(id).map((p) => [p.partNumber, p.requests, p.succeeded, p.statuses])).toEqual([
       [1, 1, 1, [200]],
@@ -705,7 +761,9 @@ describe('fault injection', () => {
       requestFor('PUT', `/${BUCKET}/faults/raw-reset.bin`, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(total) }),
     );
     const socket = net.connect(server.port, '127.0.0.1');
-    const head = `PUT ${signed.path} HTTP/1.1\r\n${Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+    const head = `PUT ${signed.path} HTTP/1.1\r\n${Object.entries(signed.headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n`;
     let sent = 0;
     const outcome = await new Promise<{ error?: string; answer: string }>((resolve) => {
       let answer = '';
@@ -730,17 +788,24 @@ describe('fault injection', () => {
 
   it('stalls: takes the request and never answers, until the client times out', async () => {
     await client().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt', Body: 'still here' }));
-    server.injectFaults([{ operation: ['UploadPart', 'UploadPartCopy'], fault: { stall: true } }, { operation: 'HeadObject', times: 1, fault: { stall: true } }]);
+    server.injectFaults([
+      { operation: ['UploadPart', 'UploadPartCopy'], fault: { stall: true } },
+      { operation: 'HeadObject', times: 1, fault: { stall: true } },
+    ]);
     const impatient = client({ maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } });
     const started = Date.now();
-    await expect(impatient.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt' }))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(impatient.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt' }))).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
     // The rule is spent: the next HEAD is answered.
     expect((await impatient.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.txt' }))).ContentLength).toBe(10);
 
     const id = await createUpload(client(), 'faults/stall.bin');
     await expect(
-      impatient.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'faults/stall.bin', UploadId: id, PartNumber: 1, Body: randomBytes(MiB) })),
+      impatient.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: 'faults/stall.bin', UploadId: id, PartNumber: 1, Body: randomBytes(MiB) }),
+      ),
     ).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(server.uploadPartRequests(id)).toMatchObject([{ requests: 1, succeeded: 0, statuses: [null] }]);
     expect(server.injectedFaults().map((f) => [f.kind, f.operation])).toEqual([
@@ -797,7 +862,6 @@ const requestFor = (method: string, path: string, headers: Record<string, string
   headers: { host: `127.0.0.1:${server.port}`, ...headers },
   body,
 });
-
 
 async function createUpload(c: S3Client, key: string): Promise<string> {
   return (await c.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId!;

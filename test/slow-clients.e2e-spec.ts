@@ -64,7 +64,10 @@ describe('small exports to clients that stop reading', () => {
     // The stalled clients are dropped once their sockets have been idle for HTTP_IDLE_TIMEOUT_MS
     // (Node counts a write queue that still shrinks as activity, so this can take a few seconds
     // more), and their connections come back.
-    const again = await eventually(() => t.http.get('/events/fat/export').set(auth(project, 'query')).query({ query: '{filter:{n:{lte:3}}}' }), 20_000);
+    const again = await eventually(
+      () => t.http.get('/events/fat/export').set(auth(project, 'query')).query({ query: '{filter:{n:{lte:3}}}' }),
+      20_000,
+    );
     expect(again.status).toBe(200);
     expect(again.body.results.map((e: { n: number }) => e.n)).toEqual([1, 2, 3]);
   }, 30_000);
@@ -73,7 +76,11 @@ describe('small exports to clients that stop reading', () => {
     const all = await t.http.get('/events/fat/export').set(auth(project, 'query'));
     expect(all.status).toBe(200);
     expect(all.body.results.map((e: { n: number }) => e.n)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
-    await t.http.post('/events/fat').set(auth(project, 'push')).send({ n: 10_001, blob: 'y', timestamp: '2027-01-01T00:00:00Z' }).expect(200);
+    await t.http
+      .post('/events/fat')
+      .set(auth(project, 'push'))
+      .send({ n: 10_001, blob: 'y', timestamp: '2027-01-01T00:00:00Z' })
+      .expect(200);
     const tooMany = await t.http.get('/events/fat/export').set(auth(project, 'query'));
     expect(tooMany.status).toBe(413);
     expect(tooMany.body.errorMessage).toMatch(/^The query matched more than 10,000 events/);
@@ -89,7 +96,9 @@ interface SlowReader {
 
 function slowReader(port: number, path: string, headers: Record<string, string>, bytesPerRead: number, everyMs: number): SlowReader {
   const socket = connect(port, '127.0.0.1');
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const lines = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}\r\n`);
   socket.pause();
   let received = Buffer.alloc(0);
@@ -169,7 +178,10 @@ describe('small exports to clients that read slowly', () => {
     expect(streaming).toHaveLength(2);
     // Both slow readers are still connected as far as they can tell (their socket buffers hold
     // megabytes they have not read yet), yet the project gets its streams back: the server dropped them.
-    const again = await eventually(() => t.http.get('/events/fat/export').set(auth(a, 'query')).query({ query: '{filter:{n:{lte:2}}}' }), 15_000);
+    const again = await eventually(
+      () => t.http.get('/events/fat/export').set(auth(a, 'query')).query({ query: '{filter:{n:{lte:2}}}' }),
+      15_000,
+    );
     expect(again.status).toBe(200);
     expect(again.body.results.map((e: { n: number }) => e.n)).toEqual([1, 2]);
   }, 30_000);

@@ -6,7 +6,12 @@ import { bulkLoad } from './support/bulk-load';
 const EVENTS = 10_000;
 
 /** GETs `path`, pausing the socket for `pauseMs` after the first chunk; resolves with the whole body. */
-function slowGet(baseUrl: string, path: string, headers: Record<string, string>, pauseMs: number): Promise<{ status: number; body: string }> {
+function slowGet(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  pauseMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = http.get(`${baseUrl}${path}`, { headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -38,11 +43,14 @@ describe('a large small export read slowly', () => {
   beforeAll(async () => {
     t = await startTestApp({ ROLE: 'api', QUERY_STATEMENT_TIMEOUT_MS: '1500', EXPORT_STREAM_MIN_BYTES_PER_SECOND: '0' });
     project = await t.createProject();
-    await bulkLoad(t.config.databaseUrl, `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+    await bulkLoad(
+      t.config.databaseUrl,
+      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'big', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'note', repeat('x', 2000))
            FROM generate_series(1, $2::int) AS n`,
-        [project.projectId, EVENTS]);
+      [project.projectId, EVENTS],
+    );
   }, 120_000);
   afterAll(() => t.close());
 

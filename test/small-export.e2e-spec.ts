@@ -18,7 +18,11 @@ describe('small export GET /events/:collection/export (Connect docs, "Exporting 
   const pushBatch = async (body: Record<string, unknown[]>) => {
     const res = await t.http.post('/events').set(auth(project, 'push')).send(body);
     expect(res.status).toBe(200);
-    expect(Object.values(res.body as Record<string, Array<{ success: boolean }>>).flat().every((r) => r.success)).toBe(true);
+    expect(
+      Object.values(res.body as Record<string, Array<{ success: boolean }>>)
+        .flat()
+        .every((r) => r.success),
+    ).toBe(true);
   };
 
   it('answers test vector 15: filter + today, events as pushed plus id and timestamp, in (timestamp, id) order', async () => {
@@ -102,11 +106,23 @@ describe('small export GET /events/:collection/export (Connect docs, "Exporting 
     ['a JSON array', '[1]', [{ field: 'query', description: 'The query JSON supplied is not valid.' }]],
     ['select', { select: { n: 'count' } }, [{ field: 'select', description: expect.stringContaining('filter and timeframe') }]],
     ['groupBy', { groupBy: 'country' }, [{ field: 'groupBy', description: expect.stringContaining('filter and timeframe') }]],
-    ['interval', { interval: 'daily', timeframe: 'today' }, [{ field: 'interval', description: expect.stringContaining('filter and timeframe') }]],
-    ['an unknown operator', { filter: { price: { foo: 1 } } }, [{ field: 'filter.price.foo', description: expect.stringContaining("Unknown filter operator 'foo'") }]],
+    [
+      'interval',
+      { interval: 'daily', timeframe: 'today' },
+      [{ field: 'interval', description: expect.stringContaining('filter and timeframe') }],
+    ],
+    [
+      'an unknown operator',
+      { filter: { price: { foo: 1 } } },
+      [{ field: 'filter.price.foo', description: expect.stringContaining("Unknown filter operator 'foo'") }],
+    ],
     ['a wrong operand type', { filter: { price: { gt: true } } }, [{ field: 'filter.price.gt', description: expect.any(String) }]],
     ['an unknown timezone', { timeframe: 'today', timezone: 'Japan/Tokyo' }, [{ field: 'timezone', description: expect.any(String) }]],
-    ['a timezone with an absolute timeframe', { timeframe: { start: '2015-01-01T00:00:00Z' }, timezone: 10 }, [{ field: 'timezone', description: expect.any(String) }]],
+    [
+      'a timezone with an absolute timeframe',
+      { timeframe: { start: '2015-01-01T00:00:00Z' }, timezone: 10 },
+      [{ field: 'timezone', description: expect.any(String) }],
+    ],
     ['an unknown timeframe', { timeframe: 'last_century' }, [{ field: 'timeframe', description: expect.any(String) }]],
   ])('answers 422 for %s', async (_label, query, errors) => {
     const res = await exportQuery('shop', query);

@@ -137,7 +137,11 @@ describe('an export whose worker dies mid-way', () => {
 
   /** The finished object: its bytes, checked against the monitor and the manifest. */
   async function checkObject(id: string, final: ExportStatus): Promise<{ sha256: string; bytes: number }> {
-    expect({ status: final.status, error: final.error, percentDone: final.percentDone }).toEqual({ status: 'Complete', error: null, percentDone: 100 });
+    expect({ status: final.status, error: final.error, percentDone: final.percentDone }).toEqual({
+      status: 'Complete',
+      error: null,
+      percentDone: 100,
+    });
     const object = await s3.getObject(BUCKET, `runs/${id}.json`);
     const sha256 = createHash('sha256').update(object).digest('hex');
     expect(final.totalBytes).toBe(object.length);
@@ -182,7 +186,10 @@ describe('an export whose worker dies mid-way', () => {
     const checkpointed = new Set(args.checkpointed.map((p) => p.partNumber));
     for (const part of checkpointed) expect(args.acknowledged).toContain(part);
     const key = `runs/${args.id}.json`;
-    const after = s3.requestLog().slice(args.logMark).filter((r) => r.operation === 'UploadPart' && r.key === key);
+    const after = s3
+      .requestLog()
+      .slice(args.logMark)
+      .filter((r) => r.operation === 'UploadPart' && r.key === key);
     const resent = [...new Set(after.map((r) => r.partNumber!))].sort((a, b) => a - b);
     const inFlightAtKill = [...args.acknowledged].filter((n) => !checkpointed.has(n));
     expect(resent.filter((n) => checkpointed.has(n))).toEqual([]);
@@ -194,7 +201,12 @@ describe('an export whose worker dies mid-way', () => {
     expect(resent).toEqual(all.filter((n) => !checkpointed.has(n)));
     const acknowledgedAfter = new Set(after.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).map((r) => r.partNumber));
     expect([...acknowledgedAfter].sort((a, b) => a! - b!)).toEqual(resent);
-    const uploadIds = new Set(s3.requestLog().filter((r) => r.operation === 'UploadPart' && r.key === key).map((r) => r.uploadId));
+    const uploadIds = new Set(
+      s3
+        .requestLog()
+        .filter((r) => r.operation === 'UploadPart' && r.key === key)
+        .map((r) => r.uploadId),
+    );
     expect(uploadIds.size).toBe(1);
 
     // (d) Progress read after the restart never goes below progress read before the kill.
@@ -228,13 +240,16 @@ describe('an export whose worker dies mid-way', () => {
     // Stored straight through SQL: this test is about the worker, and pushing 250,000 events
     // through HTTP is covered (more slowly) elsewhere. Ids 1..N in timestamp order.
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
-    await bulkLoad(t.config.databaseUrl, `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
+    await bulkLoad(
+      t.config.databaseUrl,
+      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'orders', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'product', jsonb_build_object('name', 'Product ' || (n % 97), 'price', n % 1000 + 0.99),
                                    'customer', jsonb_build_object('city', 'City ' || (n % 13), 'vip', n % 7 = 0),
                                    'note', repeat('x', 120))
            FROM generate_series(1, $2::int) AS n`,
-        [project.projectId, EVENTS]);
+      [project.projectId, EVENTS],
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -265,7 +280,10 @@ describe('an export whose worker dies mid-way', () => {
     const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000, 100);
     const object = await checkObject(id, final);
     const text = (await s3.getObject(BUCKET, `runs/${id}.json`)).toString('utf8');
-    const ids = text.slice(0, -1).split('\n').map((line) => JSON.parse(line).id as number);
+    const ids = text
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line).id as number);
     expect(ids.length).toBe(EVENTS);
     for (let i = 0; i < EVENTS; i++) {
       if (ids[i] !== i + 1) throw new Error(`line ${i} holds event ${ids[i]}, expected ${i + 1}`);
@@ -328,7 +346,10 @@ describe('an export whose worker dies mid-way', () => {
       killWhen: ({ rows }) => rows.length >= 5,
       atKill: ({ rows }) => {
         // Part 6 was in flight; it may have been recorded between the last poll and the kill.
-        expect([[1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6]]).toContainEqual(rows.map((r) => r.partNumber));
+        expect([
+          [1, 2, 3, 4, 5],
+          [1, 2, 3, 4, 5, 6],
+        ]).toContainEqual(rows.map((r) => r.partNumber));
       },
     },
     {
@@ -340,43 +361,65 @@ describe('an export whose worker dies mid-way', () => {
       atKill: ({ status, rows, acknowledged }) => {
         expect(rows.map((r) => r.partNumber)).toEqual(Array.from({ length: reference.parts }, (_, i) => i + 1));
         expect(acknowledged.size).toBe(reference.parts);
-        expect(status).toMatchObject({ status: 'Running', percentDone: 99.9, transferredBytes: reference.bytes, totalBytes: reference.bytes });
+        expect(status).toMatchObject({
+          status: 'Running',
+          percentDone: 99.9,
+          transferredBytes: reference.bytes,
+          totalBytes: reference.bytes,
+        });
       },
     },
   ];
 
-  it.each(killPoints.map((k) => [k.name, k] as const))('kill point %s', async (_name, point) => {
-    expect(reference).toBeDefined();
-    s3.injectFaults(point.faults);
-    const first = startWorker(point.env);
-    const { id, monitor } = await createExport();
-    const key = `runs/${id}.json`;
-    const before: ExportStatus[] = [];
-    await until(`the kill point (${point.name})`, async () => {
-      const status = await monitorOf(monitor);
-      expect(['Pending', 'Running']).toContain(status.status);
-      before.push(status);
-      const rows = await partRows(id);
-      const requests = s3.uploadPartRequests().filter((p) => p.key === key);
-      return point.killWhen({ status, rows, requests }) ? true : undefined;
-    });
-    await kill(first);
-    const logMark = s3.requestLog().length;
-    const uploadId = await uploadIdOf(id);
-    expect(uploadId).not.toBeNull();
-    const acknowledged = new Set(s3.uploadPartRequests(uploadId!).filter((p) => p.succeeded > 0).map((p) => p.partNumber));
-    const checkpointed = await partRows(id);
-    const atKill = await monitorOf(monitor);
-    before.push(atKill);
-    expect(atKill.status).toBe('Running');
-    expect(atKill.percentDone).toBeLessThan(100);
-    expect(atKill.transferredBytes).toBe(checkpointed.reduce((sum, p) => sum + p.bytes, 0));
-    point.atKill({ status: atKill, rows: checkpointed, acknowledged });
+  it.each(killPoints.map((k) => [k.name, k] as const))(
+    'kill point %s',
+    async (_name, point) => {
+      expect(reference).toBeDefined();
+      s3.injectFaults(point.faults);
+      const first = startWorker(point.env);
+      const { id, monitor } = await createExport();
+      const key = `runs/${id}.json`;
+      const before: ExportStatus[] = [];
+      await until(`the kill point (${point.name})`, async () => {
+        const status = await monitorOf(monitor);
+        expect(['Pending', 'Running']).toContain(status.status);
+        before.push(status);
+        const rows = await partRows(id);
+        const requests = s3.uploadPartRequests().filter((p) => p.key === key);
+        return point.killWhen({ status, rows, requests }) ? true : undefined;
+      });
+      await kill(first);
+      const logMark = s3.requestLog().length;
+      const uploadId = await uploadIdOf(id);
+      expect(uploadId).not.toBeNull();
+      const acknowledged = new Set(
+        s3
+          .uploadPartRequests(uploadId!)
+          .filter((p) => p.succeeded > 0)
+          .map((p) => p.partNumber),
+      );
+      const checkpointed = await partRows(id);
+      const atKill = await monitorOf(monitor);
+      before.push(atKill);
+      expect(atKill.status).toBe('Running');
+      expect(atKill.percentDone).toBeLessThan(100);
+      expect(atKill.transferredBytes).toBe(checkpointed.reduce((sum, p) => sum + p.bytes, 0));
+      point.atKill({ status: atKill, rows: checkpointed, acknowledged });
 
-    s3.clearFaults();
-    startWorker(FAST);
-    await expectResumed({ id, monitor, before, acknowledged, checkpointed, logMark, queueSize: Number(point.env?.EXPORT_QUEUE_SIZE ?? 1) });
-  }, 60_000);
+      s3.clearFaults();
+      startWorker(FAST);
+      await expectResumed({
+        id,
+        monitor,
+        before,
+        acknowledged,
+        checkpointed,
+        logMark,
+        queueSize: Number(point.env?.EXPORT_QUEUE_SIZE ?? 1),
+      });
+    },
+    60_000,
+  );
 
   it('kill point upload created: S3 answered CreateMultipartUpload, the worker died before recording the upload id', async () => {
     expect(reference).toBeDefined();
@@ -425,7 +468,12 @@ describe('an export whose worker dies mid-way', () => {
     }
     const logMark = s3.requestLog().length;
     const uploadId = await uploadIdOf(id);
-    const acknowledged = new Set(s3.uploadPartRequests(uploadId!).filter((p) => p.succeeded > 0).map((p) => p.partNumber));
+    const acknowledged = new Set(
+      s3
+        .uploadPartRequests(uploadId!)
+        .filter((p) => p.succeeded > 0)
+        .map((p) => p.partNumber),
+    );
     const checkpointed = await partRows(id);
     expect(checkpointed.map((p) => p.partNumber)).toEqual([1, 2, 3]);
     expect([...acknowledged].sort((a, b) => a - b)).toEqual([1, 2, 3]);

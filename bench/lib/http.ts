@@ -63,7 +63,13 @@ export class HttpClient {
   }
 
   /** Parses a JSON answer, expecting `status`. @throws Error with the body when the status differs. */
-  async json<T>(method: string, path: string, headers: Record<string, string>, status: number, body?: unknown): Promise<{ body: T; headers: http.IncomingHttpHeaders }> {
+  async json<T>(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    status: number,
+    body?: unknown,
+  ): Promise<{ body: T; headers: http.IncomingHttpHeaders }> {
     const answer = await this.request(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
     if (answer.status !== status) {
       throw new Error(`${method} ${path}: expected HTTP ${status}, got ${answer.status}: ${answer.body.toString('utf8').slice(0, 500)}`);

@@ -110,7 +110,10 @@ async function startChild(opts: SpawnOptions): Promise<{ child: Child; json?: un
   };
   try {
     const json = await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${opts.name} was not ready within ${(opts.timeoutMs ?? 90_000) / 1000} s`)), opts.timeoutMs ?? 90_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${opts.name} was not ready within ${(opts.timeoutMs ?? 90_000) / 1000} s`)),
+        opts.timeoutMs ?? 90_000,
+      );
       const done = (value?: unknown): void => {
         clearTimeout(timer);
         clearInterval(probe);

@@ -15,7 +15,14 @@ export interface BenchResults {
   durationSeconds: number;
   command: string;
   git: { commit: string | null; dirty: boolean | null };
-  machine: { cores: number; cpuModel: string; memoryBytes: number; kernel: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  machine: {
+    cores: number;
+    cpuModel: string;
+    memoryBytes: number;
+    kernel: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+  };
   versions: { node: string; postgres: string; redis: string };
   config: {
     events: number;
@@ -27,7 +34,14 @@ export interface BenchResults {
     benchmarks: string[];
     serviceNodeFlags: string[];
   };
-  dataset: { events: number; collections: Record<string, number>; jsonBytes: number; averageEventBytes: number; windowStart: string; windowEnd: string };
+  dataset: {
+    events: number;
+    collections: Record<string, number>;
+    jsonBytes: number;
+    averageEventBytes: number;
+    windowStart: string;
+    windowEnd: string;
+  };
   /** null: not selected with --only. */
   b1: IngestResult | null;
   b2: QueryBenchResult | null;
@@ -94,7 +108,14 @@ export function tableRows(r: BenchResults): string[][] {
     }
     const gzip = r.b4.gzip;
     if ('skipped' in gzip) {
-      rows.push(['B4 S3 export N, gzip: POST with "compression": "gzip" vs COPY TO → gzip (level 6) → Upload', `skipped: ${gzip.skipped}`, '', '', '', '']);
+      rows.push([
+        'B4 S3 export N, gzip: POST with "compression": "gzip" vs COPY TO → gzip (level 6) → Upload',
+        `skipped: ${gzip.skipped}`,
+        '',
+        '',
+        '',
+        '',
+      ]);
     } else {
       const identical = gzip.exports.every((e) => e.identical);
       rows.push([
@@ -107,15 +128,17 @@ export function tableRows(r: BenchResults): string[][] {
       ]);
     }
     const resume = r.b4.resume;
-    if ('skipped' in resume) rows.push(['B4 S3 export resumed (worker killed half-way) vs uninterrupted', `skipped: ${resume.skipped}`, '', '', '', '']);
-    else rows.push([
-      `B4 S3 export resumed: ${resume.collection}, ${int(resume.events)} events (${mib(resume.bytes)}), worker killed at ${resume.percentAtKill.toFixed(1)} %, vs the same export uninterrupted${resume.identical ? '' : ' (OBJECTS DIFFER)'}`,
-      `${resume.resumedSeconds.toFixed(2)} s`,
-      `${resume.uninterruptedSeconds.toFixed(2)} s (uninterrupted)`,
-      resume.ratio.toFixed(2),
-      '',
-      '',
-    ]);
+    if ('skipped' in resume)
+      rows.push(['B4 S3 export resumed (worker killed half-way) vs uninterrupted', `skipped: ${resume.skipped}`, '', '', '', '']);
+    else
+      rows.push([
+        `B4 S3 export resumed: ${resume.collection}, ${int(resume.events)} events (${mib(resume.bytes)}), worker killed at ${resume.percentAtKill.toFixed(1)} %, vs the same export uninterrupted${resume.identical ? '' : ' (OBJECTS DIFFER)'}`,
+        `${resume.resumedSeconds.toFixed(2)} s`,
+        `${resume.uninterruptedSeconds.toFixed(2)} s (uninterrupted)`,
+        resume.ratio.toFixed(2),
+        '',
+        '',
+      ]);
     const [tenth, full] = r.b4.phases;
     rows.push([
       `B4 export worker peak RSS, ${int(tenth.events)} → ${int(full.events)} events`,
@@ -162,7 +185,14 @@ export function markdownTable(r: BenchResults): string {
 export function consoleTable(r: BenchResults): string {
   const rows = [HEADER, ...tableRows(r).map((row) => row.map((cell) => cell.replace(/\*\*/g, '')))];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The run's circumstances, as a markdown list. */
@@ -174,7 +204,9 @@ function circumstances(r: BenchResults): string {
     `- Machine: ${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB memory, Linux ${m.kernel}; load average ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${m.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end`,
     `- Versions: Node ${r.versions.node}, PostgreSQL ${r.versions.postgres}, Redis ${r.versions.redis}`,
     `- Data: ${int(r.dataset.events)} events (seed ${r.config.seed}), ${int(r.dataset.averageEventBytes)} bytes of JSON each on average, ` +
-      `${Object.entries(r.dataset.collections).map(([c, n]) => `${c} ${int(n)}`).join(', ')}; ${r.dataset.windowStart.slice(0, 10)} to ${r.dataset.windowEnd.slice(0, 10)} (90 days)`,
+      `${Object.entries(r.dataset.collections)
+        .map(([c, n]) => `${c} ${int(n)}`)
+        .join(', ')}; ${r.dataset.windowStart.slice(0, 10)} to ${r.dataset.windowEnd.slice(0, 10)} (90 days)`,
     `- Service: \`node ${r.config.serviceNodeFlags.length > 0 ? `${r.config.serviceNodeFlags.join(' ')} ` : ''}dist/src/main.js\` as two processes, ROLE=api (HTTP) and ROLE=worker (exports and imports), on a database of its own`,
   ].join('\n');
 }
@@ -184,21 +216,27 @@ export function markdownReport(r: BenchResults): string {
     'Ratios: B1 and B5 are service ÷ baseline events/s (higher is better); B2–B4 are service ÷ baseline time (lower is better).',
     'Each figure is measured side by side with its baseline, alternating which goes first, so noise from other work on the machine lands on both.',
   ];
-  if (r.b2 && r.b2.available && r.b2.queries.some((q) => !q.answersMatch)) notes.push('**Some B2 answers differ between the service and the SQL.**');
+  if (r.b2 && r.b2.available && r.b2.queries.some((q) => !q.answersMatch))
+    notes.push('**Some B2 answers differ between the service and the SQL.**');
   const resume = r.b4?.resume;
   if (r.b4) {
     notes.push(
-      'B4 objects are compared by size and SHA-256 of their NDJSON, read back from S3 (decompressed for gzip): the service cuts parts on line ends, so its multipart ETag on S3 differs from lib-storage\'s for the same bytes.',
+      "B4 objects are compared by size and SHA-256 of their NDJSON, read back from S3 (decompressed for gzip): the service cuts parts on line ends, so its multipart ETag on S3 differs from lib-storage's for the same bytes.",
     );
-    if (resume && !('skipped' in resume)) notes.push(
-      `B4 resumed: POST → Complete with the worker killed (SIGKILL) at the percentDone shown and a new one started (up in ${resume.workerRestartSeconds.toFixed(1)} s; ` +
-        `${resume.acknowledgedPartsAtResume ?? 'no'} parts acknowledged when it resumed), both exports on workers with ${Object.entries(resume.workerEnv).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
-    );
+    if (resume && !('skipped' in resume))
+      notes.push(
+        `B4 resumed: POST → Complete with the worker killed (SIGKILL) at the percentDone shown and a new one started (up in ${resume.workerRestartSeconds.toFixed(1)} s; ` +
+          `${resume.acknowledgedPartsAtResume ?? 'no'} parts acknowledged when it resumed), both exports on workers with ${Object.entries(
+            resume.workerEnv,
+          )
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}.`,
+      );
   }
   if (r.b5) {
     notes.push(
       `B5: the service's time is POST /event-import → the monitor's \`finished\`; the baseline's is GetObject → the last COPY committed (${r.b5.baselineMethod}). ` +
-        'Both sides\' rows are counted and checksummed, then deleted before the other side runs.',
+        "Both sides' rows are counted and checksummed, then deleted before the other side runs.",
     );
   }
   return [

@@ -29,7 +29,11 @@ export function ratio(numerator: number, denominator: number): number {
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight; results in input order. */
-export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

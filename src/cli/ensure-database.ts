@@ -40,10 +40,9 @@ async function ownsDatabase(url: string, secretBox: SecretBox): Promise<boolean>
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ value: string }>(
-      `SELECT value FROM instance_settings WHERE name = $1`,
-      [SECRETS_CANARY_SETTING],
-    ).catch(() => ({ rows: [] as Array<{ value: string }> })); // no table yet: a database never used
+    const { rows } = await client
+      .query<{ value: string }>(`SELECT value FROM instance_settings WHERE name = $1`, [SECRETS_CANARY_SETTING])
+      .catch(() => ({ rows: [] as Array<{ value: string }> })); // no table yet: a database never used
     return rows.length === 0 || canaryMatches(secretBox, rows[0].value);
   } finally {
     await client.end();

@@ -16,7 +16,10 @@ import { ProjectsService } from '../projects/projects.service';
  * Exit status 2 without a project id, 1 when there is no such project (or on any other error).
  */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2).map((arg) => arg.trim()).filter(Boolean);
+  const args = process.argv
+    .slice(2)
+    .map((arg) => arg.trim())
+    .filter(Boolean);
   if (args.length !== 1) {
     console.error('usage: npm run project:reset-keys -- <projectId>');
     process.exit(2);

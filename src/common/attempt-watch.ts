@@ -24,26 +24,25 @@ export class AttemptWatch {
   private readonly timer: NodeJS.Timeout;
   private polling = false;
 
-  constructor(
-    stallTimeoutMs: number,
-    ownership: () => Promise<'running' | 'ended' | 'superseded'>,
-    errors: AttemptWatchErrors,
-  ) {
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastProgress > stallTimeoutMs) {
-        this.abort(errors.stalled(stallTimeoutMs));
-        return;
-      }
-      if (this.polling) return;
-      this.polling = true;
-      ownership()
-        .then((state) => {
-          if (state === 'ended') this.abort(errors.cancelled());
-          if (state === 'superseded') this.abort(errors.superseded());
-        })
-        .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
-        .finally(() => (this.polling = false));
-    }, Math.min(WATCH_INTERVAL_MS, stallTimeoutMs));
+  constructor(stallTimeoutMs: number, ownership: () => Promise<'running' | 'ended' | 'superseded'>, errors: AttemptWatchErrors) {
+    this.timer = setInterval(
+      () => {
+        if (Date.now() - this.lastProgress > stallTimeoutMs) {
+          this.abort(errors.stalled(stallTimeoutMs));
+          return;
+        }
+        if (this.polling) return;
+        this.polling = true;
+        ownership()
+          .then((state) => {
+            if (state === 'ended') this.abort(errors.cancelled());
+            if (state === 'superseded') this.abort(errors.superseded());
+          })
+          .catch(() => undefined) // PostgreSQL unreachable: the attempt's own statements will say so
+          .finally(() => (this.polling = false));
+      },
+      Math.min(WATCH_INTERVAL_MS, stallTimeoutMs),
+    );
     this.timer.unref();
   }
 
@@ -69,4 +68,3 @@ export class AttemptWatch {
     clearInterval(this.timer);
   }
 }
-

@@ -1,13 +1,12 @@
-import {
-  CanActivate,
-  createParamDecorator,
-  ExecutionContext,
-  Injectable,
-  SetMetadata,
-  applyDecorators,
-} from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiForbiddenResponse, ApiHeader, ApiServiceUnavailableResponse, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
@@ -67,7 +66,8 @@ const DEPENDENCY_UNAVAILABLE = {
   headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
 };
 
-const FAILED_AUTH_DOC = 'too many failed authentications from this client address or with this credential (answered without looking the key up)';
+const FAILED_AUTH_DOC =
+  'too many failed authentications from this client address or with this credential (answered without looking the key up)';
 
 /**
  * Marks an endpoint as needing `X-Project-Id` + `X-Api-Key` with a key that has `permission`
@@ -79,7 +79,9 @@ const FAILED_AUTH_DOC = 'too many failed authentications from this client addres
 export function RequiresKey(
   permission: Permission,
   limit?: ProjectLimit,
-  docs: { /** Another reason for a 429 the endpoint itself answers (with Retry-After), for its documentation. */ tooManyRequests?: string } = {},
+  docs: {
+    /** Another reason for a 429 the endpoint itself answers (with Retry-After), for its documentation. */ tooManyRequests?: string;
+  } = {},
 ): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(PERMISSION, permission),
@@ -110,7 +112,11 @@ export function RequiresAdminToken(): MethodDecorator & ClassDecorator {
     ApiHeader({ name: 'X-Admin-Token', required: true, description: 'The operator token (env ADMIN_TOKEN).' }),
     ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or wrong admin token.' }),
     ApiForbiddenResponse({ type: ErrorMessageDto, description: 'Admin endpoints are disabled (ADMIN_TOKEN is not set).' }),
-    ApiTooManyRequestsResponse({ type: ErrorMessageDto, description: `Rate limit used up: ${FAILED_AUTH_DOC}.`, headers: RATE_LIMIT_HEADERS }),
+    ApiTooManyRequestsResponse({
+      type: ErrorMessageDto,
+      description: `Rate limit used up: ${FAILED_AUTH_DOC}.`,
+      headers: RATE_LIMIT_HEADERS,
+    }),
     ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),
   );
 }

@@ -46,7 +46,7 @@ export class LatestRuns {
     try {
       await run;
     } finally {
-      for (let later = this.latest.get(id); later && later !== run; ) {
+      for (let later = this.latest.get(id); later && later !== run;) {
         const current: Promise<void> = later;
         await current.catch(() => undefined);
         const next = this.latest.get(id);

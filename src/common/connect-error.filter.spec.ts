@@ -35,7 +35,11 @@ function respond(exception: unknown): { status: number; body: unknown; headers?:
 
 describe('ConnectErrorFilter', () => {
   it.each([
-    [ValidationError.of('query', 'The query JSON supplied is not valid.'), 422, { errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] }],
+    [
+      ValidationError.of('query', 'The query JSON supplied is not valid.'),
+      422,
+      { errors: [{ field: 'query', description: 'The query JSON supplied is not valid.' }] },
+    ],
     [new NotFoundError('No export'), 404, { errorMessage: 'No export' }],
     [new PayloadTooLargeError('Maximum event size of 64kb exceeded.'), 413, { errorMessage: 'Maximum event size of 64kb exceeded.' }],
     [new TooManyResultsError('too many'), 413, { errorMessage: 'too many' }],
@@ -87,8 +91,14 @@ describe('ConnectErrorFilter', () => {
   it('hides the details of unexpected errors behind a 500 and logs them with a request id', () => {
     const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     try {
-      expect(respond(new Error('relation "secret_table" does not exist'))).toEqual({ status: 500, body: { errorMessage: INTERNAL_ERROR_MESSAGE } });
-      expect(respond(new ServiceUnavailableException('internal detail'))).toEqual({ status: 500, body: { errorMessage: INTERNAL_ERROR_MESSAGE } });
+      expect(respond(new Error('relation "secret_table" does not exist'))).toEqual({
+        status: 500,
+        body: { errorMessage: INTERNAL_ERROR_MESSAGE },
+      });
+      expect(respond(new ServiceUnavailableException('internal detail'))).toEqual({
+        status: 500,
+        body: { errorMessage: INTERNAL_ERROR_MESSAGE },
+      });
       expect(log).toHaveBeenCalledTimes(2);
       expect(log.mock.calls[0][0]).toMatch(/^request [0-9a-f-]{36} GET \/x failed: Error: relation "secret_table" does not exist/);
     } finally {

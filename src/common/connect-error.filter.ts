@@ -102,7 +102,7 @@ export class ConnectErrorFilter implements ExceptionFilter {
   /** Logs the failure with the request's id (`X-Request-Id` of the response; a new one if it has none). */
   private internal(exception: unknown, request: Request, response: Response): [number, ConnectErrorBody] {
     const requestId = requestIdOf(response) ?? randomUUID();
-    const detail = exception instanceof Error ? exception.stack ?? exception.message : String(exception);
+    const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
     withRequestId(requestId, () => this.logger.error(`request ${requestId} ${request.method} ${request.path} failed: ${detail}`));
     return [HttpStatus.INTERNAL_SERVER_ERROR, { errorMessage: INTERNAL_ERROR_MESSAGE }];
   }

@@ -18,12 +18,19 @@ describe('parseIsoInstant', () => {
     expect(parseIsoInstant(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['2015-02-30T00:00:00Z', '2015-02-29T00:00:00.000Z', '2015-01-01T24:00:00Z', '2015-01-01T00:60:00Z', '2015-13-01T00:00:00Z', '2015-01-01 00:00:00Z', 'yesterday', '', '2015-01-01T00:00:00+24:00'])(
-    'refuses %j',
-    (text) => {
-      expect(parseIsoInstant(text)).toBeNull();
-    },
-  );
+  it.each([
+    '2015-02-30T00:00:00Z',
+    '2015-02-29T00:00:00.000Z',
+    '2015-01-01T24:00:00Z',
+    '2015-01-01T00:60:00Z',
+    '2015-13-01T00:00:00Z',
+    '2015-01-01 00:00:00Z',
+    'yesterday',
+    '',
+    '2015-01-01T00:00:00+24:00',
+  ])('refuses %j', (text) => {
+    expect(parseIsoInstant(text)).toBeNull();
+  });
 
   it('agrees with luxon on the fast path for a sweep of UTC instants', () => {
     for (let t = Date.UTC(1999, 11, 31, 23, 59, 59, 999); t < Date.UTC(2001, 0, 2); t += 7_777_777) {

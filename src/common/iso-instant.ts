@@ -5,8 +5,7 @@ import { DateTime } from 'luxon';
  * with minutes, optional seconds and fraction, and an optional offset `Z` / `±hh` / `±hh:mm` /
  * `±hhmm` (PHP's `DATE_ISO8601`). Luxon alone would also take `+25:00` or a bare time.
  */
-const ISO_DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
 
 /** Instants outside years 0001–9999 (UTC) are refused; the upper limit is exclusive. */
 export const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
@@ -61,8 +60,12 @@ function parseUtcFast(text: string): Date | null | undefined {
   const date = new Date(time);
   // Date.UTC rolls over (Feb 30 → Mar 2); a date that does not round-trip does not exist.
   if (
-    date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day ||
-    date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    date.getUTCHours() !== hour ||
+    date.getUTCMinutes() !== minute ||
+    date.getUTCSeconds() !== second
   ) {
     return null;
   }

@@ -58,7 +58,10 @@ describe('hasExactNumbers (the scan that picks the lossless path)', () => {
 
 describe('parseJsonText / parseJsonBody', () => {
   it('keeps the digits of numbers a double would change, and only those', () => {
-    const parsed = parseJsonText('{"order_id": 12345678901234567890, "n": 5, "p": 1.50, "s": "2015-02-05T14:55:56.587Z"}') as Record<string, unknown>;
+    const parsed = parseJsonText('{"order_id": 12345678901234567890, "n": 5, "p": 1.50, "s": "2015-02-05T14:55:56.587Z"}') as Record<
+      string,
+      unknown
+    >;
     expect(parsed.order_id).toEqual(new ExactNumber('12345678901234567890'));
     expect(isExactNumber(parsed.p)).toBe(true);
     expect(parsed.n).toBe(5);

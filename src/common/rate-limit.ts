@@ -3,13 +3,7 @@ import type { Request, Response } from 'express';
 import Redis from 'ioredis';
 import { hkdfSync, createHmac } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import {
-  RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  RLWrapperTimeouts,
-} from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import { AppConfig, RateLimit } from '../config/app.config';
 import { TooManyRequestsError } from './errors';
 
@@ -38,8 +32,14 @@ export function addressKey(ip: string): string {
   if (!isIPv6(address)) return address;
   const groups = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
   const [head, tail] = address.split('::');
-  const full = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const full =
+    tail === undefined
+      ? groups(head)
+      : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**
@@ -186,7 +186,10 @@ export class RateLimitService implements OnModuleDestroy {
 
   private tooMany(message: string, response: Response, limit: RateLimit, res: RateLimiterRes): TooManyRequestsError {
     setHeaders(response, limit, 0, res.msBeforeNext);
-    return new TooManyRequestsError(`${message} Try again in ${Math.max(1, Math.ceil(res.msBeforeNext / 1000))} s.`, res.msBeforeNext / 1000);
+    return new TooManyRequestsError(
+      `${message} Try again in ${Math.max(1, Math.ceil(res.msBeforeNext / 1000))} s.`,
+      res.msBeforeNext / 1000,
+    );
   }
 
   /** The failed-authentication counters a request touches: [limiter, key, limit]. */

@@ -29,10 +29,10 @@ export class SecretsKeyCheck implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
-      [SECRETS_CANARY_SETTING, this.secretBox.encrypt(CANARY)],
-    );
+    await this.dataSource.query(`INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+      SECRETS_CANARY_SETTING,
+      this.secretBox.encrypt(CANARY),
+    ]);
     const [row]: Array<{ value: string }> = await this.dataSource.query(`SELECT value FROM instance_settings WHERE name = $1`, [
       SECRETS_CANARY_SETTING,
     ]);

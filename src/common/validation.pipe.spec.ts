@@ -6,7 +6,6 @@ import { ValidationError } from './errors';
 import { connectValidationPipe } from './validation.pipe';
 import { PROTOTYPE_NAMES } from '../../test/support/property-names';
 
-
 const body = (metatype: unknown): ArgumentMetadata => ({ type: 'body', metatype: metatype as ArgumentMetadata['metatype'], data: '' });
 const credentials = { s3Path: 's3://bucket/prefix', s3AccessKeyId: 'AKIA', s3SecretAccessKey: 'secret' };
 
@@ -41,7 +40,10 @@ describe('connectValidationPipe', () => {
       new ValidationError([{ field: 'query', description: 'The query JSON supplied is not valid.' }]),
     );
     await expect(pipe.transform({ ...credentials, s3Path: 5 }, body(CreateS3ExportDto))).rejects.toBeInstanceOf(ValidationError);
-    const dto = (await pipe.transform({ ...credentials, query: '{filter: {toString: 1}}', extra: 1 }, body(CreateS3ExportDto))) as Record<string, unknown>;
+    const dto = (await pipe.transform({ ...credentials, query: '{filter: {toString: 1}}', extra: 1 }, body(CreateS3ExportDto))) as Record<
+      string,
+      unknown
+    >;
     expect(dto.query).toBe('{filter: {toString: 1}}');
     expect(dto).not.toHaveProperty('extra'); // unknown top-level keys are still dropped (whitelist)
   });

@@ -62,7 +62,13 @@ describe('loadConfig: rate limits and TRUST_PROXY', () => {
 
   it('rejects bad values, naming each variable', () => {
     expect(() =>
-      loadConfig({ ...BASE, TRUST_PROXY: '10.0.0.0/33,proxy.example.com', RATE_LIMIT_ENABLED: 'yes', RATE_LIMIT_PUSHES: '0', RATE_LIMIT_REDIS_TIMEOUT_MS: '5' }),
+      loadConfig({
+        ...BASE,
+        TRUST_PROXY: '10.0.0.0/33,proxy.example.com',
+        RATE_LIMIT_ENABLED: 'yes',
+        RATE_LIMIT_PUSHES: '0',
+        RATE_LIMIT_REDIS_TIMEOUT_MS: '5',
+      }),
     ).toThrow(
       new Error(
         'Invalid configuration:\n' +
@@ -95,6 +101,8 @@ describe('loadConfig: EXPORT_MAX_PENDING_PER_PROJECT', () => {
   });
 
   it.each(['0', '-1', '2.5', 'many'])('refuses %j', (value) => {
-    expect(() => loadConfig({ ...BASE, EXPORT_MAX_PENDING_PER_PROJECT: value })).toThrow(/EXPORT_MAX_PENDING_PER_PROJECT must be an integer >= 1/);
+    expect(() => loadConfig({ ...BASE, EXPORT_MAX_PENDING_PER_PROJECT: value })).toThrow(
+      /EXPORT_MAX_PENDING_PER_PROJECT must be an integer >= 1/,
+    );
   });
 });

@@ -216,7 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const int = (name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const value = Number(read(name));
     if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`);
+      problems.push(
+        max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`,
+      );
     }
     return value;
   };
@@ -250,7 +252,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
   }
   const s3AllowedEndpoints: string[] = [];
-  for (const entry of (env.S3_ALLOWED_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (env.S3_ALLOWED_ENDPOINTS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     try {
       const url = new URL(entry);
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '')) {
@@ -269,9 +274,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   } else if (/^\d+$/.test(trustProxyText)) {
     trustProxy = Number(trustProxyText);
   } else {
-    trustProxy = trustProxyText.split(',').map((s) => s.trim()).filter(Boolean);
+    trustProxy = trustProxyText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const entry of trustProxy.filter((e) => !TRUST_PROXY_NAMES.has(e) && !isAddressOrSubnet(e))) {
-      problems.push(`TRUST_PROXY entry '${entry}' is not true, false, a hop count, loopback, linklocal, uniquelocal, an IP address or a subnet`);
+      problems.push(
+        `TRUST_PROXY entry '${entry}' is not true, false, a hop count, loopback, linklocal, uniquelocal, an IP address or a subnet`,
+      );
     }
   }
   const authWindowSeconds = int('RATE_LIMIT_AUTH_WINDOW_SECONDS', 1);

@@ -32,7 +32,13 @@ export function dataSourceOptions(
     type: 'postgres',
     url: databaseUrl,
     entities: [Project, ApiKey, Export],
-    migrations: [Init1764470000000, InstanceSettings1764480000000, ExportsV21764490000000, ExportOwnership1764500000000, EventImports1764510000000],
+    migrations: [
+      Init1764470000000,
+      InstanceSettings1764480000000,
+      ExportsV21764490000000,
+      ExportOwnership1764500000000,
+      EventImports1764510000000,
+    ],
     migrationsTableName: 'migrations',
     synchronize: false,
     extra: {

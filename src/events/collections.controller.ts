@@ -1,5 +1,12 @@
 import { Controller, Delete, HttpCode, HttpStatus } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { CollectionParam } from '../common/collection-param';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';

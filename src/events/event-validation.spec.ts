@@ -75,7 +75,11 @@ describe('validateEvent', () => {
     expect(stringifyJson(event).length).toBeLessThanOrEqual(MAX_EVENT_BYTES);
     expect(JSON.stringify(event).length).toBeGreaterThan(MAX_EVENT_BYTES);
     expect(validate(event).hasExactNumbers).toBe(true);
-    const tooLarge = parseJsonText(`{"a":[${Array(count + 10).fill(digits).join(',')}]}`);
+    const tooLarge = parseJsonText(
+      `{"a":[${Array(count + 10)
+        .fill(digits)
+        .join(',')}]}`,
+    );
     expect(() => validate(tooLarge)).toThrow(PayloadTooLargeError);
   });
 });

@@ -38,7 +38,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-
 const join = (path: string, name: string): string => (path ? `${path}.${name}` : name);
 
 /**

@@ -57,11 +57,7 @@ export class EventsController {
   @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'Not a JSON object, or a reserved property (`tp_…`, `_id`).' })
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded, or a body over 1 MB.' })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid property names, id, timestamp or collection.' })
-  async pushOne(
-    @CurrentProject() project: ProjectContext,
-    @CollectionParam() collection: string,
-    @Body() body: unknown,
-  ): Promise<void> {
+  async pushOne(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string, @Body() body: unknown): Promise<void> {
     await this.events.pushOne(project.projectId, collection, body);
   }
 

@@ -93,7 +93,11 @@ export class EventReadSession {
   /** Events and exact NDJSON bytes (each line and its '\n') of a scope (ExportsRepository.sizeStatement). */
   async measure(scope: ExportScope): Promise<{ events: number; bytes: number }> {
     const { text, values } = this.statements.sizeStatement(scope);
-    const { rows } = await this.client.query<{ events: string; bytes: string }>({ text, values, query_timeout: this.readTimeoutMs } as QueryConfig);
+    const { rows } = await this.client.query<{ events: string; bytes: string }>({
+      text,
+      values,
+      query_timeout: this.readTimeoutMs,
+    } as QueryConfig);
     return { events: Number(rows[0].events), bytes: Number(rows[0].bytes) };
   }
 
@@ -189,7 +193,9 @@ export class EventReader {
     // The pool's client-side query_timeout (data-source-options.ts) is sized for API statements.
     const readTimeout = timeout ? timeout + QUERY_ANSWER_MARGIN_MS : MAX_TIMER_MS;
     // TypeORM's runner releases its pg client once; with an error, pg-pool discards the connection.
-    const release = (runner as unknown as { releasePostgresConnection(error?: Error): Promise<void> }).releasePostgresConnection.bind(runner);
+    const release = (runner as unknown as { releasePostgresConnection(error?: Error): Promise<void> }).releasePostgresConnection.bind(
+      runner,
+    );
     const session = new EventReadSession(client, this.statements, (error) => void release(error), readTimeout);
     try {
       await session.begin(timeout);

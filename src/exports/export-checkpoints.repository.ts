@@ -181,7 +181,20 @@ export class ExportCheckpointsRepository {
            FROM live, done
           WHERE x.id = live.id AND EXISTS (SELECT 1 FROM saved)
           RETURNING x.id`,
-        [id, uploadId, part.partNumber, part.startAfterEventId, part.endEventId, part.events, part.rawBytes, part.bytes, part.md5, part.etag, part.isLast, attempt],
+        [
+          id,
+          uploadId,
+          part.partNumber,
+          part.startAfterEventId,
+          part.endEventId,
+          part.events,
+          part.rawBytes,
+          part.bytes,
+          part.md5,
+          part.etag,
+          part.isLast,
+          attempt,
+        ],
       );
       return (rows as [unknown[], number])[1] === 1;
     });
@@ -194,7 +207,10 @@ export class ExportCheckpointsRepository {
 
   /** The export's SecretBox-sealed S3 credentials, or null once wiped. */
   async credentialsOf(id: string): Promise<string | null> {
-    const rows: Array<{ c: string | null }> = await this.dataSource.query(`SELECT s3_credentials_encrypted AS c FROM exports WHERE id = $1`, [id]);
+    const rows: Array<{ c: string | null }> = await this.dataSource.query(
+      `SELECT s3_credentials_encrypted AS c FROM exports WHERE id = $1`,
+      [id],
+    );
     return rows[0]?.c ?? null;
   }
 
@@ -203,7 +219,10 @@ export class ExportCheckpointsRepository {
    * (cancelled); `superseded` when a later attempt took it over.
    */
   async ownership(id: string, attempt: number): Promise<'running' | 'ended' | 'superseded'> {
-    const rows: Array<{ status: string; attempts: number }> = await this.dataSource.query(`SELECT status, attempts FROM exports WHERE id = $1`, [id]);
+    const rows: Array<{ status: string; attempts: number }> = await this.dataSource.query(
+      `SELECT status, attempts FROM exports WHERE id = $1`,
+      [id],
+    );
     if (rows[0]?.status !== 'Running') return 'ended';
     return rows[0].attempts === attempt ? 'running' : 'superseded';
   }

@@ -12,7 +12,9 @@ describe('exportObjectKey', () => {
   });
 
   it('puts <id>.json.gz under the prefix with gzip compression, <id>.json with none', () => {
-    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toBe('exports/55b80dd4eb6742481c62c05e.json.gz');
+    expect(exportObjectKey(location('exports/'), '55b80dd4eb6742481c62c05e', ExportCompression.Gzip)).toBe(
+      'exports/55b80dd4eb6742481c62c05e.json.gz',
+    );
     expect(exportObjectKey(location(''), '55b80dd4eb6742481c62c05e', ExportCompression.None)).toBe('55b80dd4eb6742481c62c05e.json');
   });
 

@@ -42,7 +42,9 @@ describe('resumePlan', () => {
       { afterEventId: '"d"', untilEventId: '"e"', firstPartNumber: 5, lastPartNumber: 5 },
       { afterEventId: '"f"', untilEventId: null, firstPartNumber: 7, lastPartNumber: null },
     ]);
-    expect(resumePlan([part(2, '"a"', '"b"', true)])).toEqual([{ afterEventId: null, untilEventId: '"a"', firstPartNumber: 1, lastPartNumber: 1 }]);
+    expect(resumePlan([part(2, '"a"', '"b"', true)])).toEqual([
+      { afterEventId: null, untilEventId: '"a"', firstPartNumber: 1, lastPartNumber: 1 },
+    ]);
   });
 
   it('has nothing left when the last part was acknowledged', () => {

@@ -67,7 +67,8 @@ export class ExportWaitTurnError extends Error {
  */
 export function isTransientExportError(error: unknown): boolean {
   if (error instanceof ExportStalledError || error instanceof S3RequestTimeoutError) return true;
-  if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError || error instanceof ExportSupersededError) return false;
+  if (error instanceof ExportCancelledError || error instanceof ExportDataChangedError || error instanceof ExportSupersededError)
+    return false;
   if (error instanceof S3ServiceException) return isTransientS3Error(error);
   if (isQueryCanceled(error)) return false;
   if (isTransientS3Error(error)) return true;
@@ -107,7 +108,6 @@ export function describeExportError(error: unknown, record: Export, credentials:
   return `The export failed while uploading ${target}. The failure was logged for the operator.`;
 }
 
-
 /** The errors an export's AttemptWatch stops it with. */
 const EXPORT_WATCH_ERRORS: AttemptWatchErrors = {
   stalled: (ms) => new ExportStalledError(`no progress for ${ms} ms`),
@@ -135,7 +135,12 @@ export function resumePlan(acknowledged: CheckpointPart[]): Segment[] {
   let after: string | null = null;
   for (const part of acknowledged) {
     if (part.partNumber > next) {
-      segments.push({ afterEventId: after, untilEventId: part.startAfterEventId, firstPartNumber: next, lastPartNumber: part.partNumber - 1 });
+      segments.push({
+        afterEventId: after,
+        untilEventId: part.startAfterEventId,
+        firstPartNumber: next,
+        lastPartNumber: part.partNumber - 1,
+      });
     }
     after = part.endEventId;
     next = part.partNumber + 1;
@@ -219,13 +224,24 @@ export class ExportRunner {
       return;
     }
     const elapsedMs = Date.now() - (record.startedAt ?? new Date()).getTime();
-    if (record.attempts > this.config.exportMaxAttempts || (this.config.exportRetryBudgetMs > 0 && elapsedMs > this.config.exportRetryBudgetMs)) {
-      await this.end(record, credentials, 'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.');
+    if (
+      record.attempts > this.config.exportMaxAttempts ||
+      (this.config.exportRetryBudgetMs > 0 && elapsedMs > this.config.exportRetryBudgetMs)
+    ) {
+      await this.end(
+        record,
+        credentials,
+        'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.',
+      );
       return;
     }
     this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
     const started = Date.now();
-    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.checkpoints.ownership(exportId, record.attempts), EXPORT_WATCH_ERRORS);
+    const watch = new AttemptWatch(
+      this.config.exportStallTimeoutMs,
+      () => this.checkpoints.ownership(exportId, record.attempts),
+      EXPORT_WATCH_ERRORS,
+    );
     try {
       const result = await this.attempt(record, credentials, watch);
       if (result) {
@@ -245,7 +261,8 @@ export class ExportRunner {
       const message = describeExportError(error, record, credentials);
       const budgetLeft =
         record.attempts < this.config.exportMaxAttempts &&
-        (this.config.exportRetryBudgetMs === 0 || Date.now() - (record.startedAt ?? new Date()).getTime() < this.config.exportRetryBudgetMs);
+        (this.config.exportRetryBudgetMs === 0 ||
+          Date.now() - (record.startedAt ?? new Date()).getTime() < this.config.exportRetryBudgetMs);
       if (isTransientExportError(error) && budgetLeft) {
         const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
         this.logger.warn(`export ${exportId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`);
@@ -253,7 +270,11 @@ export class ExportRunner {
       }
       const detail = error instanceof Error && !(error instanceof S3ServiceException) ? `\n${error.stack}` : '';
       this.logger.warn(`export ${exportId} failed after ${record.attempts} attempt(s): ${message}${detail}`);
-      await this.end(record, credentials, isTransientExportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message);
+      await this.end(
+        record,
+        credentials,
+        isTransientExportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message,
+      );
     } finally {
       watch.stop();
     }
@@ -281,7 +302,9 @@ export class ExportRunner {
       try {
         await uploader.abort(record.uploadId);
       } catch (error) {
-        this.logger.warn(`export ${exportId}: could not abort upload (${describeExportError(error, record, credentials)}); the sweep will try again`);
+        this.logger.warn(
+          `export ${exportId}: could not abort upload (${describeExportError(error, record, credentials)}); the sweep will try again`,
+        );
         return;
       } finally {
         uploader.destroy();
@@ -304,10 +327,19 @@ export class ExportRunner {
   }
 
   /** One attempt; null when the export was cancelled after its object was complete. */
-  private async attempt(record: Export, credentials: S3Credentials, watch: AttemptWatch): Promise<{ events: number; bytes: number } | null> {
+  private async attempt(
+    record: Export,
+    credentials: S3Credentials,
+    watch: AttemptWatch,
+  ): Promise<{ events: number; bytes: number } | null> {
     const gzip = record.compression === ExportCompression.Gzip;
     const selection = deserializeSelection(record.selection);
-    const scope: ExportScope = { projectId: record.projectId, collection: record.collection, selection, maxEventRowId: record.maxEventRowId };
+    const scope: ExportScope = {
+      projectId: record.projectId,
+      collection: record.collection,
+      selection,
+      maxEventRowId: record.maxEventRowId,
+    };
     const uploader = this.uploaderFor(record, credentials, watch.signal);
     const session = await this.reader.openForS3Export();
     watch.signal.addEventListener('abort', () => session.destroy());
@@ -347,7 +379,9 @@ export class ExportRunner {
       const acknowledged = await this.checkpoints.parts(record.id, uploadId);
       const plan = resumePlan(acknowledged);
       if (acknowledged.length > 0) {
-        this.logger.log(`export ${record.id}: resuming after ${acknowledged.length} acknowledged part(s), at part ${plan[0]?.firstPartNumber ?? '(complete)'}`);
+        this.logger.log(
+          `export ${record.id}: resuming after ${acknowledged.length} acknowledged part(s), at part ${plan[0]?.firstPartNumber ?? '(complete)'}`,
+        );
       }
       // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
       const hash = acknowledged.length === 0 ? createHash('sha256') : null;
@@ -401,7 +435,9 @@ export class ExportRunner {
       stale = await uploader.openUploads();
     } catch (error) {
       if (isTransientExportError(error)) throw error;
-      this.logger.warn(`export ${record.id}: could not list open uploads (${describeExportError(error, record, null)}); an earlier attempt's may be left`);
+      this.logger.warn(
+        `export ${record.id}: could not list open uploads (${describeExportError(error, record, null)}); an earlier attempt's may be left`,
+      );
       return;
     }
     for (const uploadId of stale) {
@@ -492,7 +528,9 @@ export class ExportRunner {
     await Promise.all(inFlight);
     if (failure) throw failure;
     if (segment.lastPartNumber !== null && lastNumber !== segment.lastPartNumber) {
-      throw new ExportDataChangedError(`parts ${segment.firstPartNumber}–${segment.lastPartNumber} came out as ${segment.firstPartNumber}–${lastNumber}`);
+      throw new ExportDataChangedError(
+        `parts ${segment.firstPartNumber}–${segment.lastPartNumber} came out as ${segment.firstPartNumber}–${lastNumber}`,
+      );
     }
     if (segment.lastPartNumber === null && lastNumber < segment.firstPartNumber) {
       throw new ExportDataChangedError('no events were left to export after the checkpoint');

@@ -109,7 +109,8 @@ export class ExportsController {
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match, or a body over 256 KB.' })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
-    description: 'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter), or PostgreSQL does not answer; with Retry-After.',
+    description:
+      'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter), or PostgreSQL does not answer; with Retry-After.',
   })
   async createS3Export(
     @CurrentProject() project: ProjectContext,
@@ -152,7 +153,10 @@ export class ExportsController {
   @ApiParam(EXPORT_ID_PARAM)
   @ApiOkResponse({ type: ExportStatusDto, description: 'The monitor document of the cancelled export (status Failed).' })
   @ApiNotFoundResponse(EXPORT_NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorMessageDto, description: 'The export has already finished (Complete or Failed), or its worker has begun completing its object.' })
+  @ApiConflictResponse({
+    type: ErrorMessageDto,
+    description: 'The export has already finished (Complete or Failed), or its worker has begun completing its object.',
+  })
   @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
   cancel(
     @CurrentProject() project: ProjectContext,

@@ -15,9 +15,7 @@ export class ExportsModule {
   static register(options: { http: boolean; worker: boolean }): DynamicModule {
     return {
       module: ExportsModule,
-      imports: [
-        ExportQueueModule,
-      ],
+      imports: [ExportQueueModule],
       controllers: options.http ? [ExportsController, ExportListController] : [],
       providers: [
         ExportsService,

@@ -86,7 +86,8 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
   private async onFailed(job: Job<ExportJobData>, error: Error): Promise<void> {
     if (error.name === 'ExportWaitTurnError') return;
     if (!/stalled more than allowable limit/i.test(error.message)) {
-      if (error.name !== 'ExportRetryLaterError') this.logger.warn(`export job ${job.id} failed: ${error.message}; it runs again after a delay`);
+      if (error.name !== 'ExportRetryLaterError')
+        this.logger.warn(`export job ${job.id} failed: ${error.message}; it runs again after a delay`);
       return;
     }
     this.logger.warn(`export job ${job.id} stalled too many times`);

@@ -126,10 +126,14 @@ export class ExportsRepository {
     const params = new SqlParams();
     const conditions = [scopeWhere(scope, params)];
     if (range?.after) {
-      conditions.push(`(e."timestamp", e.id) > (${params.add(range.after.timestamp, 'timestamptz')}, ${params.add(range.after.rowId, 'bigint')})`);
+      conditions.push(
+        `(e."timestamp", e.id) > (${params.add(range.after.timestamp, 'timestamptz')}, ${params.add(range.after.rowId, 'bigint')})`,
+      );
     }
     if (range?.until) {
-      conditions.push(`(e."timestamp", e.id) <= (${params.add(range.until.timestamp, 'timestamptz')}, ${params.add(range.until.rowId, 'bigint')})`);
+      conditions.push(
+        `(e."timestamp", e.id) <= (${params.add(range.until.timestamp, 'timestamptz')}, ${params.add(range.until.rowId, 'bigint')})`,
+      );
     }
     const limitClause = limit === undefined ? '' : ` LIMIT ${params.add(limit)}`;
     return {
@@ -227,7 +231,9 @@ export class ExportsRepository {
     }
     const records = new Map((await this.exports.findBy({ id: In(page.map((r) => r.id)) })).map((r) => [r.id, r]));
     // A row deleted in between (its project was deleted) is left out.
-    return page.filter((r) => records.has(r.id)).map((r) => ({ record: records.get(r.id)!, position: { createdAt: r.created_at_us, id: r.id } }));
+    return page
+      .filter((r) => records.has(r.id))
+      .map((r) => ({ record: records.get(r.id)!, position: { createdAt: r.created_at_us, id: r.id } }));
   }
 
   /** The export, if it belongs to this project and collection. */

@@ -3,7 +3,14 @@ import { Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
-import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, TooManyResultsError, ValidationError } from '../common/errors';
+import {
+  ConflictError,
+  NotFoundError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  TooManyResultsError,
+  ValidationError,
+} from '../common/errors';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
@@ -15,13 +22,7 @@ import { ExportListDto, ExportListItemDto, ListExportsQueryDto } from './dto/exp
 import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportCompression, ExportStatus } from './entities/export.entity';
 import { EventReader } from './event-reader';
-import {
-  EXPORT_JOB,
-  EXPORT_QUEUE,
-  ExportJobData,
-  MAX_S3_EXPORT_EVENTS,
-  MAX_SMALL_EXPORT_EVENTS,
-} from './exports.constants';
+import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData, MAX_S3_EXPORT_EVENTS, MAX_SMALL_EXPORT_EVENTS } from './exports.constants';
 import { ExportListPosition, ExportScope, ExportsRepository } from './exports.repository';
 import { serializeSelection } from './frozen-selection';
 import { minRateReadable, SlowClientError } from './min-rate-readable';
@@ -264,24 +265,27 @@ export class ExportsService {
           'Narrow the timeframe or filter and export in several parts.',
       );
     }
-    const record = await this.exports.createWithinCap({
-      id,
-      projectId,
-      collection,
-      selection: serializeSelection(selection),
-      maxEventRowId,
-      eventCount: count,
-      s3Endpoint: location.endpoint,
-      s3Region: location.region,
-      s3Bucket: location.bucket,
-      s3Key: key,
-      s3CredentialsEncrypted: this.secretBox.encrypt(
-        JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
-      ),
-      status: ExportStatus.Pending,
-      compression,
-      queuePrefix: this.config.queuePrefix,
-    }, cap);
+    const record = await this.exports.createWithinCap(
+      {
+        id,
+        projectId,
+        collection,
+        selection: serializeSelection(selection),
+        maxEventRowId,
+        eventCount: count,
+        s3Endpoint: location.endpoint,
+        s3Region: location.region,
+        s3Bucket: location.bucket,
+        s3Key: key,
+        s3CredentialsEncrypted: this.secretBox.encrypt(
+          JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
+        ),
+        status: ExportStatus.Pending,
+        compression,
+        queuePrefix: this.config.queuePrefix,
+      },
+      cap,
+    );
     if (!record) {
       throw tooManyUnfinished(cap);
     }

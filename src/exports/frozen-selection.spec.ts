@@ -7,16 +7,26 @@ import { deserializeSelection, serializeSelection } from './frozen-selection';
 
 describe('frozen selection (S3 exports)', () => {
   it('keeps ExactNumber operands through the jsonb column (JSON.stringify, then JSON.parse)', () => {
-    const query = parseJsonText('{"filter": {"a": 12345678901234567890, "b": {"in": [9007199254740993, 1.5]}, "c": {"gt": -0.1000000000000000055511151231257827}}}');
+    const query = parseJsonText(
+      '{"filter": {"a": 12345678901234567890, "b": {"in": [9007199254740993, 1.5]}, "c": {"gt": -0.1000000000000000055511151231257827}}}',
+    );
     const selection = parseExportQuery(query as Record<string, unknown>, new Date());
     const stored = JSON.parse(JSON.stringify(serializeSelection(selection)));
     const loaded = deserializeSelection(stored);
-    expect(stringifyJson(loaded.filters.map((f) => f.operand))).toBe('[12345678901234567890,[9007199254740993,1.5],-0.1000000000000000055511151231257827]');
+    expect(stringifyJson(loaded.filters.map((f) => f.operand))).toBe(
+      '[12345678901234567890,[9007199254740993,1.5],-0.1000000000000000055511151231257827]',
+    );
     expect(isExactNumber(loaded.filters[0].operand)).toBe(true);
   });
 
   it('reads a selection stored before ExactNumbers existed', () => {
-    const stored = { filters: [{ path: ['a'], operator: 'eq', operand: 5 }, { path: ['b'], operator: 'in', operand: ['x'] }], timeframe: null };
+    const stored = {
+      filters: [
+        { path: ['a'], operator: 'eq', operand: 5 },
+        { path: ['b'], operator: 'in', operand: ['x'] },
+      ],
+      timeframe: null,
+    };
     expect(deserializeSelection(stored).filters).toEqual(stored.filters);
   });
 

@@ -45,9 +45,7 @@ export function serializeSelection(selection: EventSelection): StoredSelection {
       ...condition,
       operand: operand === null ? null : Array.isArray(operand) ? operand.map(storeScalar) : storeScalar(operand),
     })),
-    timeframe: timeframe
-      ? { start: timeframe.start?.toISOString() ?? null, end: timeframe.end?.toISOString() ?? null }
-      : null,
+    timeframe: timeframe ? { start: timeframe.start?.toISOString() ?? null, end: timeframe.end?.toISOString() ?? null } : null,
   };
 }
 

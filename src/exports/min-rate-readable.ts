@@ -5,7 +5,10 @@ const STREAM_HIGH_WATER_MARK = 16 * 1024;
 
 /** Why a stream was ended: its client read more slowly than the configured minimum. */
 export class SlowClientError extends Error {
-  constructor(readonly bytesInWindow: number, readonly windowMs: number) {
+  constructor(
+    readonly bytesInWindow: number,
+    readonly windowMs: number,
+  ) {
     super(`client read ${bytesInWindow} bytes in ${windowMs} ms, below the minimum transfer rate; dropped`);
     this.name = 'SlowClientError';
   }

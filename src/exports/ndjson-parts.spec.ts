@@ -5,7 +5,7 @@ import { lastEventId, ndjsonBlocks, ndjsonParts, Part, RawBlock } from './ndjson
 /** NDJSON lines shaped like exported events, of varying lengths (seeded, so every run is the same). */
 function lines(count: number): string {
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let text = '';
   for (let i = 0; i < count; i++) {
     text += `{"id": "e${i}", "timestamp": "2026-11-01T00:00:00.000Z", "pad": "${'x'.repeat(Math.floor(random() * 3000))}"}\n`;
@@ -91,7 +91,11 @@ describe('ndjsonParts', () => {
     const made = await parts(false);
     const offset = made[0].body.length + made[1].body.length;
     const rest = await collect(
-      ndjsonParts(ndjsonBlocks(chunked(text.subarray(offset), [4096]), 50_000), { firstPartNumber: 3, partSizeBytes: 400_000, gzip: false }),
+      ndjsonParts(ndjsonBlocks(chunked(text.subarray(offset), [4096]), 50_000), {
+        firstPartNumber: 3,
+        partSizeBytes: 400_000,
+        gzip: false,
+      }),
     );
     expect(rest.map((p) => [p.partNumber, p.md5])).toEqual(made.slice(2).map((p) => [p.partNumber, p.md5]));
   });
@@ -99,9 +103,9 @@ describe('ndjsonParts', () => {
 
 describe('lastEventId', () => {
   it('takes the id text of the last line, also ids holding quotes and commas, and numeric ids', () => {
-    expect(lastEventId(Buffer.from('{"id": "a", "timestamp": "t"}\n{"id": "x\\", \\"timestamp\\": \\"", "timestamp": "t", "k": 1}\n'))).toBe(
-      '"x\\", \\"timestamp\\": \\""',
-    );
+    expect(
+      lastEventId(Buffer.from('{"id": "a", "timestamp": "t"}\n{"id": "x\\", \\"timestamp\\": \\"", "timestamp": "t", "k": 1}\n')),
+    ).toBe('"x\\", \\"timestamp\\": \\""');
     expect(lastEventId(Buffer.from('{"id": 12345678901234567890, "timestamp": "t"}\n'))).toBe('12345678901234567890');
     expect(lastEventId(Buffer.from('{"id": "é", "timestamp": "t"}\n'))).toBe('"é"');
     expect(() => lastEventId(Buffer.from('{"x": 1}\n'))).toThrow(/does not start with its id/);

@@ -116,7 +116,15 @@ export class S3MultipartUploader {
     const { Bucket, Key } = this.object();
     const answer = await this.send((o) =>
       this.client.send(
-        new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5, ContentLength: body.length }),
+        new UploadPartCommand({
+          Bucket,
+          Key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentMD5: md5,
+          ContentLength: body.length,
+        }),
         o,
       ),
     );
@@ -171,7 +179,8 @@ export class S3MultipartUploader {
       const answer = await upload.done();
       return answer.ETag;
     } catch (error) {
-      if (controller.signal.aborted && !this.signal.aborted) throw new S3RequestTimeoutError(`S3 did not answer within ${this.requestTimeoutMs} ms`);
+      if (controller.signal.aborted && !this.signal.aborted)
+        throw new S3RequestTimeoutError(`S3 did not answer within ${this.requestTimeoutMs} ms`);
       if (this.signal.aborted && this.signal.reason instanceof Error) throw this.signal.reason;
       throw error;
     } finally {

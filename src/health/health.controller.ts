@@ -13,7 +13,10 @@ const PING_TIMEOUT_MS = 2000;
 
 /** A dependency answering a ping within PING_TIMEOUT_MS. */
 function answers(ping: Promise<unknown>): Promise<boolean> {
-  return withTimeout(ping, PING_TIMEOUT_MS, () => new Error('timeout')).then(() => true, () => false);
+  return withTimeout(ping, PING_TIMEOUT_MS, () => new Error('timeout')).then(
+    () => true,
+    () => false,
+  );
 }
 
 @ApiTags('health')
@@ -29,10 +32,7 @@ export class HealthController {
   @ApiOkResponse({ schema: { example: { status: 'ok', postgres: 'up', redis: 'up' } } })
   @ApiServiceUnavailableResponse({ type: ErrorMessageDto, description: 'PostgreSQL or Redis does not answer within 2 s.' })
   async check(): Promise<{ status: 'ok'; postgres: 'up'; redis: 'up' }> {
-    const [postgres, redis] = await Promise.all([
-      answers(this.dataSource.query('SELECT 1')),
-      answers(this.queue.client.ping()),
-    ]);
+    const [postgres, redis] = await Promise.all([answers(this.dataSource.query('SELECT 1')), answers(this.queue.client.ping())]);
     if (!postgres || !redis) {
       const down = [!postgres && 'PostgreSQL', !redis && 'Redis'].filter(Boolean).join(' and ');
       throw new ServiceUnavailableError(`Unhealthy: ${down} not answering.`, DEPENDENCY_RETRY_AFTER_SECONDS);

@@ -58,12 +58,21 @@ describe('isTransientImportError', () => {
 describe('describeImportError', () => {
   const secret = 'very-secret-access-key-0123456789';
   it('names the object, says what to check, and never holds the credentials', () => {
-    const message = describeImportError(s3Error('SignatureDoesNotMatch', 403, `bad signature for ${secret}`), record, { accessKeyId: 'AKIAEXAMPLE1', secretAccessKey: secret });
-    expect(message).toBe('S3 refused to read s3://mybucket/purchases.json: SignatureDoesNotMatch: bad signature for ***. Check s3AccessKeyId, s3SecretAccessKey and the bucket policy.');
+    const message = describeImportError(s3Error('SignatureDoesNotMatch', 403, `bad signature for ${secret}`), record, {
+      accessKeyId: 'AKIAEXAMPLE1',
+      secretAccessKey: secret,
+    });
+    expect(message).toBe(
+      'S3 refused to read s3://mybucket/purchases.json: SignatureDoesNotMatch: bad signature for ***. Check s3AccessKeyId, s3SecretAccessKey and the bucket policy.',
+    );
   });
   it('reads a bodiless 403 (HeadObject) as access denied and a 404 as no such object', () => {
-    expect(describeImportError(s3Error('Unknown', 403, 'UnknownError'), record, null)).toMatch(/access denied \(HTTP 403\)\. Check s3AccessKeyId/);
-    expect(describeImportError(s3Error('NotFound', 404), record, null)).toBe('S3 has no object s3://mybucket/purchases.json. Check the bucket and the object key in s3Path.');
+    expect(describeImportError(s3Error('Unknown', 403, 'UnknownError'), record, null)).toMatch(
+      /access denied \(HTTP 403\)\. Check s3AccessKeyId/,
+    );
+    expect(describeImportError(s3Error('NotFound', 404), record, null)).toBe(
+      'S3 has no object s3://mybucket/purchases.json. Check the bucket and the object key in s3Path.',
+    );
   });
   it('says the object changed on a 412 or a different ETag', () => {
     expect(describeImportError(s3Error('PreconditionFailed', 412), record, null)).toMatch(/changed while it was imported/);
@@ -88,7 +97,9 @@ describe('ImportStatusDto.from', () => {
     });
   });
   it('is 100 at Complete and 0/s before it started', () => {
-    expect(ImportStatusDto.from({ ...record, status: ImportStatus.Complete, finishedAt: new Date('2015-04-01T00:33:04.000Z') }).percentComplete).toBe(100);
+    expect(
+      ImportStatusDto.from({ ...record, status: ImportStatus.Complete, finishedAt: new Date('2015-04-01T00:33:04.000Z') }).percentComplete,
+    ).toBe(100);
     expect(ImportStatusDto.from({ ...record, status: ImportStatus.Pending, startedAt: null }).insertRate).toBe('0/s');
   });
 });

@@ -97,7 +97,13 @@ function nestsDeeper(text: string, limit: number): boolean {
 /** Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections, a stalled attempt. */
 export function isTransientImportError(error: unknown): boolean {
   if (error instanceof ImportStalledError) return true;
-  if (error instanceof ImportFormatError || error instanceof ImportObjectChangedError || error instanceof ImportCancelledError || error instanceof ImportSupersededError) return false;
+  if (
+    error instanceof ImportFormatError ||
+    error instanceof ImportObjectChangedError ||
+    error instanceof ImportCancelledError ||
+    error instanceof ImportSupersededError
+  )
+    return false;
   if (error instanceof S3ServiceException) return isTransientS3Error(error);
   if (isQueryCanceled(error)) return false;
   return isTransientS3Error(error) || isDependencyUnavailable(error);
@@ -131,9 +137,10 @@ export function describeImportError(error: unknown, record: ImportRecord, creden
     return `The import made no progress for ${error.message.replace(/^no progress for /, '')} (S3 or PostgreSQL stopped answering) while reading ${target}.`;
   }
   if (isDependencyUnavailable(error)) return 'Lost the connection to PostgreSQL while storing the events.';
-  if (error instanceof Error && error.name === 'TimeoutError') return redactCredentials(`S3 did not answer in time while reading ${target}.`, credentials);
+  if (error instanceof Error && error.name === 'TimeoutError')
+    return redactCredentials(`S3 did not answer in time while reading ${target}.`, credentials);
   const zlibCode = (error as { code?: unknown } | null)?.code;
-  if (error instanceof Error && error.name === 'Z_DATA_ERROR' || zlibCode === 'Z_DATA_ERROR') {
+  if ((error instanceof Error && error.name === 'Z_DATA_ERROR') || zlibCode === 'Z_DATA_ERROR') {
     return `The object ${target} starts like gzip but is not valid gzip data.`;
   }
   if (zlibCode === 'Z_BUF_ERROR') {
@@ -201,19 +208,33 @@ export class ImportRunner {
     const elapsed = () => Date.now() - (record.startedAt ?? new Date()).getTime();
     const budget = this.config.exportRetryBudgetMs;
     if (record.attempts > this.config.exportMaxAttempts || (budget > 0 && elapsed() > budget)) {
-      await this.imports.fail(importId, 'The import was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.');
+      await this.imports.fail(
+        importId,
+        'The import was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.',
+      );
       return;
     }
-    this.logger.log(`import ${importId}: attempt ${record.attempts}${record.lineIndex > 0 ? ` (continuing at line ${record.lineIndex})` : ''}`);
+    this.logger.log(
+      `import ${importId}: attempt ${record.attempts}${record.lineIndex > 0 ? ` (continuing at line ${record.lineIndex})` : ''}`,
+    );
     const started = Date.now();
-    const watch = new AttemptWatch(this.config.exportStallTimeoutMs, () => this.imports.ownership(importId, record.attempts), IMPORT_WATCH_ERRORS);
+    const watch = new AttemptWatch(
+      this.config.exportStallTimeoutMs,
+      () => this.imports.ownership(importId, record.attempts),
+      IMPORT_WATCH_ERRORS,
+    );
     try {
       const done = await this.attempt(record, credentials, watch);
-      this.logger.log(`import ${importId} complete: ${done.imported} events stored, ${done.duplicates} duplicates, ${done.errors} event errors in ${Date.now() - started} ms`);
+      this.logger.log(
+        `import ${importId} complete: ${done.imported} events stored, ${done.duplicates} duplicates, ${done.errors} event errors in ${Date.now() - started} ms`,
+      );
     } catch (thrown) {
       let error = watch.reasonFor(thrown);
       if (error instanceof ImportOwnershipLostError) {
-        error = (await this.imports.ownership(importId, record.attempts)) === 'superseded' ? IMPORT_WATCH_ERRORS.superseded() : IMPORT_WATCH_ERRORS.cancelled();
+        error =
+          (await this.imports.ownership(importId, record.attempts)) === 'superseded'
+            ? IMPORT_WATCH_ERRORS.superseded()
+            : IMPORT_WATCH_ERRORS.cancelled();
       }
       if (error instanceof ImportSupersededError) {
         this.logger.warn(`import ${importId}: attempt ${record.attempts} stopped, a later attempt took the import over`);
@@ -230,7 +251,8 @@ export class ImportRunner {
         this.logger.warn(`import ${importId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`);
         throw new ImportRetryLaterError(message, delay);
       }
-      const detail = error instanceof Error && !(error instanceof S3ServiceException) && !(error instanceof ImportFormatError) ? `\n${error.stack}` : '';
+      const detail =
+        error instanceof Error && !(error instanceof S3ServiceException) && !(error instanceof ImportFormatError) ? `\n${error.stack}` : '';
       this.logger.warn(`import ${importId} failed after ${record.attempts} attempt(s): ${message}${detail}`);
       await this.imports.fail(importId, isTransientImportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message);
     } finally {
@@ -252,14 +274,18 @@ export class ImportRunner {
     try {
       let { objectBytes, objectEtag, gzip } = record;
       if (objectBytes === null || gzip === null) {
-        const head = await client.send(new HeadObjectCommand({ Bucket: record.s3Bucket, Key: record.s3Key }), { abortSignal: watch.signal });
+        const head = await client.send(new HeadObjectCommand({ Bucket: record.s3Bucket, Key: record.s3Key }), {
+          abortSignal: watch.signal,
+        });
         watch.tick();
         objectBytes = head.ContentLength ?? 0;
         objectEtag = head.ETag ?? null;
         const first = objectBytes === 0 ? Buffer.alloc(0) : await this.read(client, record, objectEtag, 'bytes=0-5', watch);
         for (const [name, magic] of OTHER_COMPRESSIONS) {
           if (magic.every((byte, i) => first[i] === byte)) {
-            throw new ImportFormatError(`The object s3://${record.s3Bucket}/${record.s3Key} is ${name}-compressed; imports read NDJSON, plain or gzip-compressed.`);
+            throw new ImportFormatError(
+              `The object s3://${record.s3Bucket}/${record.s3Key} is ${name}-compressed; imports read NDJSON, plain or gzip-compressed.`,
+            );
           }
         }
         gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
@@ -416,7 +442,11 @@ export class ImportRunner {
     }
   }
 
-  private async commit(record: ImportRecord, prepared: PreparedBatch, totals: { imported: number; duplicates: number; errors: number }): Promise<void> {
+  private async commit(
+    record: ImportRecord,
+    prepared: PreparedBatch,
+    totals: { imported: number; duplicates: number; errors: number },
+  ): Promise<void> {
     const stored = await this.imports.commitBatch(
       record.id,
       record.attempts,
@@ -429,7 +459,8 @@ export class ImportRunner {
         eventErrors: prepared.errors,
         eventErrorCount: prepared.errorCount,
       },
-      (manager) => (prepared.document === null ? Promise.resolve(0) : this.events.insertDocument(record.projectId, prepared.document, manager)),
+      (manager) =>
+        prepared.document === null ? Promise.resolve(0) : this.events.insertDocument(record.projectId, prepared.document, manager),
     );
     totals.imported += stored;
     totals.duplicates += prepared.validEvents - stored;

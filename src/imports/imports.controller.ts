@@ -51,7 +51,8 @@ export class ImportsController {
   @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not valid JSON, or nests deeper than 100 levels.' })
   @ApiUnprocessableEntityResponse({
     type: ValidationErrorDto,
-    description: 'Invalid collection name, s3Path (not an allowed S3 location, or names a bucket or folder rather than an object) or credentials fields.',
+    description:
+      'Invalid collection name, s3Path (not an allowed S3 location, or names a bucket or folder rather than an object) or credentials fields.',
   })
   @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'A body over 256 KB.' })
   async create(

@@ -47,7 +47,8 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
   /** Only a job that stalled too often is over (its import is then Failed); ImportRunner recorded any other end. */
   private async onFailed(job: Job<ImportJobData>, error: Error): Promise<void> {
     if (!/stalled more than allowable limit/i.test(error.message)) {
-      if (error.name !== 'ImportRetryLaterError') this.logger.warn(`import job ${job.id} failed: ${error.message}; it runs again after a delay`);
+      if (error.name !== 'ImportRetryLaterError')
+        this.logger.warn(`import job ${job.id} failed: ${error.message}; it runs again after a delay`);
       return;
     }
     this.logger.warn(`import job ${job.id} stalled too many times`);

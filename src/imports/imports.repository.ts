@@ -116,8 +116,17 @@ export class ImportsRepository {
         `INSERT INTO event_imports (id, project_id, collection, s3_endpoint, s3_region, s3_bucket, s3_key, s3_credentials_encrypted, queue_prefix)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING ${COLUMNS}`,
-        [record.id, record.projectId, record.collection, record.s3Endpoint, record.s3Region, record.s3Bucket, record.s3Key,
-          record.credentialsSealed, record.queuePrefix],
+        [
+          record.id,
+          record.projectId,
+          record.collection,
+          record.s3Endpoint,
+          record.s3Region,
+          record.s3Bucket,
+          record.s3Key,
+          record.credentialsSealed,
+          record.queuePrefix,
+        ],
       );
       return toRecord(inserted);
     });
@@ -215,8 +224,16 @@ export class ImportsRepository {
                 imported_events = imported_events + $5, duplicate_events = duplicate_events + $6,
                 event_error_count = event_error_count + $7, event_errors = event_errors || $8::jsonb
           WHERE id = $1`,
-        [id, outcome.positionBytes, outcome.readBytes, outcome.lineIndex, stored, outcome.validEvents - stored,
-          outcome.eventErrorCount, JSON.stringify(outcome.eventErrors)],
+        [
+          id,
+          outcome.positionBytes,
+          outcome.readBytes,
+          outcome.lineIndex,
+          stored,
+          outcome.validEvents - stored,
+          outcome.eventErrorCount,
+          JSON.stringify(outcome.eventErrors),
+        ],
       );
       return stored;
     });

@@ -10,7 +10,13 @@ import { AppConfig } from '../config/app.config';
 import { parseS3ObjectPath } from '../s3/s3-location';
 import { CreateImportDto } from './dto/create-import.dto';
 import { ImportStatusDto } from './dto/import-status.dto';
-import { IMPORT_CANCELLED_MESSAGE, IMPORT_JOB, IMPORT_QUEUE, ImportJobData, PENDING_IMPORTS_RETRY_AFTER_SECONDS } from './imports.constants';
+import {
+  IMPORT_CANCELLED_MESSAGE,
+  IMPORT_JOB,
+  IMPORT_QUEUE,
+  ImportJobData,
+  PENDING_IMPORTS_RETRY_AFTER_SECONDS,
+} from './imports.constants';
 import { ImportsRepository } from './imports.repository';
 
 const IMPORT_ID = /^[0-9a-f]{24}$/;
@@ -60,7 +66,9 @@ export class ImportsService {
         s3Region: location.region,
         s3Bucket: location.bucket,
         s3Key: key,
-        credentialsSealed: this.secretBox.encrypt(JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey })),
+        credentialsSealed: this.secretBox.encrypt(
+          JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
+        ),
         queuePrefix: this.config.queuePrefix,
       },
       cap,
@@ -113,7 +121,8 @@ export class ImportsService {
   async cancel(projectId: string, id: string): Promise<ImportStatusDto> {
     const outcome = IMPORT_ID.test(id) ? await this.imports.cancel(projectId, id, IMPORT_CANCELLED_MESSAGE) : null;
     if (outcome === null) throw importNotFound(id);
-    if (outcome === 'finished') throw new ConflictError(`Import '${id}' has already finished; only Pending or Running imports can be cancelled.`);
+    if (outcome === 'finished')
+      throw new ConflictError(`Import '${id}' has already finished; only Pending or Running imports can be cancelled.`);
     return ImportStatusDto.from(outcome);
   }
 }

@@ -5,7 +5,14 @@ async function collect(chunks: string[], options: Partial<Parameters<typeof ndjs
     for (const c of chunks) yield Buffer.from(c, 'utf8');
   }
   const batches: LineBatch[] = [];
-  for await (const b of ndjsonLineBatches(source(), { startOffset: 0, startIndex: 0, maxLineBytes: 100, maxLines: 1000, maxBatchBytes: 1 << 20, ...options })) {
+  for await (const b of ndjsonLineBatches(source(), {
+    startOffset: 0,
+    startIndex: 0,
+    maxLineBytes: 100,
+    maxLines: 1000,
+    maxBatchBytes: 1 << 20,
+    ...options,
+  })) {
     batches.push(b);
   }
   return batches;
@@ -33,13 +40,19 @@ describe('ndjsonLineBatches', () => {
 
   it('continues from a resumed position', async () => {
     const [batch] = await collect(['ccc\ndddd'], { startOffset: 5, startIndex: 2 });
-    expect(batch.lines).toEqual([{ index: 2, text: 'ccc' }, { index: 3, text: 'dddd' }]);
+    expect(batch.lines).toEqual([
+      { index: 2, text: 'ccc' },
+      { index: 3, text: 'dddd' },
+    ]);
     expect([batch.endOffset, batch.endIndex]).toEqual([13, 4]);
   });
 
   it('yields a line over maxLineBytes as null without holding it (only its first 256 bytes, as head), and goes on', async () => {
     const [batch] = await collect(['x'.repeat(60), 'y'.repeat(60), '\nok\n'], { maxLineBytes: 100 });
-    expect(batch.lines).toEqual([{ index: 0, text: null, head: 'x'.repeat(60) + 'y'.repeat(60) }, { index: 1, text: 'ok' }]);
+    expect(batch.lines).toEqual([
+      { index: 0, text: null, head: 'x'.repeat(60) + 'y'.repeat(60) },
+      { index: 1, text: 'ok' },
+    ]);
     expect(batch.endOffset).toBe(124);
     // A line that turns too long within one chunk, and one that does only at its end.
     const [long] = await collect(['[' + 'z'.repeat(1000) + '\n', 'a'.repeat(90), 'b'.repeat(20) + '\n'], { maxLineBytes: 100 });
@@ -56,7 +69,14 @@ describe('ndjsonLineBatches', () => {
       yield Buffer.concat([euro.subarray(1), Buffer.from('"\n')]);
     }
     const batches: LineBatch[] = [];
-    for await (const b of ndjsonLineBatches(source(), { startOffset: 0, startIndex: 0, maxLineBytes: 100, maxLines: 10, maxBatchBytes: 1000 })) batches.push(b);
+    for await (const b of ndjsonLineBatches(source(), {
+      startOffset: 0,
+      startIndex: 0,
+      maxLineBytes: 100,
+      maxLines: 10,
+      maxBatchBytes: 1000,
+    }))
+      batches.push(b);
     expect(batches[0].lines).toEqual([{ index: 0, text: '"€"' }]);
     expect(batches[0].endOffset).toBe(9);
   });

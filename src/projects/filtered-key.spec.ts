@@ -22,7 +22,7 @@ describe('isFilteredKeyForm', () => {
 describe('decryptFilteredKey', () => {
   const definition = { filters: { type: 'cycling' }, canQuery: true, canPush: true };
 
-  it('decrypts upper- and lower-case keys to the definition\'s JSON', () => {
+  it("decrypts upper- and lower-case keys to the definition's JSON", () => {
     for (const hexCase of ['upper', 'lower'] as const) {
       const key = makeFilteredKey(definition, MASTER, { case: hexCase });
       expect(key).toMatch(hexCase === 'upper' ? /^[0-9A-F]{32}-[0-9A-F]+$/ : /^[0-9a-f]{32}-[0-9a-f]+$/);
@@ -30,7 +30,7 @@ describe('decryptFilteredKey', () => {
     }
   });
 
-  it('decrypts a key of the Python SDK\'s example (connect-python examples/filtered_keys_example.py: a master key of 32 zeros)', () => {
+  it("decrypts a key of the Python SDK's example (connect-python examples/filtered_keys_example.py: a master key of 32 zeros)", () => {
     // What connect-python's encrypt_filtered_key makes: json.dumps (", " and ": " separators), PKCS#7, upper-case hex.
     const text = '{"filters": {"type": "cycling"}, "canQuery": true, "canPush": true}';
     const iv = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
@@ -104,7 +104,7 @@ describe('parseFilteredKeyDefinition', () => {
     });
   });
 
-  it('reads connect-net\'s `filter` (it serialises a query) and ignores the keys that do not narrow', () => {
+  it("reads connect-net's `filter` (it serialises a query) and ignores the keys that do not narrow", () => {
     const text = '{"filter":{"Prop":{"eq":"MyProp"}},"select":{"n":"count"},"canPush":false,"canQuery":true}';
     expect(parseFilteredKeyDefinition(text)).toEqual({
       canQuery: true,
@@ -135,12 +135,9 @@ describe('parseFilteredKeyDefinition', () => {
     '{"canQuery": true, "filters": null}',
     '{"canQuery": true, "canPush": true, "filters": {}}',
     '{"canQuery": true, "filters": []}',
-  ])(
-    'refuses a key that can query without a filter condition: %s',
-    (text) => {
-      expect(() => parseFilteredKeyDefinition(text)).toThrow(/at least one filter condition/);
-    },
-  );
+  ])('refuses a key that can query without a filter condition: %s', (text) => {
+    expect(() => parseFilteredKeyDefinition(text)).toThrow(/at least one filter condition/);
+  });
 
   it('ignores the filters (not even parsed) when canQuery is not true, as Connect documents', () => {
     expect(parseFilteredKeyDefinition('{"filters": {"type": {"nope": 1}}, "canQuery": false, "canPush": true}')).toEqual({
@@ -152,7 +149,7 @@ describe('parseFilteredKeyDefinition', () => {
 
   it.each([
     ['not JSON', '{"canQuery": true'],
-    ['JSON5 only', "{canQuery: true}"],
+    ['JSON5 only', '{canQuery: true}'],
     ['an array', '[{"canQuery": true}]'],
     ['a string', '"canQuery"'],
     ['canQuery not a boolean', '{"canQuery": "true"}'],
@@ -183,7 +180,10 @@ describe('a key holder rewriting the plaintext (AES-CBC without a MAC, docs/keys
   function rewrite(key: string, j: number, known: string, wanted: string): string {
     const blocks = [key.slice(0, 32), ...(key.slice(33).match(/.{32}/g) ?? [])].map((hex) => Buffer.from(hex, 'hex'));
     const iv = blocks[j].map((byte, i) => byte ^ known.charCodeAt(i) ^ wanted.charCodeAt(i));
-    return `${Buffer.from(iv).toString('hex')}-${blocks.slice(j + 1).map((b) => b.toString('hex')).join('')}`.toUpperCase();
+    return `${Buffer.from(iv).toString('hex')}-${blocks
+      .slice(j + 1)
+      .map((b) => b.toString('hex'))
+      .join('')}`.toUpperCase();
   }
 
   // connect-python's json.dumps; plaintext block 2 starts at `canQuery"`.

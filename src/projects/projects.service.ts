@@ -144,9 +144,7 @@ export class ProjectsService {
    */
   async listPage(limit: number, after?: ProjectListPosition): Promise<Array<{ project: ProjectSummary; position: ProjectListPosition }>> {
     const params = new SqlParams();
-    const where = after
-      ? `WHERE (created_at, id) < (${params.add(after.createdAt)}::timestamptz, ${params.add(after.id)}::char(24))`
-      : '';
+    const where = after ? `WHERE (created_at, id) < (${params.add(after.createdAt)}::timestamptz, ${params.add(after.id)}::char(24))` : '';
     const rows: Array<{ id: string; name: string; created_at: Date; created_at_us: string }> = await this.dataSource.query(
       `SELECT id, name, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_us
          FROM projects ${where}

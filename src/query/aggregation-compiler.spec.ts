@@ -57,7 +57,12 @@ const run = async (doc: Record<string, unknown>, bucketStarts: string[] | null =
 
 describe('compileAggregation: SQL text', () => {
   it('plain: one aggregate row, no GROUP BY; each distinct path bound once as text[]', () => {
-    const statement = compileAggregation(parse({ select: { n: 'count', total: { sum: 'price' }, mean: { avg: 'price' } } }), scope, null, 10_001);
+    const statement = compileAggregation(
+      parse({ select: { n: 'count', total: { sum: 'price' }, mean: { avg: 'price' } } }),
+      scope,
+      null,
+      10_001,
+    );
     expect(statement.text).toBe(
       [
         'SELECT count(*) AS _count,',
@@ -71,8 +76,19 @@ describe('compileAggregation: SQL text', () => {
   });
 
   it('interval + groupBy: width_bucket over the bucket starts, groups NULLIF-ed, grouped, ordered and limited', () => {
-    const doc = { select: { n: 'count' }, groupBy: 'product.category', filter: { country: 'Italy' }, interval: 'daily', timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-02-03T00:00:00Z' } };
-    const statement = compileAggregation(parse(doc), scope, [Date.parse('2015-02-01T00:00:00Z'), Date.parse('2015-02-02T00:00:00Z')], 10_001);
+    const doc = {
+      select: { n: 'count' },
+      groupBy: 'product.category',
+      filter: { country: 'Italy' },
+      interval: 'daily',
+      timeframe: { start: '2015-02-01T00:00:00Z', end: '2015-02-03T00:00:00Z' },
+    };
+    const statement = compileAggregation(
+      parse(doc),
+      scope,
+      [Date.parse('2015-02-01T00:00:00Z'), Date.parse('2015-02-02T00:00:00Z')],
+      10_001,
+    );
     expect(statement.text).toBe(
       [
         'SELECT width_bucket(e."timestamp", $3::timestamptz[]) AS bucket,',
@@ -102,9 +118,9 @@ describe('compileAggregation: SQL text', () => {
 
 describe('compileAggregation on PostgreSQL', () => {
   it('aggregates exactly over numeric, only JSON numbers, only the scope', async () => {
-    expect(await run({ select: { total: { sum: 'price' }, mean: { avg: 'price' }, low: { min: 'price' }, high: { max: 'price' } } })).toEqual([
-      { _count: '5', a0: '12.8', a1: '4.2666666666666667', a2: '0.1', a3: '12.5' },
-    ]);
+    expect(
+      await run({ select: { total: { sum: 'price' }, mean: { avg: 'price' }, low: { min: 'price' }, high: { max: 'price' } } }),
+    ).toEqual([{ _count: '5', a0: '12.8', a1: '4.2666666666666667', a2: '0.1', a3: '12.5' }]);
   });
 
   it('answers one row with count 0 and NULL aggregates over no events', async () => {
@@ -136,7 +152,9 @@ describe('compileAggregation on PostgreSQL', () => {
       { bucket: 2, _count: '1' },
       { bucket: 3, _count: '2' },
     ]);
-    expect(await run({ ...doc, filter: { country: 'Italy' } }, ['2015-02-01T00:00:00Z', '2015-02-01T12:00:00Z', '2015-02-02T00:00:00Z'])).toEqual([
+    expect(
+      await run({ ...doc, filter: { country: 'Italy' } }, ['2015-02-01T00:00:00Z', '2015-02-01T12:00:00Z', '2015-02-02T00:00:00Z']),
+    ).toEqual([
       { bucket: 1, _count: '1' },
       { bucket: 2, _count: '1' },
     ]);
@@ -148,7 +166,7 @@ describe('compileAggregation on PostgreSQL', () => {
 });
 
 describe('compileAggregation: bind parameters with every cap at its maximum', () => {
-  it('stays far below PostgreSQL\'s 32,767 and runs: 10,000 conditions, in lists of 100,000 values, 100 aliases, 20 groups, 10,000 buckets', async () => {
+  it("stays far below PostgreSQL's 32,767 and runs: 10,000 conditions, in lists of 100,000 values, 100 aliases, 20 groups, 10,000 buckets", async () => {
     // The highest values the configuration accepts (app.config.ts), not the defaults.
     const limits = { maxFilterConditions: MAX_CONFIGURABLE_FILTER_CONDITIONS, maxInValues: 100_000, maxDocumentChars: 256 * 1024 };
     const filter: Record<string, unknown> = {};
@@ -175,7 +193,12 @@ describe('compileAggregation: bind parameters with every cap at its maximum', ()
     const buckets = intervalBoundaries(query.selection.timeframe, 'daily', toLuxonZone(null), MAX_QUERY_RESULTS);
     expect(buckets.length - 1).toBe(MAX_QUERY_RESULTS);
 
-    const statement = compileAggregation(query, scope, buckets.slice(0, -1).map((b) => b.epochMs), MAX_QUERY_RESULTS + 1);
+    const statement = compileAggregation(
+      query,
+      scope,
+      buckets.slice(0, -1).map((b) => b.epochMs),
+      MAX_QUERY_RESULTS + 1,
+    );
     // Two per condition (path and operand; an in list is one jsonb[]), plus at most 125 others.
     expect(statement.values.length).toBeLessThanOrEqual(2 * MAX_CONFIGURABLE_FILTER_CONDITIONS + 125);
     expect(statement.values.length).toBeLessThan(POSTGRES_MAX_BIND_PARAMETERS);

@@ -27,7 +27,9 @@ describe('parseAggregationQuery (Connect docs, "Querying")', () => {
   });
 
   it('ignores unknown top-level keys and the empty values SDKs send', () => {
-    expect(parseAggregationQuery({ select: { n: 'count' }, filter: {}, groupBy: [], interval: null, timeframe: null, nonEmpty: false }, now)).toEqual({
+    expect(
+      parseAggregationQuery({ select: { n: 'count' }, filter: {}, groupBy: [], interval: null, timeframe: null, nonEmpty: false }, now),
+    ).toEqual({
       select: [{ alias: 'n', operation: 'count' }],
       groupBy: [],
       interval: null,
@@ -49,28 +51,39 @@ describe('parseAggregationQuery (Connect docs, "Querying")', () => {
   });
 
   it('applies the timezone rule of Connect docs, "Timezones" knowing whether an interval was given', () => {
-    expect(parseAggregationQuery({ select: { n: 'count' }, interval: 'daily', timeframe: absolute, timezone: 10 }, now).selection.timezone).toEqual({
+    expect(
+      parseAggregationQuery({ select: { n: 'count' }, interval: 'daily', timeframe: absolute, timezone: 10 }, now).selection.timezone,
+    ).toEqual({
       kind: 'offset',
       minutes: 600,
       input: 10,
     });
-    expect(errorsOf(() => parseAggregationQuery({ select: { n: 'count' }, timeframe: absolute, timezone: 10 }, now)).map((e) => e.field)).toEqual([
-      'timezone',
-    ]);
+    expect(
+      errorsOf(() => parseAggregationQuery({ select: { n: 'count' }, timeframe: absolute, timezone: 10 }, now)).map((e) => e.field),
+    ).toEqual(['timezone']);
     // An invalid interval is still an interval: only its own error is reported.
-    expect(errorsOf(() => parseAggregationQuery({ select: { n: 'count' }, interval: 'often', timeframe: absolute, timezone: 10 }, now)).map((e) => e.field)).toEqual([
-      'interval',
-    ]);
+    expect(
+      errorsOf(() => parseAggregationQuery({ select: { n: 'count' }, interval: 'often', timeframe: absolute, timezone: 10 }, now)).map(
+        (e) => e.field,
+      ),
+    ).toEqual(['interval']);
   });
 
   it('refuses an alias that is also a group key', () => {
-    expect(errorsOf(() => parseAggregationQuery({ select: { country: 'count', n: 'count' }, groupBy: ['product.category', 'country'] }, now))).toEqual([
-      { field: 'select.country', description: 'The alias "country" is also a groupBy property; choose another alias.' },
-    ]);
+    expect(
+      errorsOf(() => parseAggregationQuery({ select: { country: 'count', n: 'count' }, groupBy: ['product.category', 'country'] }, now)),
+    ).toEqual([{ field: 'select.country', description: 'The alias "country" is also a groupBy property; choose another alias.' }]);
   });
 
   it('collects the errors of every key in order: select, groupBy, interval, then the selection', () => {
     const doc = { select: { n: 'avg' }, groupBy: 5, interval: 'often', filter: { id: 1 }, timeframe: 'someday', timezone: 'Japan/Tokyo' };
-    expect(errorsOf(() => parseAggregationQuery(doc, now)).map((e) => e.field)).toEqual(['select.n', 'groupBy', 'interval', 'filter.id', 'timezone', 'timeframe']);
+    expect(errorsOf(() => parseAggregationQuery(doc, now)).map((e) => e.field)).toEqual([
+      'select.n',
+      'groupBy',
+      'interval',
+      'filter.id',
+      'timezone',
+      'timeframe',
+    ]);
   });
 });

@@ -1,7 +1,6 @@
 import { errorsOf } from '../../test/support/validation-errors';
 import { parseEventSelection, parseExportQuery } from './event-selection';
 
-
 const now = new Date('2026-05-13T15:42:17.123Z');
 const absolute = { start: '2015-02-01T00:00:00.000Z', end: '2015-02-25T00:00:00.000Z' };
 
@@ -43,9 +42,9 @@ describe('parseEventSelection', () => {
     });
 
     it('rejects a timezone with an absolute timeframe and no interval', () => {
-      expect(errorsOf(() => parseEventSelection({ timeframe: absolute, timezone: 0 }, { now, hasInterval: false })).map((e) => e.field)).toEqual([
-        'timezone',
-      ]);
+      expect(
+        errorsOf(() => parseEventSelection({ timeframe: absolute, timezone: 0 }, { now, hasInterval: false })).map((e) => e.field),
+      ).toEqual(['timezone']);
     });
 
     it('reports an invalid timezone once, not also the rule', () => {
@@ -55,9 +54,9 @@ describe('parseEventSelection', () => {
     });
 
     it('does not add the rule error when the timeframe itself is invalid', () => {
-      expect(errorsOf(() => parseEventSelection({ timeframe: 'someday', timezone: 10 }, { now, hasInterval: false })).map((e) => e.field)).toEqual([
-        'timeframe',
-      ]);
+      expect(
+        errorsOf(() => parseEventSelection({ timeframe: 'someday', timezone: 10 }, { now, hasInterval: false })).map((e) => e.field),
+      ).toEqual(['timeframe']);
     });
   });
 
@@ -82,7 +81,11 @@ describe('parseExportQuery', () => {
   });
 
   it('accepts empty select/groupBy/interval values that SDKs send by default', () => {
-    expect(parseExportQuery({ select: {}, groupBy: [], interval: null, filter: {} }, now)).toEqual({ filters: [], timeframe: null, timezone: null });
+    expect(parseExportQuery({ select: {}, groupBy: [], interval: null, filter: {} }, now)).toEqual({
+      filters: [],
+      timeframe: null,
+      timezone: null,
+    });
     expect(parseExportQuery({ groupBy: '', interval: '' }, now)).toEqual({ filters: [], timeframe: null, timezone: null });
   });
 
@@ -111,10 +114,10 @@ describe('parseExportQuery', () => {
   });
 });
 
-describe('a filtered key\'s conditions (keyFilters, docs/keys.md)', () => {
+describe("a filtered key's conditions (keyFilters, docs/keys.md)", () => {
   const keyFilters = [{ path: ['tenant'], operator: 'eq' as const, operand: 'acme' }];
 
-  it('are ANDed before the document\'s filter, for queries and exports, also without a filter', () => {
+  it("are ANDed before the document's filter, for queries and exports, also without a filter", () => {
     expect(parseEventSelection({ filter: { price: { gt: 5 } } }, { now, hasInterval: false, keyFilters }).filters).toEqual([
       { path: ['tenant'], operator: 'eq', operand: 'acme' },
       { path: ['price'], operator: 'gt', operand: 5 },

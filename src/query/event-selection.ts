@@ -44,9 +44,7 @@ export function parseEventSelection(doc: Record<string, unknown>, opts: EventSel
   const own = collect(errors, () => parseFilter(doc.filter, opts.limits, keyFilters.length)) ?? [];
   const filters = combineFilters(keyFilters, own);
   const timezone = isAbsent(doc.timezone) ? null : collect(errors, () => parseTimezone(doc.timezone));
-  const timeframe = isAbsent(doc.timeframe)
-    ? null
-    : collect(errors, () => resolveTimeframe(doc.timeframe, timezone ?? null, opts.now));
+  const timeframe = isAbsent(doc.timeframe) ? null : collect(errors, () => resolveTimeframe(doc.timeframe, timezone ?? null, opts.now));
 
   const timeframeValid = timeframe !== undefined;
   if (timezone && timeframeValid && !opts.hasInterval && timeframeKind(doc.timeframe) !== 'relative') {

@@ -3,7 +3,6 @@ import { ExactNumber } from '../common/json-text';
 import { combineFilters, parseFilter } from './filter';
 import type { FilterCondition } from './query.types';
 
-
 describe('parseFilter', () => {
   it.each([undefined, null, {}])('gives no conditions for %j', (value) => {
     expect(parseFilter(value)).toEqual([]);
@@ -89,14 +88,17 @@ describe('parseFilter errors (422)', () => {
     ['id.x', 'id cannot be queried'],
     ['timestamp', 'use "timeframe"'],
   ])('rejects the path %j with field "filter.<path>"', (path, description) => {
-    expect(errorsOf(() => parseFilter({ [path]: 1 }))).toEqual([{ field: `filter.${path}`, description: expect.stringContaining(description) }]);
+    expect(errorsOf(() => parseFilter({ [path]: 1 }))).toEqual([
+      { field: `filter.${path}`, description: expect.stringContaining(description) },
+    ]);
   });
 
   it('rejects an unknown operator, listing the accepted ones', () => {
     expect(errorsOf(() => parseFilter({ price: { foo: 1 } }))).toEqual([
       {
         field: 'filter.price.foo',
-        description: "Unknown filter operator 'foo'; expected one of eq, neq, gt, gte, lt, lte, exists, in, startsWith, endsWith, contains.",
+        description:
+          "Unknown filter operator 'foo'; expected one of eq, neq, gt, gte, lt, lte, exists, in, startsWith, endsWith, contains.",
       },
     ]);
   });
@@ -156,7 +158,11 @@ describe('parseFilter errors (422)', () => {
   });
 
   it('rejects shorthand values of the wrong type with field "filter.<path>"', () => {
-    expect(errorsOf(() => parseFilter({ a: [], b: ['x', 2], c: Infinity })).map((e) => e.field)).toEqual(['filter.a', 'filter.b', 'filter.c']);
+    expect(errorsOf(() => parseFilter({ a: [], b: ['x', 2], c: Infinity })).map((e) => e.field)).toEqual([
+      'filter.a',
+      'filter.b',
+      'filter.c',
+    ]);
   });
 
   it('collects every error of every property in one ValidationError', () => {

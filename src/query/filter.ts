@@ -123,13 +123,19 @@ function parsePropertySpec(key: string, spec: unknown, limits: QueryLimits, cond
   }
   const entries = Object.entries(spec);
   if (entries.length === 0) {
-    errors.push({ field: `filter.${key}`, description: `The operator object is empty; expected one or more of ${FILTER_OPERATORS.join(', ')}.` });
+    errors.push({
+      field: `filter.${key}`,
+      description: `The operator object is empty; expected one or more of ${FILTER_OPERATORS.join(', ')}.`,
+    });
   }
   for (const [name, operand] of entries) {
     const operator = toOperator(name);
     const field = `filter.${key}.${name}`;
     if (!operator) {
-      errors.push({ field, description: `Unknown filter operator ${quoteForMessage(name)}; expected one of ${FILTER_OPERATORS.join(', ')}.` });
+      errors.push({
+        field,
+        description: `Unknown filter operator ${quoteForMessage(name)}; expected one of ${FILTER_OPERATORS.join(', ')}.`,
+      });
       continue;
     }
     const problem = OPERAND_CHECKS[operator](operand, limits);

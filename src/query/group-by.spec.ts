@@ -34,7 +34,9 @@ describe('parseGroupBy (Connect docs, "Group by")', () => {
   it('allows at most 20 distinct properties', () => {
     const paths = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
     expect(parseGroupBy([...paths(20), 'p0'])).toHaveLength(20);
-    expect(errorsOf(() => parseGroupBy(paths(21)))).toEqual([{ field: 'groupBy', description: 'A query can group by at most 20 properties.' }]);
+    expect(errorsOf(() => parseGroupBy(paths(21)))).toEqual([
+      { field: 'groupBy', description: 'A query can group by at most 20 properties.' },
+    ]);
   });
 
   it('refuses _count, the key every row carries its count under (it overwrote the group value)', () => {

@@ -75,7 +75,10 @@ describe('intervalBoundaries', () => {
 
   it('gives no bucket for an empty timeframe, and one for a timeframe inside one unit', () => {
     expect(intervalBoundaries(tf('2015-02-01T00:00:00Z', '2015-02-01T00:00:00Z'), 'daily', utc, 10)).toEqual([]);
-    expect(boundaries('2015-02-01T01:00:00Z', '2015-02-01T02:00:00Z', 'yearly', utc)).toEqual(['2015-02-01T01:00:00+00:00', '2015-02-01T02:00:00+00:00']);
+    expect(boundaries('2015-02-01T01:00:00Z', '2015-02-01T02:00:00Z', 'yearly', utc)).toEqual([
+      '2015-02-01T01:00:00+00:00',
+      '2015-02-01T02:00:00+00:00',
+    ]);
   });
 
   it('starts weeks on Sunday, and steps months, quarters and years on the calendar', () => {
@@ -130,15 +133,24 @@ describe('intervalBoundaries', () => {
     });
 
     it('New York fall back: one 25-hour daily bucket, 25 hourly buckets', () => {
-      expect(boundaries('2015-11-01T04:00:00Z', '2015-11-02T05:00:00Z', 'daily', ny)).toEqual(['2015-11-01T00:00:00-04:00', '2015-11-02T00:00:00-05:00']);
+      expect(boundaries('2015-11-01T04:00:00Z', '2015-11-02T05:00:00Z', 'daily', ny)).toEqual([
+        '2015-11-01T00:00:00-04:00',
+        '2015-11-02T00:00:00-05:00',
+      ]);
       const hourly = boundaries('2015-11-01T04:00:00Z', '2015-11-02T05:00:00Z', 'hourly', ny);
       expect(hourly).toHaveLength(26);
       expect(hourly.slice(1, 4)).toEqual(['2015-11-01T01:00:00-04:00', '2015-11-01T01:00:00-05:00', '2015-11-01T02:00:00-05:00']);
     });
 
     it('Sydney: 25-hour 5 April and 23-hour 4 October', () => {
-      expect(boundaries('2015-04-04T13:00:00Z', '2015-04-05T14:00:00Z', 'daily', sydney)).toEqual(['2015-04-05T00:00:00+11:00', '2015-04-06T00:00:00+10:00']);
-      expect(boundaries('2015-10-03T14:00:00Z', '2015-10-04T13:00:00Z', 'daily', sydney)).toEqual(['2015-10-04T00:00:00+10:00', '2015-10-05T00:00:00+11:00']);
+      expect(boundaries('2015-04-04T13:00:00Z', '2015-04-05T14:00:00Z', 'daily', sydney)).toEqual([
+        '2015-04-05T00:00:00+11:00',
+        '2015-04-06T00:00:00+10:00',
+      ]);
+      expect(boundaries('2015-10-03T14:00:00Z', '2015-10-04T13:00:00Z', 'daily', sydney)).toEqual([
+        '2015-10-04T00:00:00+10:00',
+        '2015-10-05T00:00:00+11:00',
+      ]);
       expect(boundaries('2015-04-04T13:00:00Z', '2015-04-05T14:00:00Z', 'hourly', sydney)).toHaveLength(26);
       expect(boundaries('2015-10-03T14:00:00Z', '2015-10-04T13:00:00Z', 'hourly', sydney)).toHaveLength(24);
     });
@@ -189,9 +201,9 @@ describe('intervalBoundaries', () => {
     expect(intervalBoundaries(tf('2015-01-01T00:00:00Z', '2015-01-01T00:10:00Z'), 'minutely', utc, 10)).toHaveLength(11);
     expect(() => intervalBoundaries(tf('2015-01-01T00:00:00Z', '2015-01-01T00:10:01Z'), 'minutely', utc, 10)).toThrow(TooManyResultsError);
     const started = Date.now();
-    expect(() => intervalBoundaries(tf('0001-01-01T00:00:00Z', '9999-01-01T00:00:00Z'), 'minutely', zone('America/New_York'), 10_000)).toThrow(
-      'The interval splits the timeframe into more than 10,000 buckets; use a longer interval or a shorter timeframe.',
-    );
+    expect(() =>
+      intervalBoundaries(tf('0001-01-01T00:00:00Z', '9999-01-01T00:00:00Z'), 'minutely', zone('America/New_York'), 10_000),
+    ).toThrow('The interval splits the timeframe into more than 10,000 buckets; use a longer interval or a shorter timeframe.');
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 

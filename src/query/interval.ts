@@ -30,7 +30,8 @@ export const INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION =
 export function parseInterval(value: unknown): IntervalName | null {
   if (isAbsent(value) || value === '') return null;
   const expected = `expected one of ${[...INTERVAL_UNITS.keys()].join(', ')}`;
-  if (typeof value !== 'string') throw ValidationError.of('interval', `The interval must be a string, not ${jsonTypeName(value)}; ${expected}.`);
+  if (typeof value !== 'string')
+    throw ValidationError.of('interval', `The interval must be a string, not ${jsonTypeName(value)}; ${expected}.`);
   const name = [...INTERVAL_UNITS.keys()].find((n) => n === value.toLowerCase());
   if (!name) throw ValidationError.of('interval', `Unknown interval ${quoteForMessage(value)}; ${expected}.`);
   return name;

@@ -226,9 +226,7 @@ describe('compileEventSelection on PostgreSQL', () => {
   });
 
   it('keeps the timeframe sargable: the btree index on (project_id, collection, timestamp, id) bounds the scan', async () => {
-    await client.query(
-      'CREATE TEMP TABLE ev (project_id int, collection text, id bigserial, properties jsonb, timestamp timestamptz)',
-    );
+    await client.query('CREATE TEMP TABLE ev (project_id int, collection text, id bigserial, properties jsonb, timestamp timestamptz)');
     await client.query('CREATE INDEX ev_scan ON ev (project_id, collection, timestamp, id)');
     const params = new SqlParams();
     const project = params.add(1, 'int');

@@ -21,7 +21,7 @@ describe('parseQueryParam', () => {
   });
 
   it.each(['{select:', 'select=count', '{"a":1}}', '[{"select":{}}]', '"text"', '42', 'null', 'true'])(
-    'rejects %j with Connect\'s exact 422 error',
+    "rejects %j with Connect's exact 422 error",
     (raw) => {
       let caught: unknown;
       try {
@@ -37,7 +37,10 @@ describe('parseQueryParam', () => {
 
 describe('query document size (QUERY_MAX_DOCUMENT_CHARS)', () => {
   const tooLong = (length: number, max: number) => [
-    { field: 'query', description: `The query document is ${length.toLocaleString('en-US')} characters long; at most ${max.toLocaleString('en-US')} are allowed.` },
+    {
+      field: 'query',
+      description: `The query document is ${length.toLocaleString('en-US')} characters long; at most ${max.toLocaleString('en-US')} are allowed.`,
+    },
   ];
 
   it('refuses a query parameter longer than the cap, before parsing it', () => {

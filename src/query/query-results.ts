@@ -32,7 +32,10 @@ export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[]
     // fromEntries defines own properties, so even an alias such as "__proto__" is an ordinary key.
     return Object.fromEntries([
       ...query.groupBy.map((group, i): [string, ResultValue] => [group.key, groupValue(row[groupColumn(i)])]),
-      ...query.select.map((a, i): [string, ResultValue] => [a.alias, a.operation === 'count' ? count : toJsonNumber(row[aggregateColumn(i)])]),
+      ...query.select.map((a, i): [string, ResultValue] => [
+        a.alias,
+        a.operation === 'count' ? count : toJsonNumber(row[aggregateColumn(i)]),
+      ]),
       [COUNT_KEY, count],
     ]);
   };

@@ -49,8 +49,14 @@ const RESULT_EXAMPLES = {
     value: {
       metadata: { groups: [], interval: 'daily', timezone: null },
       results: [
-        { interval: { start: '2015-02-01T00:00:00+00:00', end: '2015-02-02T00:00:00+00:00' }, results: [{ totalPrice: 500000, _count: 3 }] },
-        { interval: { start: '2015-02-02T00:00:00+00:00', end: '2015-02-03T00:00:00+00:00' }, results: [{ totalPrice: 150000, _count: 3 }] },
+        {
+          interval: { start: '2015-02-01T00:00:00+00:00', end: '2015-02-02T00:00:00+00:00' },
+          results: [{ totalPrice: 500000, _count: 3 }],
+        },
+        {
+          interval: { start: '2015-02-02T00:00:00+00:00', end: '2015-02-03T00:00:00+00:00' },
+          results: [{ totalPrice: 150000, _count: 3 }],
+        },
       ],
     },
   },
@@ -59,7 +65,10 @@ const RESULT_EXAMPLES = {
     value: {
       metadata: { groups: [], interval: 'daily', timezone: 'Australia/Brisbane' },
       results: [
-        { interval: { start: '2015-02-01T00:00:00+10:00', end: '2015-02-02T00:00:00+10:00' }, results: [{ totalPrice: 500000, _count: 3 }] },
+        {
+          interval: { start: '2015-02-01T00:00:00+10:00', end: '2015-02-02T00:00:00+10:00' },
+          results: [{ totalPrice: 500000, _count: 3 }],
+        },
         { interval: { start: '2015-02-02T00:00:00+10:00', end: '2015-02-03T00:00:00+10:00' }, results: [] },
       ],
     },
@@ -94,26 +103,32 @@ export class QueryController {
   @ApiOperation({
     summary: 'Run an aggregation query (Connect docs, "Querying")',
     description:
-      'Counts, sums, averages, minimums and maximums over the collection\'s events, optionally grouped by properties and ' +
+      "Counts, sums, averages, minimums and maximums over the collection's events, optionally grouped by properties and " +
       'bucketed by interval, computed in one SQL statement. A collection without events answers like an empty one.',
   })
   @ApiParam(COLLECTION_PARAM)
   @ApiQuery({
     name: 'query',
     required: true,
-    description: 'The query document, JSON-encoded (relaxed JSON such as `{select:{n:\'count\'}}` accepted). Unknown keys are ignored.',
+    description: "The query document, JSON-encoded (relaxed JSON such as `{select:{n:'count'}}` accepted). Unknown keys are ignored.",
     content: {
       'application/json': {
         schema: { $ref: getSchemaPath(QueryDocumentDto) },
         examples: {
           aggregations: { value: { select: { itemsSold: 'count', totalPrice: { sum: 'price' } }, filter: { product: '12 red roses' } } },
           groupBy: { value: { select: { totalPrice: { sum: 'price' } }, groupBy: ['country', 'product.category'] } },
-          interval: { value: { select: { totalPrice: { sum: 'price' } }, timeframe: 'this_month', interval: 'daily', timezone: 'Australia/Brisbane' } },
+          interval: {
+            value: { select: { totalPrice: { sum: 'price' } }, timeframe: 'this_month', interval: 'daily', timezone: 'Australia/Brisbane' },
+          },
         },
       },
     },
   })
-  @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag of an earlier response; answered with 304 when the result is unchanged.' })
+  @ApiHeader({
+    name: 'If-None-Match',
+    required: false,
+    description: 'An ETag of an earlier response; answered with 304 when the result is unchanged.',
+  })
   @ApiOkResponse({
     type: QueryResponseDto,
     description: 'The result; see the examples for each shape.',

@@ -7,18 +7,7 @@ import type { ExactNumber } from '../common/json-text';
  */
 
 /** Filter operators of Connect docs, "Filters" (`ne` is accepted on input as a legacy alias of `neq`). */
-export type FilterOperator =
-  | 'eq'
-  | 'neq'
-  | 'gt'
-  | 'gte'
-  | 'lt'
-  | 'lte'
-  | 'exists'
-  | 'in'
-  | 'startsWith'
-  | 'endsWith'
-  | 'contains';
+export type FilterOperator = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists' | 'in' | 'startsWith' | 'endsWith' | 'contains';
 
 /** One condition on one property path; all conditions of a query are ANDed. */
 export interface FilterCondition {
@@ -39,9 +28,7 @@ export interface ResolvedTimeframe {
 }
 
 /** A query timezone: an IANA zone name or a fixed offset in minutes east of UTC (10.5 h → 630). */
-export type QueryTimezone =
-  | { kind: 'iana'; name: string; input: string }
-  | { kind: 'offset'; minutes: number; input: number };
+export type QueryTimezone = { kind: 'iana'; name: string; input: string } | { kind: 'offset'; minutes: number; input: number };
 
 /** The event-selecting part of a query: what an export runs, and what every query starts from. */
 export interface EventSelection {

@@ -4,7 +4,13 @@ import { parseSelect } from './select';
 describe('parseSelect (Connect docs, "Aggregations")', () => {
   it('parses vector 6 in input order, aliases and paths keeping their case', () => {
     expect(
-      parseSelect({ itemsSold: 'count', totalPrice: { sum: 'price' }, AveragePrice: { avg: 'Item.Price' }, min: { min: 'p' }, max: { max: '[Scripts]' } }),
+      parseSelect({
+        itemsSold: 'count',
+        totalPrice: { sum: 'price' },
+        AveragePrice: { avg: 'Item.Price' },
+        min: { min: 'p' },
+        max: { max: '[Scripts]' },
+      }),
     ).toEqual([
       { alias: 'itemsSold', operation: 'count' },
       { alias: 'totalPrice', operation: 'sum', property: 'price', path: ['price'] },
@@ -19,7 +25,9 @@ describe('parseSelect (Connect docs, "Aggregations")', () => {
   });
 
   it.each(['count', ['count'], 5, true])('rejects a select that is not an object (%j)', (value) => {
-    expect(errorsOf(() => parseSelect(value))).toEqual([{ field: 'select', description: expect.stringContaining('The select must be an object') }]);
+    expect(errorsOf(() => parseSelect(value))).toEqual([
+      { field: 'select', description: expect.stringContaining('The select must be an object') },
+    ]);
   });
 
   it('collects one error per bad alias', () => {

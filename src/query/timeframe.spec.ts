@@ -10,7 +10,6 @@ function range(value: unknown, now: string, timezone: QueryTimezone | null = nul
   return [tf.start?.toISOString() ?? null, tf.end?.toISOString() ?? null];
 }
 
-
 const NOW = '2026-05-13T15:42:17.123Z'; // a Wednesday
 
 describe('resolveTimeframe in UTC', () => {
@@ -236,7 +235,10 @@ describe('resolveTimeframe with an absolute timeframe', () => {
     const serverZone = Settings.defaultZone;
     Settings.defaultZone = 'Asia/Kolkata';
     try {
-      expect(range({ start: '2015-02-01T00:00:00', end: '2015-02-02' }, NOW)).toEqual(['2015-02-01T00:00:00.000Z', '2015-02-02T00:00:00.000Z']);
+      expect(range({ start: '2015-02-01T00:00:00', end: '2015-02-02' }, NOW)).toEqual([
+        '2015-02-01T00:00:00.000Z',
+        '2015-02-02T00:00:00.000Z',
+      ]);
       expect(range('today', NOW)).toEqual(['2026-05-13T00:00:00.000Z', '2026-05-14T00:00:00.000Z']);
     } finally {
       Settings.defaultZone = serverZone;
@@ -331,9 +333,7 @@ describe('resolveTimeframe errors (422)', () => {
   });
 
   it('rejects start after end', () => {
-    const errors = errorsOf(() =>
-      resolveTimeframe({ start: '2015-02-02T00:00:00Z', end: '2015-02-01T00:00:00Z' }, null, new Date(NOW)),
-    );
+    const errors = errorsOf(() => resolveTimeframe({ start: '2015-02-02T00:00:00Z', end: '2015-02-01T00:00:00Z' }, null, new Date(NOW)));
     expect(errors).toEqual([{ field: 'timeframe', description: 'The timeframe start must not be after its end.' }]);
   });
 });

@@ -51,7 +51,6 @@ const LUXON_UNIT = {
   years: 'year',
 } as const;
 
-
 const FORMS_DESCRIPTION =
   `a named timeframe (${[...NAMED_TIMEFRAMES.keys()].join(', ')}), ` +
   '{"current": {"<unit>": N}}, {"previous": {"<unit>": N}} ' +

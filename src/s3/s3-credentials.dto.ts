@@ -12,7 +12,10 @@ export class S3CredentialsDto {
   @IsString()
   s3AccessKeyId: string;
 
-  @ApiProperty({ description: 'Secret access key for the bucket; stored encrypted, wiped when the export or import ends.', example: 'NOT_TELLING' })
+  @ApiProperty({
+    description: 'Secret access key for the bucket; stored encrypted, wiped when the export or import ends.',
+    example: 'NOT_TELLING',
+  })
   @MaxLength(256)
   @Matches(PRINTABLE_ASCII, { message: '$property must be printable ASCII without spaces' })
   @IsString()

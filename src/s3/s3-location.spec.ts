@@ -6,16 +6,28 @@ const ALLOWED = ['http://127.0.0.1:4569', 'https://minio.internal.example'];
 describe('parseS3Path', () => {
   it.each<[string, S3Location]>([
     ['https://my-bucket.s3.amazonaws.com/exports/', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/' }],
-    ['https://my-bucket.s3.ap-southeast-2.amazonaws.com/a/b', { endpoint: null, region: 'ap-southeast-2', bucket: 'my-bucket', prefix: 'a/b/' }],
+    [
+      'https://my-bucket.s3.ap-southeast-2.amazonaws.com/a/b',
+      { endpoint: null, region: 'ap-southeast-2', bucket: 'my-bucket', prefix: 'a/b/' },
+    ],
     ['https://my-bucket.s3-eu-west-1.amazonaws.com/', { endpoint: null, region: 'eu-west-1', bucket: 'my-bucket', prefix: '' }],
     ['https://my.dotted.bucket.s3.amazonaws.com/x', { endpoint: null, region: 'us-east-1', bucket: 'my.dotted.bucket', prefix: 'x/' }],
     ['https://s3.amazonaws.com/my-bucket/exports', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/' }],
-    ['https://s3.us-west-2.amazonaws.com/my-bucket/deep//path/', { endpoint: null, region: 'us-west-2', bucket: 'my-bucket', prefix: 'deep/path/' }],
+    [
+      'https://s3.us-west-2.amazonaws.com/my-bucket/deep//path/',
+      { endpoint: null, region: 'us-west-2', bucket: 'my-bucket', prefix: 'deep/path/' },
+    ],
     ['https://s3-us-gov-west-1.amazonaws.com/my-bucket', { endpoint: null, region: 'us-gov-west-1', bucket: 'my-bucket', prefix: '' }],
     ['s3://my-bucket/exports/2015', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: 'exports/2015/' }],
     ['s3://my-bucket', { endpoint: null, region: 'us-east-1', bucket: 'my-bucket', prefix: '' }],
-    ['http://127.0.0.1:4569/local/exports/', { endpoint: 'http://127.0.0.1:4569', region: 'us-east-1', bucket: 'local', prefix: 'exports/' }],
-    ['https://minio.internal.example/bk1/with%20space/', { endpoint: 'https://minio.internal.example', region: 'us-east-1', bucket: 'bk1', prefix: 'with space/' }],
+    [
+      'http://127.0.0.1:4569/local/exports/',
+      { endpoint: 'http://127.0.0.1:4569', region: 'us-east-1', bucket: 'local', prefix: 'exports/' },
+    ],
+    [
+      'https://minio.internal.example/bk1/with%20space/',
+      { endpoint: 'https://minio.internal.example', region: 'us-east-1', bucket: 'bk1', prefix: 'with space/' },
+    ],
   ])('%s', (s3Path, expected) => {
     expect(parseS3Path(s3Path, ALLOWED)).toEqual(expected);
   });
@@ -71,10 +83,13 @@ describe('parseS3ObjectPath', () => {
     expect([parsed.location.bucket, parsed.key, parsed.location.prefix]).toEqual([bucket, key, '']);
   });
 
-  it.each(['s3://mybucket', 's3://mybucket/', 's3://mybucket/folder/', 'http://10.0.0.1/mybucket/a.json', `s3://mybucket/${'k'.repeat(1025)}`])(
-    'refuses %j with 422 on s3Path',
-    (s3Path) => {
-      expect(errorsOf(() => parseS3ObjectPath(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
-    },
-  );
+  it.each([
+    's3://mybucket',
+    's3://mybucket/',
+    's3://mybucket/folder/',
+    'http://10.0.0.1/mybucket/a.json',
+    `s3://mybucket/${'k'.repeat(1025)}`,
+  ])('refuses %j with 422 on s3Path', (s3Path) => {
+    expect(errorsOf(() => parseS3ObjectPath(s3Path, ALLOWED))).toEqual([{ field: 's3Path', description: expect.any(String) }]);
+  });
 });

@@ -26,7 +26,10 @@ export function queryClient(t: TestApp, project: CreatedProject): QueryClient {
     async push(batch) {
       for (const [collection, events] of Object.entries(batch)) {
         for (let i = 0; i < events.length; i += 5000) {
-          const res = await t.http.post('/events').set(auth(project, 'push')).send({ [collection]: events.slice(i, i + 5000) });
+          const res = await t.http
+            .post('/events')
+            .set(auth(project, 'push'))
+            .send({ [collection]: events.slice(i, i + 5000) });
           expect(res.status).toBe(200);
           const results = Object.values(res.body as Record<string, Array<{ success: boolean; message?: string }>>).flat();
           expect(results.filter((r) => !r.success)).toEqual([]);

@@ -28,13 +28,7 @@
  *
  * Free of jest imports on purpose: demo scripts compiled with tsc reuse it.
  */
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  paginateListObjectsV2,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, paginateListObjectsV2, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -137,10 +131,7 @@ export interface UploadPartCount {
  * - `{ delayMs }`: nothing is read for `delayMs` ms, then the request is handled normally.
  */
 export type S3Fault =
-  | { status: number; code: string; message?: string }
-  | { reset: true; afterBytes?: number }
-  | { stall: true }
-  | { delayMs: number };
+  { status: number; code: string; message?: string } | { reset: true; afterBytes?: number } | { stall: true } | { delayMs: number };
 
 export type S3FaultKind = 'status' | 'reset' | 'stall' | 'delay';
 
@@ -466,11 +457,10 @@ export function verifySigV4(
       throw new S3RequestError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
     }
     if (!PAYLOAD_HASHES.has(declared) && !/^[0-9a-f]{64}$/i.test(declared)) {
-      throw new S3RequestError(
-        'InvalidArgument',
-        'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-…, or a valid sha256 value.',
-        { ArgumentName: 'x-amz-content-sha256', ArgumentValue: declared },
-      );
+      throw new S3RequestError('InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-…, or a valid sha256 value.', {
+        ArgumentName: 'x-amz-content-sha256',
+        ArgumentValue: declared,
+      });
     }
     payloadHash = declared;
   } else {
@@ -491,10 +481,7 @@ export function verifySigV4(
       );
     }
     if (!/^\d+$/.test(expires) || Number(expires) < 1 || Number(expires) > 604800) {
-      throw new S3RequestError(
-        'AuthorizationQueryParametersError',
-        'X-Amz-Expires must be a number of seconds from 1 to 604800 (a week)',
-      );
+      throw new S3RequestError('AuthorizationQueryParametersError', 'X-Amz-Expires must be a number of seconds from 1 to 604800 (a week)');
     }
     fields = { credential, signedHeaders, signature, amzDate };
     // Presigned URLs sign no body unless the signer put a hash in the query or a signed header.
@@ -523,13 +510,23 @@ export function verifySigV4(
     );
   }
   if (date !== fields.amzDate.slice(0, 8)) {
-    throw new S3RequestError(errorCode, `Invalid credential date "${date}". This date is not the same as X-Amz-Date: "${fields.amzDate.slice(0, 8)}".`);
+    throw new S3RequestError(
+      errorCode,
+      `Invalid credential date "${date}". This date is not the same as X-Amz-Date: "${fields.amzDate.slice(0, 8)}".`,
+    );
   }
   if (service !== 's3') {
-    throw new S3RequestError(errorCode, `Error parsing the X-Amz-Credential parameter; incorrect service "${service}". This endpoint belongs to "s3".`);
+    throw new S3RequestError(
+      errorCode,
+      `Error parsing the X-Amz-Credential parameter; incorrect service "${service}". This endpoint belongs to "s3".`,
+    );
   }
   if (opts.region !== undefined && region !== opts.region) {
-    throw new S3RequestError(errorCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${opts.region}'`, { Region: opts.region });
+    throw new S3RequestError(
+      errorCode,
+      `The authorization header is malformed; the region '${region}' is wrong; expecting '${opts.region}'`,
+      { Region: opts.region },
+    );
   }
   const secret = opts.credentials.get(accessKeyId);
   if (secret === undefined) {
@@ -633,7 +630,8 @@ export function decodeAwsChunked(
   let pos = 0;
   const readLine = (): string => {
     const end = raw.indexOf('\r\n', pos);
-    if (end < 0) throw new S3RequestError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+    if (end < 0)
+      throw new S3RequestError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
     const line = raw.subarray(pos, end).toString('latin1');
     pos = end + 2;
     return line;
@@ -650,7 +648,9 @@ export function decodeAwsChunked(
     pos += size;
     if (signed) {
       const provided = extensions.find((e) => e.startsWith('chunk-signature='))?.slice('chunk-signature='.length) ?? '';
-      const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', signature!.amzDate, signature!.scope, previous, EMPTY_SHA256, sha256Hex(data)].join('\n');
+      const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', signature!.amzDate, signature!.scope, previous, EMPTY_SHA256, sha256Hex(data)].join(
+        '\n',
+      );
       const expected = hmac(signature!.signingKey, stringToSign).toString('hex');
       if (!sameHex(expected, provided)) {
         throw new S3RequestError('SignatureDoesNotMatch', 'The chunk signature we calculated does not match the signature you provided.', {
@@ -682,7 +682,9 @@ export function decodeAwsChunked(
   }
   if (pos !== raw.length) throw malformed('bytes after the final chunk');
   if (signed && withTrailer) {
-    const canonical = Object.entries(trailers).map(([k, v]) => `${k}:${v}\n`).join('');
+    const canonical = Object.entries(trailers)
+      .map(([k, v]) => `${k}:${v}\n`)
+      .join('');
     const stringToSign = ['AWS4-HMAC-SHA256-TRAILER', signature!.amzDate, signature!.scope, previous, sha256Hex(canonical)].join('\n');
     const expected = hmac(signature!.signingKey, stringToSign).toString('hex');
     if (!sameHex(expected, trailerSignature ?? '')) {
@@ -750,7 +752,10 @@ function uriEncode(s: string): string {
  * does not depend on which optional escapes the client used. */
 function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
-  return rawPath.split('/').map((seg) => uriEncode(decode(seg))).join('/');
+  return rawPath
+    .split('/')
+    .map((seg) => uriEncode(decode(seg)))
+    .join('/');
 }
 
 function canonicalQuery(pairs: [string, string][]): string {
@@ -863,7 +868,12 @@ class ProxyHandler {
         sendXml(req, res, 200, await uploads.listXml(info.bucket!, parseQuery(queryString(url))));
         return;
       }
-      if (info.operation === 'UploadPart' || info.operation === 'CompleteMultipartUpload' || info.operation === 'AbortMultipartUpload' || info.operation === 'ListParts') {
+      if (
+        info.operation === 'UploadPart' ||
+        info.operation === 'CompleteMultipartUpload' ||
+        info.operation === 'AbortMultipartUpload' ||
+        info.operation === 'ListParts'
+      ) {
         upload = await uploads.requireUpload(info);
         if (info.operation === 'UploadPart') checkPartNumber(url);
         if (info.operation === 'AbortMultipartUpload') {
@@ -911,10 +921,14 @@ class ProxyHandler {
       ) {
         body = await readAll(req);
         if (/^[0-9a-f]{64}$/i.test(payloadHash) && sha256Hex(body) !== payloadHash.toLowerCase()) {
-          throw new S3RequestError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
-            ClientComputedContentSHA256: payloadHash,
-            S3ComputedContentSHA256: sha256Hex(body),
-          });
+          throw new S3RequestError(
+            'XAmzContentSHA256Mismatch',
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            {
+              ClientComputedContentSHA256: payloadHash,
+              S3ComputedContentSHA256: sha256Hex(body),
+            },
+          );
         }
         if (method === 'PUT') checkChecksums(body, pickHeaders(req, headerChecksums));
       }
@@ -1089,7 +1103,18 @@ function escapeXml(s: string): string {
 
 /** Query parameters that do not change which operation a request is (SDK tags, signing, GET options). */
 const NEUTRAL_PARAMS = /^(x-id|versionId|partNumber|response-.*|X-Amz-.*)$/;
-const LIST_OBJECTS_PARAMS = new Set(['list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'x-id']);
+const LIST_OBJECTS_PARAMS = new Set([
+  'list-type',
+  'prefix',
+  'delimiter',
+  'marker',
+  'max-keys',
+  'continuation-token',
+  'start-after',
+  'encoding-type',
+  'fetch-owner',
+  'x-id',
+]);
 
 /**
  * Names the S3 operation of a request from its method, raw target (`/bucket/key?query`) and
@@ -1225,9 +1250,7 @@ class RequestRecorder {
       if (r.status !== null && r.status >= 200 && r.status < 300) count.succeeded++;
       count.statuses.push(r.status);
     }
-    return [...byPart.values()].sort(
-      (a, b) => uploadOrder.get(a.uploadId)! - uploadOrder.get(b.uploadId)! || a.partNumber - b.partNumber,
-    );
+    return [...byPart.values()].sort((a, b) => uploadOrder.get(a.uploadId)! - uploadOrder.get(b.uploadId)! || a.partNumber - b.partNumber);
   }
 }
 
@@ -1297,7 +1320,11 @@ async function injectFault(
   if (expectContinue) res.writeContinue();
   if ('status' in fault) {
     await readAll(req);
-    sendError(req, res, new S3RequestError(fault.code, fault.message ?? FAULT_MESSAGES[fault.code] ?? `Injected fault ${fault.code}`, {}, fault.status));
+    sendError(
+      req,
+      res,
+      new S3RequestError(fault.code, fault.message ?? FAULT_MESSAGES[fault.code] ?? `Injected fault ${fault.code}`, {}, fault.status),
+    );
     return;
   }
   if ('stall' in fault) {
@@ -1368,7 +1395,10 @@ class MultipartStore {
       !/[/\\]/.test(bucket) &&
       bucket !== '.' &&
       bucket !== '..' &&
-      (await stat(path.join(this.root, bucket)).then((s) => s.isDirectory(), () => false));
+      (await stat(path.join(this.root, bucket)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ));
     if (!ok) throw new S3RequestError('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket ?? '' });
     return bucket;
   }
@@ -1411,9 +1441,7 @@ class MultipartStore {
     const uploads = (await Promise.all(names.map((id) => this.get(bucket, id)))).filter((u) => u !== undefined);
     return uploads.sort(
       (a, b) =>
-        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
-        a.initiated.getTime() - b.initiated.getTime() ||
-        (a.uploadId < b.uploadId ? -1 : 1),
+        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1),
     );
   }
 
@@ -1496,7 +1524,8 @@ class MultipartStore {
     const all = await this.list(bucket);
     const markerIndex = keyMarker && uploadIdMarker ? all.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker) : -1;
     const candidates = all.filter(
-      (u, i) => u.key.startsWith(prefix) && (keyMarker === '' || u.key > keyMarker || (markerIndex >= 0 && u.key === keyMarker && i > markerIndex)),
+      (u, i) =>
+        u.key.startsWith(prefix) && (keyMarker === '' || u.key > keyMarker || (markerIndex >= 0 && u.key === keyMarker && i > markerIndex)),
     );
     const page = candidates.slice(0, max);
     const truncated = candidates.length > page.length;
@@ -1566,13 +1595,20 @@ class MultipartStore {
       etag: /<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1],
     }));
     if (listed.length === 0 || listed.some((p) => p.partNumber === undefined || p.etag === undefined)) {
-      throw new S3RequestError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+      throw new S3RequestError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema.',
+      );
     }
     for (let i = 1; i < listed.length; i++) {
       if (Number(listed[i].partNumber) <= Number(listed[i - 1].partNumber)) {
-        throw new S3RequestError('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
-          UploadId: upload.uploadId,
-        });
+        throw new S3RequestError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+          {
+            UploadId: upload.uploadId,
+          },
+        );
       }
     }
     const stored = new Map((await this.parts(bucket, upload.uploadId)).map((p) => [p.partNumber, p]));
@@ -1612,13 +1648,19 @@ class MultipartStore {
 function parseMax(value: string | undefined, name: string): number {
   if (value === undefined) return 1000;
   if (!/^\d+$/.test(value)) {
-    throw new S3RequestError('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: value });
+    throw new S3RequestError('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: value,
+    });
   }
   return Math.min(Number(value), 1000);
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&(quot|amp|lt|gt|apos|#34|#x22);/g, (_, e: string) => ({ quot: '"', amp: '&', lt: '<', gt: '>', apos: "'", '#34': '"', '#x22': '"' })[e]!);
+  return s.replace(
+    /&(quot|amp|lt|gt|apos|#34|#x22);/g,
+    (_, e: string) => ({ quot: '"', amp: '&', lt: '<', gt: '>', apos: "'", '#34': '"', '#x22': '"' })[e]!,
+  );
 }
 
 function requestIdHex(): string {
@@ -1654,7 +1696,9 @@ export async function expectNoIncompleteUploads(
     if (Date.now() >= deadline) {
       throw new Error(
         `Expected no incomplete multipart uploads${opts.bucket !== undefined ? ` in bucket ${opts.bucket}` : ''}, found ${open.length}:\n` +
-          open.map((u) => `  ${u.bucket}/${u.key} uploadId=${u.uploadId} parts=${u.parts} initiated=${u.initiated.toISOString()}`).join('\n'),
+          open
+            .map((u) => `  ${u.bucket}/${u.key} uploadId=${u.uploadId} parts=${u.parts} initiated=${u.initiated.toISOString()}`)
+            .join('\n'),
       );
     }
     await sleep(50);

@@ -56,7 +56,7 @@ export class CreateS3ExportDto extends S3CredentialsDto {
     default: ExportCompression.None,
     description:
       '`none` (default): the object is `<prefix><id>.json`, plain NDJSON. `gzip`: the object is `<prefix><id>.json.gz`, ' +
-      'the same NDJSON gzip-compressed (the monitor\'s `filename` says which).',
+      "the same NDJSON gzip-compressed (the monitor's `filename` says which).",
     example: ExportCompression.Gzip,
   })
   // Absent means `none`; null or any other value is a 422 on `compression`.

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, Validate, ValidationArguments, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { collectionNameProblem } from '../../common/collection-param';
 import { ExportStatus } from '../entities/export.entity';
 import { ExportStatusDto } from './export-status.dto';
@@ -52,7 +63,10 @@ export class ListExportsQueryDto {
   @Max(MAX_EXPORT_LIST_LIMIT, { message: `limit must be an integer from 1 to ${MAX_EXPORT_LIST_LIMIT}` })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `next` value of the previous page; absent for the first page.', example: 'MjAyNi0wMS0wMlQwMzowNDowNS4xMjM0NTZaLDU1YjgwZGQ0ZWI2NzQyNDgxYzYyYzA1ZQ' })
+  @ApiPropertyOptional({
+    description: 'The `next` value of the previous page; absent for the first page.',
+    example: 'MjAyNi0wMS0wMlQwMzowNDowNS4xMjM0NTZaLDU1YjgwZGQ0ZWI2NzQyNDgxYzYyYzA1ZQ',
+  })
   @IsOptional()
   @IsString({ message: 'cursor must be given once, as the `next` value of an earlier answer' })
   cursor?: string;

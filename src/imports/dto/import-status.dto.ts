@@ -29,10 +29,18 @@ export class ImportStatusDto {
   @ApiProperty({ example: 5130985, description: 'Events stored so far (committed).' })
   importedEvents: number;
 
-  @ApiProperty({ example: 0, description: 'Valid events not stored because an event with the same id was already stored (or came earlier in the file).' })
+  @ApiProperty({
+    example: 0,
+    description: 'Valid events not stored because an event with the same id was already stored (or came earlier in the file).',
+  })
   duplicateEvents: number;
 
-  @ApiProperty({ example: 42.43, minimum: 0, maximum: 100, description: 'Bytes of the object read over its size, 0–100 (two decimals); 100 when Complete.' })
+  @ApiProperty({
+    example: 42.43,
+    minimum: 0,
+    maximum: 100,
+    description: 'Bytes of the object read over its size, 0–100 (two decimals); 100 when Complete.',
+  })
   percentComplete: number;
 
   @ApiProperty({ example: '15096/s', description: 'Events stored per second since the import started (to `finished`, or now).' })

@@ -46,10 +46,10 @@ export class QueryMetadataDto {
 
 /** The time span of one interval bucket: `start <= timestamp < end`. */
 export class IntervalBoundsDto {
-  @ApiProperty({ example: '2015-02-01T00:00:00+00:00', description: 'ISO-8601 with the query timezone\'s offset at that instant.' })
+  @ApiProperty({ example: '2015-02-01T00:00:00+00:00', description: "ISO-8601 with the query timezone's offset at that instant." })
   start: string;
 
-  @ApiProperty({ example: '2015-02-02T00:00:00+00:00', description: 'ISO-8601 with the query timezone\'s offset; exclusive.' })
+  @ApiProperty({ example: '2015-02-02T00:00:00+00:00', description: "ISO-8601 with the query timezone's offset; exclusive." })
   end: string;
 }
 
