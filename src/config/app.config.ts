@@ -139,7 +139,20 @@ export class AppConfig {
   importBatchLines: number;
   /** Most unfinished (Pending or Running) imports one project may have; one more POST answers 429. */
   importMaxPendingPerProject: number;
+  /** `json`: one JSON object per log line (the default when NODE_ENV=production); `pretty`: text for a terminal. */
+  logFormat: 'json' | 'pretty';
+  /** Lowest level logged: `fatal`, `error`, `warn`, `info` (default), `debug`, `trace`. */
+  logLevel: LogLevelName;
+  /** Port of a separate HTTP listener that serves `/metrics` without a token; null: `/metrics` on PORT behind X-Admin-Token. */
+  metricsPort: number | null;
+  /** Port on which a worker-only process (ROLE=worker) answers `/health`, `/health/ready` (and `/metrics`); null: none. */
+  healthPort: number | null;
+  /** After SIGTERM/SIGINT: how long in-flight requests and running jobs get before the process exits, ms. */
+  shutdownGraceMs: number;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 const DEFAULTS = {
   PORT: '3000',
@@ -190,6 +203,8 @@ const DEFAULTS = {
   IMPORT_CONCURRENCY: '2',
   IMPORT_BATCH_LINES: '2000',
   IMPORT_MAX_PENDING_PER_PROJECT: '5',
+  LOG_LEVEL: 'info',
+  SHUTDOWN_GRACE_MS: '25000',
 } as const;
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -230,6 +245,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
     return value === 'true';
   };
+
+  const optionalPort = (name: 'METRICS_PORT' | 'HEALTH_PORT'): number | null => {
+    const text = env[name]?.trim();
+    if (!text) return null;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) problems.push(`${name} must be a port from 1 to 65535`);
+    return value;
+  };
+  const logFormatText = env.LOG_FORMAT?.trim() || (env.NODE_ENV?.trim() === 'production' ? 'json' : 'pretty');
+  if (logFormatText !== 'json' && logFormatText !== 'pretty') problems.push('LOG_FORMAT must be json or pretty');
+  const logFormat = logFormatText === 'json' ? 'json' : 'pretty';
+  const logLevel = read('LOG_LEVEL').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const host = read('HOST');
   if (isIP(host) === 0 && host !== 'localhost') {
@@ -349,6 +377,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     importConcurrency: int('IMPORT_CONCURRENCY', 1),
     importBatchLines: int('IMPORT_BATCH_LINES', 1, 50_000),
     importMaxPendingPerProject: int('IMPORT_MAX_PENDING_PER_PROJECT', 1),
+    logFormat,
+    logLevel: logLevel as LogLevelName,
+    metricsPort: optionalPort('METRICS_PORT'),
+    healthPort: optionalPort('HEALTH_PORT'),
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 0),
   });
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
