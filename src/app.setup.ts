@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
+import { SECURITY_SCHEMES } from './common/auth';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { closeUnreadBodies } from './common/json-body';
@@ -34,6 +35,34 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are `{"errorMessage": "..."}` or, for validation, `422 {"errors": [{"field", "description"}]}`.',
     )
     .setVersion('1')
+    // Credentials are read from these headers only (src/common/auth.ts): no query-string key, no
+    // Basic auth. Operations name the schemes they need (`@RequiresKey`: X-Project-Id AND
+    // X-Api-Key; `@RequiresAdminToken`: X-Admin-Token), so Swagger UI's Authorize dialog sends them.
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-Project-Id', description: 'The project id (24 hex characters). Sent with X-Api-Key.' },
+      SECURITY_SCHEMES.projectId,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Api-Key',
+        description:
+          'A key of the project in X-Project-Id: its master, push/query, push or query key, or a filtered key ' +
+          '(docs/keys.md). Pushes take the master, push/query or push key; queries and exports the master, ' +
+          "push/query or query key; deleting a collection the master key only. Each operation's 403 says which keys it takes.",
+      },
+      SECURITY_SCHEMES.apiKey,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Admin-Token',
+        description: 'The operator token (env ADMIN_TOKEN), for /projects. Admin endpoints answer 403 while ADMIN_TOKEN is unset.',
+      },
+      SECURITY_SCHEMES.adminToken,
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,

@@ -58,14 +58,36 @@ describe('OpenAPI document', () => {
     expect(schemaOf('/projects', 'get', '200')).toBe('#/components/schemas/ProjectListDto');
     expect(schemaOf('/projects/{projectId}/keys/reset', 'post', '200')).toBe('#/components/schemas/CreatedProjectDto');
     expect(schemaOf('/projects/{projectId}/keys/reset', 'post', '404')).toBe('#/components/schemas/ErrorMessageDto');
-    // The X-Api-Key parameter says which keys each endpoint takes, filtered keys' form included.
-    const apiKeyOf = (path: string, method: string) =>
-      (doc.paths[path][method] as unknown as { parameters: Array<{ name: string; description: string }> }).parameters.find(
-        (p) => p.name === 'X-Api-Key',
-      )?.description;
-    expect(apiKeyOf('/events/{collection}', 'post')).toMatch(/filtered key with `"canPush": true`: `<IV: 32 hex characters>-<ciphertext/);
-    expect(apiKeyOf('/events/{collection}', 'get')).toMatch(/filtered key with `"canQuery": true`, whose `filters` are ANDed/);
-    expect(apiKeyOf('/collections/{collection}', 'delete')).toBe('The master key of the project (no other key, filtered keys included).');
+    // Credentials are security schemes (Swagger UI's Authorize), not parameters: X-Project-Id AND
+    // X-Api-Key on project endpoints, X-Admin-Token on /projects, nothing on /health.
+    const operation = (path: string, method: string) =>
+      doc.paths[path][method] as unknown as {
+        parameters?: Array<{ name: string }>;
+        security?: unknown;
+        responses: Record<string, { description: string }>;
+      };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        const op = operation(path, method);
+        expect((op.parameters ?? []).map((p) => p.name)).not.toEqual(expect.arrayContaining(['X-Api-Key']));
+        const expected =
+          path === '/health' ? undefined : path.startsWith('/projects') ? [{ adminToken: [] }] : [{ apiKey: [], projectId: [] }];
+        expect({ path, method, security: op.security }).toEqual({ path, method, security: expected });
+      }
+    }
+    const schemes = (doc as unknown as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes;
+    expect(schemes).toEqual({
+      projectId: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Project-Id' }),
+      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }),
+      adminToken: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' }),
+    });
+    // Each endpoint's 403 says which keys it takes, filtered keys' form included.
+    const forbidden = (path: string, method: string) => operation(path, method).responses['403'].description;
+    expect(forbidden('/events/{collection}', 'post')).toMatch(/filtered key with `"canPush": true`: `<IV: 32 hex characters>-<ciphertext/);
+    expect(forbidden('/events/{collection}', 'get')).toMatch(/filtered key with `"canQuery": true`, whose `filters` are ANDed/);
+    expect(forbidden('/collections/{collection}', 'delete')).toMatch(
+      /This endpoint takes: The master key of the project \(no other key, filtered keys included\)\.$/,
+    );
     expect(doc.paths['/events/{collection}/export'].post.responses['429']).toMatchObject({
       description: expect.stringContaining('EXPORT_MAX_PENDING_PER_PROJECT'),
     });

@@ -2,7 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMet
 import { Reflector } from '@nestjs/core';
 import {
   ApiForbiddenResponse,
-  ApiHeader,
+  ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -13,6 +13,7 @@ import { AppConfig } from '../config/app.config';
 import { Permission } from '../projects/entities/api-key.entity';
 import { INVALID_FILTERED_KEY_MESSAGE } from '../projects/filtered-key';
 import { ProjectContext, ProjectsService } from '../projects/projects.service';
+import { ErrorExampleName, errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { ForbiddenError, UnauthorizedError } from './errors';
 import { ProjectLimit, RateLimitService } from './rate-limit';
@@ -33,7 +34,13 @@ const FILTERED_KEY_FORM =
   '`<IV: 32 hex characters>-<ciphertext: hex>` (either case): `{"filters": {...}, "canQuery": bool, "canPush": bool}` ' +
   'encrypted with AES-256-CBC and the master key, as the Connect SDKs generate it (docs/keys.md)';
 
-/** The `X-Api-Key` header's description: which keys an endpoint takes (README, "Keys and projects"; docs/keys.md). */
+/**
+ * Names of the OpenAPI security schemes (`buildOpenApiDocument` declares them): Swagger UI's
+ * Authorize dialog asks for each once and sends it as its header on every operation that needs it.
+ */
+export const SECURITY_SCHEMES = { projectId: 'projectId', apiKey: 'apiKey', adminToken: 'adminToken' } as const;
+
+/** Which keys an endpoint takes (README, "Keys and projects"; docs/keys.md), shown in its 403's description. */
 const API_KEY_DOCS: Record<Permission, string> = {
   push: `The master, push/query or push key of the project, or a filtered key with \`"canPush": true\`: ${FILTERED_KEY_FORM}.`,
   query:
@@ -47,6 +54,17 @@ const RATE_LIMIT_HEADERS = {
   'RateLimit-Limit': { description: 'Requests (or failed authentications) allowed per window.', schema: { type: 'integer' } },
   'RateLimit-Remaining': { description: 'Requests left in the current window (0).', schema: { type: 'integer' } },
   'RateLimit-Reset': { description: 'Seconds until the current window ends.', schema: { type: 'integer' } },
+};
+
+/** The 403 example of each permission: the body a key without it gets. */
+const FORBIDDEN_EXAMPLE: Record<Permission, ErrorExampleName> = { push: 'cannotPush', query: 'cannotQuery', admin: 'notMasterKey' };
+
+/** The 429 example of each per-project limit. */
+const PROJECT_LIMIT_EXAMPLE: Record<ProjectLimit, ErrorExampleName> = {
+  pushes: 'tooManyPushes',
+  queries: 'tooManyQueries',
+  smallExports: 'tooManySmallExports',
+  s3Exports: 'tooManyS3Exports',
 };
 
 const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
@@ -64,6 +82,7 @@ const DEPENDENCY_UNAVAILABLE = {
   type: ErrorMessageDto,
   description: 'PostgreSQL (or Redis) does not answer, with Retry-After (README, "Running it": operations).',
   headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+  examples: errorExamples('dependencyUnavailable'),
 };
 
 const FAILED_AUTH_DOC =
@@ -81,25 +100,36 @@ export function RequiresKey(
   limit?: ProjectLimit,
   docs: {
     /** Another reason for a 429 the endpoint itself answers (with Retry-After), for its documentation. */ tooManyRequests?: string;
+    /** The example body of that 429. */ tooManyRequestsExample?: ErrorExampleName;
   } = {},
 ): MethodDecorator & ClassDecorator {
+  const tooManyExamples: ErrorExampleName[] = ['tooManyFailedAuthentications'];
+  if (limit) tooManyExamples.push(PROJECT_LIMIT_EXAMPLE[limit]);
+  if (docs.tooManyRequestsExample) tooManyExamples.push(docs.tooManyRequestsExample);
   return applyDecorators(
     SetMetadata(PERMISSION, permission),
     SetMetadata(PROJECT_LIMIT, limit),
-    ApiHeader({ name: 'X-Project-Id', required: true, description: 'The project id (24 hex characters).' }),
-    ApiHeader({ name: 'X-Api-Key', required: true, description: API_KEY_DOCS[permission] }),
+    // One requirement naming both schemes: the two headers are sent together (OpenAPI: AND).
+    ApiSecurity({ [SECURITY_SCHEMES.projectId]: [], [SECURITY_SCHEMES.apiKey]: [] }),
     ApiUnauthorizedResponse({
       type: ErrorMessageDto,
       description:
-        'Missing or unknown project id or API key, or a filtered key that is invalid for the project (one message whatever the reason).',
+        'No X-Project-Id or X-Api-Key header, an unknown project id or API key, or a filtered key that is invalid for the project; ' +
+        'an unknown id and a wrong key get the same message.',
+      examples: errorExamples('missingCredentials', 'wrongCredentials', 'invalidFilteredKey'),
     }),
-    ApiForbiddenResponse({ type: ErrorMessageDto, description: `The key is not allowed to ${PERMISSION_NAMES[permission]}.` }),
+    ApiForbiddenResponse({
+      type: ErrorMessageDto,
+      description: `The key is valid but not allowed to ${PERMISSION_NAMES[permission]}. This endpoint takes: ${API_KEY_DOCS[permission]}`,
+      examples: errorExamples(FORBIDDEN_EXAMPLE[permission]),
+    }),
     ApiTooManyRequestsResponse({
       type: ErrorMessageDto,
       description:
         `Rate limit used up: ${limit ? `${PROJECT_LIMIT_DOCS[limit]}, or ` : ''}${FAILED_AUTH_DOC}` +
         (docs.tooManyRequests ? `; or ${docs.tooManyRequests}.` : '.'),
       headers: RATE_LIMIT_HEADERS,
+      examples: errorExamples(...tooManyExamples),
     }),
     ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),
   );
@@ -109,13 +139,22 @@ export function RequiresKey(
 export function RequiresAdminToken(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ADMIN, true),
-    ApiHeader({ name: 'X-Admin-Token', required: true, description: 'The operator token (env ADMIN_TOKEN).' }),
-    ApiUnauthorizedResponse({ type: ErrorMessageDto, description: 'Missing or wrong admin token.' }),
-    ApiForbiddenResponse({ type: ErrorMessageDto, description: 'Admin endpoints are disabled (ADMIN_TOKEN is not set).' }),
+    ApiSecurity(SECURITY_SCHEMES.adminToken),
+    ApiUnauthorizedResponse({
+      type: ErrorMessageDto,
+      description: 'No X-Admin-Token header, or not the operator token.',
+      examples: errorExamples('wrongAdminToken'),
+    }),
+    ApiForbiddenResponse({
+      type: ErrorMessageDto,
+      description: 'Admin endpoints are disabled: ADMIN_TOKEN is not set (whatever token is sent).',
+      examples: errorExamples('adminDisabled'),
+    }),
     ApiTooManyRequestsResponse({
       type: ErrorMessageDto,
       description: `Rate limit used up: ${FAILED_AUTH_DOC}.`,
       headers: RATE_LIMIT_HEADERS,
+      examples: errorExamples('tooManyFailedAuthentications'),
     }),
     ApiServiceUnavailableResponse(DEPENDENCY_UNAVAILABLE),
   );

@@ -1,9 +1,10 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiPayloadTooLargeResponse, ApiUnsupportedMediaTypeResponse } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
 import { Observable } from 'rxjs';
+import { errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { BadRequestError, ConnectError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
 import { parseJsonBody } from './json-text';
@@ -31,17 +32,38 @@ export interface JsonBodySpec {
 
 const JSON_BODY = 'connect:json-body';
 
+/** `1048576` → `1 MiB (1,048,576 bytes)`, for the 413's description. */
+function bytesText(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  const size = Number.isInteger(mib) ? `${mib} MiB` : `${bytes / 1024} KiB`;
+  return `${size} (${bytes.toLocaleString('en-US')} bytes)`;
+}
+
 /**
  * Marks an endpoint as taking a JSON body. Only such endpoints read one, and only after the global
  * guard has authenticated the request (`JsonBodyInterceptor`); on every other endpoint
- * `request.body` is `undefined` and the bytes are never read.
+ * `request.body` is `undefined` and the bytes are never read. Documents the 400, 413 and 415 that
+ * `readJsonBody` answers; an endpoint documents its own further reasons for a 400 or 413 with
+ * `@ApiBadRequestResponse` / `@ApiPayloadTooLargeResponse` placed below this decorator (the
+ * descriptions and examples are merged).
  */
 export function JsonBody(spec: JsonBodySpec): MethodDecorator {
   return applyDecorators(
     SetMetadata(JSON_BODY, spec),
+    ApiBadRequestResponse({
+      type: ErrorMessageDto,
+      description: 'The body is not JSON, nests deeper than 100 levels, or declares a charset other than UTF-8.',
+      examples: errorExamples('invalidJson', 'tooDeep', 'notUtf8'),
+    }),
+    ApiPayloadTooLargeResponse({
+      type: ErrorMessageDto,
+      description: `The body is over ${bytesText(spec.limitBytes)}: by its declared Content-Length (answered before reading) or as read.`,
+      examples: errorExamples('bodyTooLarge'),
+    }),
     ApiUnsupportedMediaTypeResponse({
       type: ErrorMessageDto,
       description: 'A `Content-Encoding` other than `identity`: request bodies are read as plain JSON only.',
+      examples: errorExamples('compressedBody'),
     }),
   );
 }

@@ -9,11 +9,22 @@ import {
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { CollectionParam } from '../common/collection-param';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { CollectionsService } from './collections.service';
 
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
+const COLLECTION_NOT_FOUND = {
+  type: ErrorMessageDto,
+  description: 'The project has no event in this collection.',
+  examples: errorExamples('collectionNotFound'),
+};
+const INVALID_COLLECTION = {
+  type: ValidationErrorDto,
+  description: "Invalid collection name (empty, over 255 characters, a control character or '/').",
+  examples: errorExamples('invalidCollection'),
+};
 const DESCRIPTION = 'Removes every event of the collection, irreversibly. Needs the Master Project Key; any other key gets 403.';
 
 /** Deleting collections (Connect docs, "Deleting a collection", E9). */
@@ -28,8 +39,8 @@ export class CollectionsController {
   @ApiOperation({ summary: 'Delete a collection (Connect docs, "Deleting a collection")', description: DESCRIPTION })
   @ApiParam(COLLECTION_PARAM)
   @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
-  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'The project has no event in this collection.' })
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  @ApiNotFoundResponse(COLLECTION_NOT_FOUND)
+  @ApiUnprocessableEntityResponse(INVALID_COLLECTION)
   delete(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string): Promise<void> {
     return this.collections.delete(project.projectId, collection);
   }
@@ -44,8 +55,8 @@ export class CollectionsController {
   })
   @ApiParam(COLLECTION_PARAM)
   @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
-  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'The project has no event in this collection.' })
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  @ApiNotFoundResponse(COLLECTION_NOT_FOUND)
+  @ApiUnprocessableEntityResponse(INVALID_COLLECTION)
   deleteLegacy(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string): Promise<void> {
     return this.collections.delete(project.projectId, collection);
   }

@@ -12,6 +12,7 @@ import {
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { CollectionParam } from '../common/collection-param';
 import { JsonBody, MAX_BATCH_BODY, MAX_EVENT_BODY } from '../common/json-body';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { BatchPushResponse, EventsService } from './events.service';
@@ -54,9 +55,21 @@ export class EventsController {
     description: 'The event is stored: an empty body, with `Content-Type: application/json` (connect-rb reads it).',
     headers: { 'Content-Type': { description: '`application/json; charset=utf-8`.', schema: { type: 'string' } } },
   })
-  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'Not a JSON object, or a reserved property (`tp_…`, `_id`).' })
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Maximum event size of 64kb exceeded, or a body over 1 MB.' })
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid property names, id, timestamp or collection.' })
+  @ApiBadRequestResponse({
+    type: ErrorMessageDto,
+    description: 'The body is not a JSON object, or sets a reserved property (`tp_…`, `_id`).',
+    examples: errorExamples('eventNotObject', 'reservedTp', 'reservedId'),
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorMessageDto,
+    description: 'The event is over 64 KB as stored.',
+    examples: errorExamples('eventTooLarge'),
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ValidationErrorDto,
+    description: 'Invalid property names, `id` or `timestamp`, or an invalid collection name; one entry per problem.',
+    examples: errorExamples('invalidEvent', 'invalidCollection'),
+  })
   async pushOne(@CurrentProject() project: ProjectContext, @CollectionParam() collection: string, @Body() body: unknown): Promise<void> {
     await this.events.pushOne(project.projectId, collection, body);
   }
@@ -81,7 +94,7 @@ export class EventsController {
     },
   })
   @ApiOkResponse({
-    description: 'Per-event results.',
+    description: 'The batch was read: per collection, one result per event in request order; the events with `"success": true` are stored.',
     schema: {
       type: 'object',
       additionalProperties: {
@@ -95,8 +108,16 @@ export class EventsController {
       example: { purchases: [{ success: true }], refunds: [{ success: false, message: 'Maximum event size of 64kb exceeded.' }] },
     },
   })
-  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not `{collection: [events]}`.' })
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 5,000 events, or a body over 32 MB.' })
+  @ApiBadRequestResponse({
+    type: ErrorMessageDto,
+    description: 'The body is not `{collection: [events]}`. (An invalid event is not a 400: its entry says `"success": false`.)',
+    examples: errorExamples('batchNotObject', 'batchNotArray'),
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorMessageDto,
+    description: 'More than 5,000 events in the batch.',
+    examples: errorExamples('batchTooLarge'),
+  })
   pushBatch(@CurrentProject() project: ProjectContext, @Body() body: unknown): Promise<BatchPushResponse> {
     return this.events.pushBatch(project.projectId, body);
   }

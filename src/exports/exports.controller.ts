@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -19,6 +18,7 @@ import { CurrentProject, RequiresKey } from '../common/auth';
 import { BaseUrl } from '../common/base-url';
 import { CollectionParam } from '../common/collection-param';
 import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
@@ -28,13 +28,17 @@ import { ExportsService, PENDING_CAP_RETRY_AFTER_SECONDS } from './exports.servi
 
 const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 const EXPORT_ID_PARAM = { name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' };
-const EXPORT_NOT_FOUND = { type: ErrorMessageDto, description: 'Unknown export id (or one of another project or collection).' };
-const INVALID_QUERY = {
-  type: ValidationErrorDto,
-  description:
-    'Invalid query (or one with select, groupBy or interval), a query over a limit (QUERY_MAX_FILTER_CONDITIONS, ' +
-    'QUERY_MAX_IN_VALUES, QUERY_MAX_DOCUMENT_CHARS), or invalid s3Path or credentials fields.',
+const EXPORT_NOT_FOUND = {
+  type: ErrorMessageDto,
+  description: 'Unknown export id (or one of another project or collection).',
+  examples: errorExamples('exportNotFound'),
 };
+const INVALID_COLLECTION = {
+  type: ValidationErrorDto,
+  description: "Invalid collection name (empty, over 255 characters, a control character or '/').",
+  examples: errorExamples('invalidCollection'),
+};
+const QUERY_LIMITS = 'a query over a limit (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, QUERY_MAX_DOCUMENT_CHARS)';
 
 @ApiTags('exports')
 @Controller('events')
@@ -55,7 +59,7 @@ export class ExportsController {
     example: '{"filter":{"product":"apple"},"timeframe":"today"}',
   })
   @ApiOkResponse({
-    description: 'The matching events.',
+    description: 'At most 10,000 events match: all of them, in one JSON document streamed as it is read.',
     schema: {
       type: 'object',
       properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } } },
@@ -67,13 +71,23 @@ export class ExportsController {
       },
     },
   })
-  @ApiUnprocessableEntityResponse(INVALID_QUERY)
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'Too Many Results: more than 10,000 events match.' })
+  @ApiUnprocessableEntityResponse({
+    type: ValidationErrorDto,
+    description: `Invalid query (or one with select, groupBy or interval), ${QUERY_LIMITS}, or an invalid collection name.`,
+    examples: errorExamples('invalidSmallExportQuery', 'invalidCollection'),
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorMessageDto,
+    description: 'Too Many Results: more than 10,000 events match.',
+    examples: errorExamples('tooManyEventsToStream'),
+  })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
     description:
-      'Every streaming connection is busy, or reading the events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe ' +
-      'or filter), or PostgreSQL (or Redis) does not answer; with Retry-After.',
+      'Every streaming connection (EXPORT_STREAM_CONNECTIONS) is busy, or the project already holds ' +
+      'EXPORT_STREAM_CONNECTIONS_PER_PROJECT of them, or reading the events took longer than QUERY_STATEMENT_TIMEOUT_MS ' +
+      '(narrow the timeframe or filter); with Retry-After.',
+    examples: errorExamples('streamsBusy', 'statementTimeout'),
   })
   smallExport(
     @CurrentProject() project: ProjectContext,
@@ -89,6 +103,7 @@ export class ExportsController {
     tooManyRequests:
       'the project already has EXPORT_MAX_PENDING_PER_PROJECT unfinished (Pending or Running) exports ' +
       `(Retry-After: ${PENDING_CAP_RETRY_AFTER_SECONDS}), decided before the matching events are counted`,
+    tooManyRequestsExample: 'tooManyPendingExports',
   })
   @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({
@@ -102,15 +117,25 @@ export class ExportsController {
   @ApiBody({ type: CreateS3ExportDto })
   @ApiCreatedResponse({
     type: ExportStatusDto,
+    description: 'The export is created, Pending, and queued for a worker; the body is its monitor document.',
     headers: { Location: { description: 'Absolute URL of GET /events/:collection/export/:id', schema: { type: 'string' } } },
   })
-  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not valid JSON, or nests deeper than 100 levels.' })
-  @ApiUnprocessableEntityResponse(INVALID_QUERY)
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'More than 1,000,000 events match, or a body over 256 KB.' })
+  @ApiUnprocessableEntityResponse({
+    type: ValidationErrorDto,
+    description: `Invalid query (or one with select, groupBy or interval), ${QUERY_LIMITS}, invalid s3Path or credentials fields, or an invalid collection name.`,
+    examples: errorExamples('invalidS3Export', 'invalidCollection'),
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorMessageDto,
+    description: 'More than 1,000,000 events match.',
+    examples: errorExamples('tooManyEventsToExport'),
+  })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
     description:
-      'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter), or PostgreSQL does not answer; with Retry-After.',
+      'Counting the matching events took longer than QUERY_STATEMENT_TIMEOUT_MS (narrow the timeframe or filter), or the export ' +
+      'queue (Redis) did not answer within REDIS_COMMAND_TIMEOUT_MS; with Retry-After.',
+    examples: errorExamples('statementTimeout'),
   })
   async createS3Export(
     @CurrentProject() project: ProjectContext,
@@ -126,12 +151,16 @@ export class ExportsController {
 
   @Get(':collection/export/:id')
   @RequiresKey('query', 'queries')
-  @ApiOperation({ summary: 'Monitor an S3 export (Connect docs, "Exporting events": "Monitoring the export")' })
+  @ApiOperation({
+    summary: 'Monitor an S3 export (Connect docs, "Exporting events": "Monitoring the export")',
+    description:
+      "The export's status (Pending, Running, Complete or Failed), progress and, once Complete, its object. Counted in the queries rate limit.",
+  })
   @ApiParam(COLLECTION_PARAM)
   @ApiParam(EXPORT_ID_PARAM)
-  @ApiOkResponse({ type: ExportStatusDto })
+  @ApiOkResponse({ type: ExportStatusDto, description: 'The monitor document of the export.' })
   @ApiNotFoundResponse(EXPORT_NOT_FOUND)
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  @ApiUnprocessableEntityResponse(INVALID_COLLECTION)
   status(
     @CurrentProject() project: ProjectContext,
     @CollectionParam() collection: string,
@@ -156,8 +185,9 @@ export class ExportsController {
   @ApiConflictResponse({
     type: ErrorMessageDto,
     description: 'The export has already finished (Complete or Failed), or its worker has begun completing its object.',
+    examples: errorExamples('exportFinished'),
   })
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid collection name.' })
+  @ApiUnprocessableEntityResponse(INVALID_COLLECTION)
   cancel(
     @CurrentProject() project: ProjectContext,
     @CollectionParam() collection: string,
@@ -180,10 +210,11 @@ export class ExportListController {
       'Newest first (`created`, then `id`, descending), each export as its `id` and monitor document. Pages are ' +
       'keyset-paginated: pass `next` as `cursor` until it is null. Counted in the queries rate limit.',
   })
-  @ApiOkResponse({ type: ExportListDto })
+  @ApiOkResponse({ type: ExportListDto, description: 'One page of exports, and the cursor of the next (null on the last page).' })
   @ApiUnprocessableEntityResponse({
     type: ValidationErrorDto,
     description: 'Invalid `collection`, `status`, `limit` (1–100) or `cursor`; the error names the field.',
+    examples: errorExamples('invalidExportListLimit'),
   })
   list(@CurrentProject() project: ProjectContext, @Query() params: ListExportsQueryDto, @Req() request: Request): Promise<ExportListDto> {
     return this.exports.list(project.projectId, params, Object.keys(request.query));

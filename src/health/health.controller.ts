@@ -4,6 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto } from '../common/dto/error-response.dto';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ServiceUnavailableError } from '../common/errors';
@@ -28,9 +29,20 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness of the service and its dependencies (PostgreSQL, Redis)' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', postgres: 'up', redis: 'up' } } })
-  @ApiServiceUnavailableResponse({ type: ErrorMessageDto, description: 'PostgreSQL or Redis does not answer within 2 s.' })
+  @ApiOperation({
+    summary: 'Liveness of the service and its dependencies (PostgreSQL, Redis)',
+    description: 'Pings PostgreSQL and Redis, each for at most 2 s. Needs no credentials.',
+  })
+  @ApiOkResponse({
+    description: 'PostgreSQL and Redis both answered.',
+    schema: { example: { status: 'ok', postgres: 'up', redis: 'up' } },
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorMessageDto,
+    description: 'PostgreSQL or Redis (or both) does not answer within 2 s; with Retry-After.',
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+    examples: errorExamples('unhealthyPostgres', 'unhealthyRedis'),
+  })
   async check(): Promise<{ status: 'ok'; postgres: 'up'; redis: 'up' }> {
     const [postgres, redis] = await Promise.all([answers(this.dataSource.query('SELECT 1')), answers(this.queue.client.ping())]);
     if (!postgres || !redis) {

@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -8,13 +7,14 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { BaseUrl } from '../common/base-url';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
 import type { ProjectContext } from '../projects/projects.service';
@@ -24,7 +24,11 @@ import { PENDING_IMPORTS_RETRY_AFTER_SECONDS } from './imports.constants';
 import { ImportsService } from './imports.service';
 
 const IMPORT_ID_PARAM = { name: 'id', description: 'Import id from the Location header.', example: '55b80dd4eb6742481c62c05e' };
-const IMPORT_NOT_FOUND = { type: ErrorMessageDto, description: 'Unknown import id (or one of another project).' };
+const IMPORT_NOT_FOUND = {
+  type: ErrorMessageDto,
+  description: 'Unknown import id (or one of another project).',
+  examples: errorExamples('importNotFound'),
+};
 
 @ApiTags('imports')
 @Controller('event-import')
@@ -35,6 +39,7 @@ export class ImportsController {
   @HttpCode(HttpStatus.CREATED)
   @RequiresKey('push', 'pushes', {
     tooManyRequests: `the project already has IMPORT_MAX_PENDING_PER_PROJECT unfinished imports (Retry-After: ${PENDING_IMPORTS_RETRY_AFTER_SECONDS})`,
+    tooManyRequestsExample: 'tooManyPendingImports',
   })
   @JsonBody({ limitBytes: MAX_OTHER_BODY })
   @ApiOperation({
@@ -46,15 +51,19 @@ export class ImportsController {
   @ApiBody({ type: CreateImportDto })
   @ApiCreatedResponse({
     type: ImportStatusDto,
+    description: 'The import is created, Pending, and queued for a worker; the body is its monitor document.',
     headers: { Location: { description: 'Absolute URL of GET /event-import/:id', schema: { type: 'string' } } },
   })
-  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not valid JSON, or nests deeper than 100 levels.' })
   @ApiUnprocessableEntityResponse({
     type: ValidationErrorDto,
     description:
       'Invalid collection name, s3Path (not an allowed S3 location, or names a bucket or folder rather than an object) or credentials fields.',
+    examples: errorExamples('invalidImport'),
   })
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'A body over 256 KB.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorMessageDto,
+    description: 'The import queue (Redis) did not answer within REDIS_COMMAND_TIMEOUT_MS; with Retry-After.',
+  })
   async create(
     @CurrentProject() project: ProjectContext,
     @Body() body: CreateImportDto,
@@ -68,9 +77,12 @@ export class ImportsController {
 
   @Get(':id')
   @RequiresKey('push', 'queries')
-  @ApiOperation({ summary: 'Monitor an import (Connect docs, "Importing events")' })
+  @ApiOperation({
+    summary: 'Monitor an import (Connect docs, "Importing events")',
+    description: "The import's status (Pending, Running, Complete or Failed) and how many lines it has stored or rejected so far.",
+  })
   @ApiParam(IMPORT_ID_PARAM)
-  @ApiOkResponse({ type: ImportStatusDto })
+  @ApiOkResponse({ type: ImportStatusDto, description: 'The monitor document of the import.' })
   @ApiNotFoundResponse(IMPORT_NOT_FOUND)
   status(@CurrentProject() project: ProjectContext, @Param('id') id: string): Promise<ImportStatusDto> {
     return this.imports.status(project.projectId, id);
@@ -87,7 +99,11 @@ export class ImportsController {
   @ApiParam(IMPORT_ID_PARAM)
   @ApiOkResponse({ type: ImportStatusDto, description: 'The monitor document of the cancelled import (status Failed).' })
   @ApiNotFoundResponse(IMPORT_NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorMessageDto, description: 'The import has already finished (Complete or Failed).' })
+  @ApiConflictResponse({
+    type: ErrorMessageDto,
+    description: 'The import has already finished (Complete or Failed).',
+    examples: errorExamples('importFinished'),
+  })
   cancel(@CurrentProject() project: ProjectContext, @Param('id') id: string): Promise<ImportStatusDto> {
     return this.imports.cancel(project.projectId, id);
   }

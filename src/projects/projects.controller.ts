@@ -1,17 +1,16 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiPayloadTooLargeResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RequiresAdminToken } from '../common/auth';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import { NotFoundError } from '../common/errors';
 import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
@@ -28,11 +27,16 @@ export class ProjectsController {
   @HttpCode(HttpStatus.CREATED)
   @RequiresAdminToken()
   @JsonBody({ limitBytes: MAX_OTHER_BODY })
-  @ApiOperation({ summary: 'Create a project and its four API keys (operators only)' })
-  @ApiCreatedResponse({ type: CreatedProjectDto })
-  @ApiBadRequestResponse({ type: ErrorMessageDto, description: 'The body is not valid JSON, or nests deeper than 100 levels.' })
-  @ApiUnprocessableEntityResponse({ type: ValidationErrorDto, description: 'Invalid name.' })
-  @ApiPayloadTooLargeResponse({ type: ErrorMessageDto, description: 'A body over 256 KB.' })
+  @ApiOperation({
+    summary: 'Create a project and its four API keys (operators only)',
+    description: 'The keys (master, push/query, push, query) are shown this once; only their hashes are stored.',
+  })
+  @ApiCreatedResponse({ type: CreatedProjectDto, description: 'The project is created: its id, name and four keys.' })
+  @ApiUnprocessableEntityResponse({
+    type: ValidationErrorDto,
+    description: 'Missing or invalid `name`.',
+    examples: errorExamples('invalidProjectName'),
+  })
   create(@Body() body: CreateProjectDto): Promise<CreatedProjectDto> {
     return this.projects.create(body.name);
   }
@@ -45,10 +49,11 @@ export class ProjectsController {
       'Newest first (`created`, then `projectId`, descending): id, name and creation time, never a key. Pages are ' +
       'keyset-paginated: pass `next` as `cursor` until it is null (docs/keys.md, "Listing projects").',
   })
-  @ApiOkResponse({ type: ProjectListDto })
+  @ApiOkResponse({ type: ProjectListDto, description: 'One page of projects, and the cursor of the next (null on the last page).' })
   @ApiUnprocessableEntityResponse({
     type: ValidationErrorDto,
     description: 'Invalid `limit` (1–100) or `cursor`; the error names the field.',
+    examples: errorExamples('invalidProjectListLimit'),
   })
   list(@Query() params: ListProjectsQueryDto, @Req() request: Request): Promise<ProjectListDto> {
     return this.projects.list(params, Object.keys(request.query));
@@ -66,7 +71,7 @@ export class ProjectsController {
   })
   @ApiParam({ name: 'projectId', description: 'The project id (24 hex characters).', example: '559de2011f2ddd1860bd29fb' })
   @ApiOkResponse({ type: CreatedProjectDto, description: 'The project and its new keys, as POST /projects answers.' })
-  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'No project with this id.' })
+  @ApiNotFoundResponse({ type: ErrorMessageDto, description: 'No project with this id.', examples: errorExamples('projectNotFound') })
   async resetKeys(@Param('projectId') projectId: string): Promise<CreatedProjectDto> {
     const reset = await this.projects.resetKeys(projectId);
     if (!reset) {

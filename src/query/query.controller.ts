@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { CollectionParam } from '../common/collection-param';
+import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import { EtagInterceptor } from '../common/etag.interceptor';
 import type { ProjectContext } from '../projects/projects.service';
@@ -146,16 +147,18 @@ export class QueryController {
       'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone not allowed with that timeframe (README, "Filters and timeframes"), an interval ' +
       'without a bounded timeframe, a query over a limit (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, ' +
       'QUERY_MAX_DOCUMENT_CHARS), or an invalid collection name. One entry per problem.',
+    examples: errorExamples('invalidQueryJson', 'invalidQuery', 'invalidCollection'),
   })
   @ApiPayloadTooLargeResponse({
     type: ErrorMessageDto,
     description: 'Too Many Results: more than 10,000 result rows, or an interval with more than 10,000 buckets.',
+    examples: errorExamples('tooManyResults', 'tooManyBuckets'),
   })
   @ApiServiceUnavailableResponse({
     type: ErrorMessageDto,
     description:
-      'The query took longer than QUERY_STATEMENT_TIMEOUT_MS: narrow the timeframe or filter, or group by fewer properties; ' +
-      'or PostgreSQL (or Redis) does not answer. With Retry-After.',
+      'The query took longer than QUERY_STATEMENT_TIMEOUT_MS: narrow the timeframe or filter, or group by fewer properties. With Retry-After.',
+    examples: errorExamples('statementTimeout'),
   })
   query(
     @CurrentProject() project: ProjectContext,

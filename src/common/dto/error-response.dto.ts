@@ -1,8 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** Connect's general error body (Connect docs, "HTTP API"). */
+/**
+ * Connect's general error body (Connect docs, "HTTP API"). Each response documents its own example
+ * bodies (common/dto/error-examples.ts), so the property has none: a schema example would show one
+ * status's message under every other.
+ */
 export class ErrorMessageDto {
-  @ApiProperty({ example: 'An error occurred while processing your request' })
+  @ApiProperty({ description: 'What went wrong, for a person to read.' })
   errorMessage: string;
 }
 
