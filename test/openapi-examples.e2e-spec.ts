@@ -391,8 +391,13 @@ describe('error examples of openapi.json are real answers', () => {
     expect(JSON.stringify((doc as unknown as { components: unknown }).components)).not.toContain(INTERNAL_ERROR_MESSAGE);
   });
 
-  it('every error response of every operation has at least one example, and a description', () => {
+  it('every operation and every response has a description, and every error response at least one example', () => {
     for (const op of operations()) {
+      const { description } = doc.paths[op.path][op.method] as { description?: string };
+      expect({ op: `${op.method} ${op.path}`, description }).toEqual({
+        op: `${op.method} ${op.path}`,
+        description: expect.stringMatching(/\S/),
+      });
       for (const [status, response] of Object.entries(doc.paths[op.path][op.method].responses)) {
         expect({ op: `${op.method} ${op.path}`, status, description: (response as { description: string }).description }).toEqual({
           op: `${op.method} ${op.path}`,
