@@ -80,7 +80,7 @@ const PROJECT_LIMIT_DOCS: Record<ProjectLimit, string> = {
  */
 const DEPENDENCY_UNAVAILABLE = {
   type: ErrorMessageDto,
-  description: 'PostgreSQL (or Redis) does not answer, with Retry-After (README, "Running it": operations).',
+  description: 'PostgreSQL (or Redis) does not answer, with Retry-After (docs/operations.md, "When PostgreSQL or Redis is down").',
   headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
   examples: errorExamples('dependencyUnavailable'),
 };

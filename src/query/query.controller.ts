@@ -144,7 +144,7 @@ export class QueryController {
     type: ValidationErrorDto,
     description:
       'Invalid query: not JSON (`{"field": "query", "description": "The query JSON supplied is not valid."}`), missing or ' +
-      'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone not allowed with that timeframe (README, "Filters and timeframes"), an interval ' +
+      'invalid select, groupBy, interval, filter, timeframe or timezone, a timezone not allowed with that timeframe (docs/query-language.md, "Filters and timeframes"), an interval ' +
       'without a bounded timeframe, a query over a limit (QUERY_MAX_FILTER_CONDITIONS, QUERY_MAX_IN_VALUES, ' +
       'QUERY_MAX_DOCUMENT_CHARS), or an invalid collection name. One entry per problem.',
     examples: errorExamples('invalidQueryJson', 'invalidQuery', 'invalidCollection'),
