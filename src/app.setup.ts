@@ -1,4 +1,5 @@
 import { INestApplication, Logger, LogLevel } from '@nestjs/common';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -8,8 +9,10 @@ import { SECURITY_SCHEMES } from './common/auth';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { closeUnreadBodies } from './common/json-body';
-import { REQUEST_ID_HEADER, RequestLogger, requestIds } from './common/request-context';
+import { REQUEST_ID_HEADER, requestIds } from './common/request-context';
 import { AppConfig } from './config/app.config';
+import { accessLog } from './logging/access-log';
+import { nestLogger, pinoLevelOf, processLogger } from './logging/logger';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
 function sortKeys(value: unknown): unknown {
@@ -134,17 +137,18 @@ export function securityHeaders(): ReturnType<typeof helmet> {
  * Creates the HTTP application with everything production has: request ids (`X-Request-Id`, in
  * every log line of the request), security headers, JSON bodies read only by the endpoints that
  * take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads
- * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`.
- * @param logger log levels to print (through `RequestLogger`), or false for none.
+ * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`. Logs go through the process's
+ * pino logger (src/logging/logger.ts, docs/logging.md), with one access line per request.
+ * @param logger Nest log levels to print instead of LOG_LEVEL (tests), or false for none.
  */
-export async function createHttpApp(
-  config: AppConfig,
-  logger: LogLevel[] | false = ['error', 'warn', 'log'],
-): Promise<NestExpressApplication> {
+export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | false): Promise<NestExpressApplication> {
+  const root = processLogger(config, logger === undefined ? config.logLevel : pinoLevelOf(logger));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
-    logger: logger === false ? false : new RequestLogger({ logLevels: logger }),
+    bufferLogs: true,
+    logger: nestLogger(root),
   });
+  app.useLogger(app.get(PinoNestLogger));
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
   // Which address request.ip is (rate limits per client address): behind a load balancer this must
@@ -152,6 +156,7 @@ export async function createHttpApp(
   app.set('trust proxy', config.trustProxy);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
   app.use(requestIds);
+  app.use(accessLog(root));
   app.use(securityHeaders());
   app.use(closeUnreadBodies(config.httpCloseLingerMs));
   app.enableCors({

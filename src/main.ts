@@ -1,11 +1,14 @@
 import 'dotenv/config';
+import './common/quiet-aws-sdk';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { WorkerModule } from './app.module';
 import { createHttpApp } from './app.setup';
-import { loadConfig } from './config/app.config';
+import { AppConfig, loadConfig } from './config/app.config';
 import { runMigrationsLocked } from './database/migrate';
+import { createLogger, logProcessWarnings, nestLogger, processLogger } from './logging/logger';
 
 /** Applies pending migrations before anything serves (synchronize is never used), one process at a time. */
 async function migrate(databaseUrl: string): Promise<void> {
@@ -15,11 +18,14 @@ async function migrate(databaseUrl: string): Promise<void> {
 }
 
 /** Starts the API and/or the export worker, as ROLE says (all | api | worker). */
-async function bootstrap(): Promise<void> {
-  const config = loadConfig();
+async function bootstrap(config: AppConfig): Promise<void> {
   await migrate(config.databaseUrl);
   if (config.role === 'worker') {
-    const worker = await NestFactory.createApplicationContext(WorkerModule.forConfig(config));
+    const worker = await NestFactory.createApplicationContext(WorkerModule.forConfig(config), {
+      bufferLogs: true,
+      logger: nestLogger(processLogger(config)),
+    });
+    worker.useLogger(worker.get(PinoNestLogger));
     worker.enableShutdownHooks();
     Logger.log('export worker started', 'Bootstrap');
     return;
@@ -29,8 +35,21 @@ async function bootstrap(): Promise<void> {
   Logger.log(`listening on ${config.host} port ${config.port} (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
 }
 
-bootstrap().catch((error: Error) => {
-  // Configuration errors are for the operator; print them plainly.
-  console.error(error.message);
+let config: AppConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  // Configuration errors are for the operator: plain text, unless LOG_FORMAT (or NODE_ENV=production) asks for JSON.
+  const format = process.env.LOG_FORMAT?.trim() || (process.env.NODE_ENV?.trim() === 'production' ? 'json' : 'pretty');
+  if (format === 'json') createLogger('json', 'fatal').fatal({ context: 'Bootstrap' }, (error as Error).message);
+  else console.error((error as Error).message);
+  process.exit(1);
+}
+// Every line from here on goes through the process's logger (docs/logging.md), Nest's included.
+const logger = processLogger(config);
+Logger.overrideLogger(nestLogger(logger));
+logProcessWarnings(logger, config.logFormat);
+bootstrap(config).catch((error: Error) => {
+  logger.fatal({ context: 'Bootstrap' }, `could not start: ${error.message}`);
   process.exit(1);
 });

@@ -17,6 +17,7 @@ import { ErrorExampleName, errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { ForbiddenError, UnauthorizedError } from './errors';
 import { ProjectLimit, RateLimitService } from './rate-limit';
+import { setRequestProject } from './request-context';
 
 const PERMISSION = 'connect:permission';
 const ADMIN = 'connect:admin';
@@ -227,6 +228,7 @@ export class ApiKeyGuard implements CanActivate {
       await this.limits.consumeProject(limit, project.projectId, response);
     }
     request.project = project;
+    setRequestProject(project.projectId);
     return true;
   }
 

@@ -103,7 +103,8 @@ export class ConnectErrorFilter implements ExceptionFilter {
   private internal(exception: unknown, request: Request, response: Response): [number, ConnectErrorBody] {
     const requestId = requestIdOf(response) ?? randomUUID();
     const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-    withRequestId(requestId, () => this.logger.error(`request ${requestId} ${request.method} ${request.path} failed: ${detail}`));
+    // The line carries the id as `reqId` (src/logging/logger.ts); the path only, never the query string.
+    withRequestId(requestId, () => this.logger.error(`${request.method} ${request.path} failed: ${detail}`));
     return [HttpStatus.INTERNAL_SERVER_ERROR, { errorMessage: INTERNAL_ERROR_MESSAGE }];
   }
 }

@@ -1,4 +1,3 @@
-import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +8,14 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** An incoming id is kept only when it is this safe to log and echo (no spaces, no control characters). */
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const context = new AsyncLocalStorage<{ requestId: string }>();
+/** What every log line written while a request is handled carries (src/logging/logger.ts). */
+interface RequestContext {
+  requestId: string;
+  /** The authenticated project, once ApiKeyGuard has verified the key. */
+  projectId?: string;
+}
+
+const context = new AsyncLocalStorage<RequestContext>();
 
 /** The id of the request being handled, or undefined outside a request (startup, the export worker). */
 export function currentRequestId(): string | undefined {
@@ -18,7 +24,24 @@ export function currentRequestId(): string | undefined {
 
 /** Runs `fn` as part of the request `requestId` (its log lines carry the id). */
 export function withRequestId<T>(requestId: string, fn: () => T): T {
-  return context.run({ requestId }, fn);
+  const current = context.getStore();
+  return current?.requestId === requestId ? fn() : context.run({ requestId }, fn);
+}
+
+/** Records the request's authenticated project: the request's later log lines carry `projectId`. */
+export function setRequestProject(projectId: string): void {
+  const store = context.getStore();
+  if (store) store.projectId = projectId;
+}
+
+/**
+ * The fields of the request being handled for a log line: `reqId`, and `projectId` once known;
+ * empty outside a request. The root logger merges them into every line (its `mixin`).
+ */
+export function requestLogFields(): { reqId?: string; projectId?: string } {
+  const store = context.getStore();
+  if (!store) return {};
+  return store.projectId === undefined ? { reqId: store.requestId } : { reqId: store.requestId, projectId: store.projectId };
 }
 
 /** The id `requestIds` gave this response, if any. */
@@ -30,34 +53,12 @@ export function requestIdOf(response: Response): string | undefined {
  * Express middleware, first of all: gives each request an id, the incoming `X-Request-Id` when it
  * matches `^[A-Za-z0-9._:-]{1,128}$`, else a new UUID v4. The id is sent back as `X-Request-Id` on
  * every response (errors included) and everything that runs for the request sees it through
- * `currentRequestId()`, so `RequestLogger` puts it in every log line written meanwhile.
+ * `currentRequestId()`, so every log line written meanwhile carries it as `reqId` (docs/logging.md).
  */
 export function requestIds(request: Request, response: Response, next: NextFunction): void {
   const given = request.headers['x-request-id'];
   const requestId = typeof given === 'string' && WELL_FORMED_ID.test(given) ? given : randomUUID();
   response.locals.requestId = requestId;
   response.setHeader(REQUEST_ID_HEADER, requestId);
-  withRequestId(requestId, next);
-}
-
-/**
- * Nest's console logger, with `request <id> ` before every text message logged while a request is
- * handled (messages that already start with it are left alone). `createHttpApp` installs it as
- * the application logger, so every `new Logger(context)` in the code writes through it.
- */
-export class RequestLogger extends ConsoleLogger {
-  protected override formatMessage(
-    logLevel: LogLevel,
-    message: unknown,
-    pidMessage: string,
-    formattedLogLevel: string,
-    contextMessage: string,
-    timestampDiff: string,
-  ): string {
-    const requestId = currentRequestId();
-    if (requestId !== undefined && typeof message === 'string' && !message.startsWith(`request ${requestId} `)) {
-      message = `request ${requestId} ${message}`;
-    }
-    return super.formatMessage(logLevel, message, pidMessage, formattedLogLevel, contextMessage, timestampDiff);
-  }
+  context.run({ requestId }, next);
 }
