@@ -35,8 +35,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 
-# The demo client only: the AWS SDK's notice about Node 22 in 2027 says nothing about this demo.
-AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/scripts/demo.js
+node dist/scripts/demo.js
 
 if [ "${1:-}" = "--keep" ]; then
   echo "The service is running at ${API_URL} (Swagger UI: ${API_URL}/docs). Ctrl-C stops it."

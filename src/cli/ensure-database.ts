@@ -1,4 +1,5 @@
 import 'dotenv/config';
+import '../common/quiet-aws-sdk';
 import { Client } from 'pg';
 import { SecretBox } from '../common/secret-box';
 import { canaryMatches, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';

@@ -1,4 +1,5 @@
 import 'dotenv/config';
+import '../common/quiet-aws-sdk';
 import 'reflect-metadata';
 import { runMigrationsLocked } from '../database/migrate';
 
