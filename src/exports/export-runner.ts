@@ -9,6 +9,7 @@ import { isDependencyUnavailable } from '../common/dependency-errors';
 import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
+import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
 import type { EventSelection } from '../query/query.types';
 import { Export, ExportCompression } from './entities/export.entity';
@@ -220,7 +221,15 @@ export class ExportRunner {
       if (!claim.export.credentials) throw new Error('credentials missing');
       credentials = JSON.parse(this.secretBox.decrypt(claim.export.credentials)) as S3Credentials;
     } catch {
-      await this.checkpoints.fail(exportId, 'The S3 credentials of this export can no longer be read (was SECRETS_KEY changed?).');
+      const error = 'The S3 credentials of this export can no longer be read (was SECRETS_KEY changed?).';
+      this.logger.warn({
+        msg: `export ${exportId} failed: ${error}`,
+        event: 'export.failed',
+        exportId,
+        projectId: record.projectId,
+        error,
+      });
+      await this.checkpoints.fail(exportId, error);
       return;
     }
     const elapsedMs = Date.now() - (record.startedAt ?? new Date()).getTime();
@@ -228,14 +237,20 @@ export class ExportRunner {
       record.attempts > this.config.exportMaxAttempts ||
       (this.config.exportRetryBudgetMs > 0 && elapsedMs > this.config.exportRetryBudgetMs)
     ) {
-      await this.end(
-        record,
-        credentials,
-        'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.',
-      );
+      const error = 'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.';
+      const fields = { event: 'export.failed', exportId, projectId: record.projectId, attempts: record.attempts, error };
+      this.logger.warn({ msg: `export ${exportId} failed: ${error}`, ...fields });
+      await this.end(record, credentials, error);
       return;
     }
-    this.logger.log(`export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`);
+    const ids = { exportId, projectId: record.projectId };
+    this.logger.log({
+      msg: `export ${exportId}: attempt ${record.attempts}${record.uploadId ? ' (continuing its upload)' : ''}`,
+      event: 'export.started',
+      ...ids,
+      attempt: record.attempts,
+      continuesUpload: record.uploadId !== null,
+    });
     const started = Date.now();
     const watch = new AttemptWatch(
       this.config.exportStallTimeoutMs,
@@ -245,16 +260,35 @@ export class ExportRunner {
     try {
       const result = await this.attempt(record, credentials, watch);
       if (result) {
-        this.logger.log(`export ${exportId} complete: ${result.events} events, ${result.bytes} bytes in ${Date.now() - started} ms`);
+        const durationMs = Date.now() - started;
+        this.logger.log({
+          msg: `export ${exportId} complete: ${result.events} events, ${result.bytes} bytes in ${durationMs} ms`,
+          event: 'export.complete',
+          ...ids,
+          attempt: record.attempts,
+          events: result.events,
+          bytes: result.bytes,
+          durationMs,
+        });
       }
     } catch (thrown) {
       const error = watch.reasonFor(thrown);
       if (error instanceof ExportSupersededError) {
-        this.logger.warn(`export ${exportId}: attempt ${record.attempts} stopped, a later attempt took the export over`);
+        this.logger.warn({
+          msg: `export ${exportId}: attempt ${record.attempts} stopped, a later attempt took the export over`,
+          event: 'export.superseded',
+          ...ids,
+          attempt: record.attempts,
+        });
         return;
       }
       if (error instanceof ExportCancelledError) {
-        this.logger.log(`export ${exportId} cancelled; aborting its upload`);
+        this.logger.log({
+          msg: `export ${exportId} cancelled; aborting its upload`,
+          event: 'export.stopped',
+          ...ids,
+          attempt: record.attempts,
+        });
         await this.closeUpload(record.id, credentials);
         return;
       }
@@ -265,11 +299,26 @@ export class ExportRunner {
           Date.now() - (record.startedAt ?? new Date()).getTime() < this.config.exportRetryBudgetMs);
       if (isTransientExportError(error) && budgetLeft) {
         const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
-        this.logger.warn(`export ${exportId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`);
+        this.logger.warn({
+          msg: `export ${exportId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`,
+          event: 'export.retrying',
+          ...ids,
+          attempt: record.attempts,
+          delayMs: delay,
+          errorCode: errorCodeOf(error),
+          error: message,
+        });
         throw new ExportRetryLaterError(message, delay);
       }
       const detail = error instanceof Error && !(error instanceof S3ServiceException) ? `\n${error.stack}` : '';
-      this.logger.warn(`export ${exportId} failed after ${record.attempts} attempt(s): ${message}${detail}`);
+      this.logger.warn({
+        msg: `export ${exportId} failed after ${record.attempts} attempt(s): ${message}${detail}`,
+        event: 'export.failed',
+        ...ids,
+        attempts: record.attempts,
+        errorCode: errorCodeOf(error),
+        error: message,
+      });
       await this.end(
         record,
         credentials,
@@ -379,9 +428,15 @@ export class ExportRunner {
       const acknowledged = await this.checkpoints.parts(record.id, uploadId);
       const plan = resumePlan(acknowledged);
       if (acknowledged.length > 0) {
-        this.logger.log(
-          `export ${record.id}: resuming after ${acknowledged.length} acknowledged part(s), at part ${plan[0]?.firstPartNumber ?? '(complete)'}`,
-        );
+        this.logger.log({
+          msg: `export ${record.id}: resuming after ${acknowledged.length} acknowledged part(s), at part ${plan[0]?.firstPartNumber ?? '(complete)'}`,
+          event: 'export.resumed',
+          exportId: record.id,
+          projectId: record.projectId,
+          attempt: record.attempts,
+          acknowledgedParts: acknowledged.length,
+          atPart: plan[0]?.firstPartNumber ?? null,
+        });
       }
       // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
       const hash = acknowledged.length === 0 ? createHash('sha256') : null;

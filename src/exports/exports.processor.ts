@@ -90,12 +90,15 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
         this.logger.warn(`export job ${job.id} failed: ${error.message}; it runs again after a delay`);
       return;
     }
-    this.logger.warn(`export job ${job.id} stalled too many times`);
+    const reason = 'The export was interrupted too many times (its worker stopped); it was not completed.';
+    this.logger.warn({
+      msg: `export job ${job.id} stalled too many times`,
+      event: 'export.failed',
+      exportId: job.data.exportId,
+      error: reason,
+    });
     try {
-      await this.checkpoints.fail(
-        job.data.exportId,
-        'The export was interrupted too many times (its worker stopped); it was not completed.',
-      );
+      await this.checkpoints.fail(job.data.exportId, reason);
       await this.abortUpload(job.data.exportId);
     } catch (e) {
       this.logger.error(`could not mark export ${job.data.exportId} failed: ${(e as Error).message}`);

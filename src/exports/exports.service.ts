@@ -289,6 +289,15 @@ export class ExportsService {
     if (!record) {
       throw tooManyUnfinished(cap);
     }
+    this.logger.log({
+      msg: `export ${id} created: ${count} events of ${collection} to s3://${location.bucket}/${key}`,
+      event: 'export.created',
+      exportId: id,
+      projectId,
+      collection,
+      events: count,
+      compression,
+    });
     try {
       await this.enqueue(id);
     } catch (error) {
@@ -349,6 +358,7 @@ export class ExportsService {
     if (outcome === 'completing') {
       throw new ConflictError(`Export '${id}' is being completed (its object is written); it can no longer be cancelled.`);
     }
+    this.logger.log({ msg: `export ${id} cancelled`, event: 'export.cancelled', exportId: id, projectId });
     return ExportStatusDto.from(outcome);
   }
 

@@ -8,6 +8,7 @@ import { MAX_BODY_DEPTH } from '../common/json-body';
 import { parseJsonText } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app.config';
+import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
 import { DocumentEntry, documentEntry, documentOf, EventsRepository } from '../events/events.repository';
 import { prepareEvent } from '../events/events.service';
@@ -202,21 +203,38 @@ export class ImportRunner {
       if (!claim.credentials) throw new Error('credentials missing');
       credentials = JSON.parse(this.secretBox.decrypt(claim.credentials)) as S3Credentials;
     } catch {
-      await this.imports.fail(importId, 'The S3 credentials of this import can no longer be read (was SECRETS_KEY changed?).');
+      const error = 'The S3 credentials of this import can no longer be read (was SECRETS_KEY changed?).';
+      this.logger.warn({
+        msg: `import ${importId} failed: ${error}`,
+        event: 'import.failed',
+        importId,
+        projectId: record.projectId,
+        error,
+      });
+      await this.imports.fail(importId, error);
       return;
     }
     const elapsed = () => Date.now() - (record.startedAt ?? new Date()).getTime();
     const budget = this.config.exportRetryBudgetMs;
     if (record.attempts > this.config.exportMaxAttempts || (budget > 0 && elapsed() > budget)) {
-      await this.imports.fail(
-        importId,
-        'The import was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.',
-      );
+      const error = 'The import was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.';
+      const fields = { event: 'import.failed', importId, projectId: record.projectId, attempts: record.attempts, error };
+      this.logger.warn({ msg: `import ${importId} failed: ${error}`, ...fields });
+      await this.imports.fail(importId, error);
       return;
     }
-    this.logger.log(
-      `import ${importId}: attempt ${record.attempts}${record.lineIndex > 0 ? ` (continuing at line ${record.lineIndex})` : ''}`,
-    );
+    const ids = { importId, projectId: record.projectId };
+    this.logger.log({ msg: `import ${importId}: attempt ${record.attempts}`, event: 'import.started', ...ids, attempt: record.attempts });
+    if (record.lineIndex > 0) {
+      this.logger.log({
+        msg: `import ${importId}: resuming at line ${record.lineIndex} (byte ${record.positionBytes} of the object${record.gzip ? ', decompressed' : ''})`,
+        event: 'import.resumed',
+        ...ids,
+        attempt: record.attempts,
+        atLine: record.lineIndex,
+        atByte: record.positionBytes,
+      });
+    }
     const started = Date.now();
     const watch = new AttemptWatch(
       this.config.exportStallTimeoutMs,
@@ -225,9 +243,18 @@ export class ImportRunner {
     );
     try {
       const done = await this.attempt(record, credentials, watch);
-      this.logger.log(
-        `import ${importId} complete: ${done.imported} events stored, ${done.duplicates} duplicates, ${done.errors} event errors in ${Date.now() - started} ms`,
-      );
+      const durationMs = Date.now() - started;
+      this.logger.log({
+        msg: `import ${importId} complete: ${done.imported} events stored, ${done.duplicates} duplicates, ${done.errors} event errors in ${durationMs} ms`,
+        event: 'import.complete',
+        ...ids,
+        attempt: record.attempts,
+        events: done.imported,
+        duplicates: done.duplicates,
+        eventErrors: done.errors,
+        bytes: done.bytes,
+        durationMs,
+      });
     } catch (thrown) {
       let error = watch.reasonFor(thrown);
       if (error instanceof ImportOwnershipLostError) {
@@ -237,23 +264,48 @@ export class ImportRunner {
             : IMPORT_WATCH_ERRORS.cancelled();
       }
       if (error instanceof ImportSupersededError) {
-        this.logger.warn(`import ${importId}: attempt ${record.attempts} stopped, a later attempt took the import over`);
+        this.logger.warn({
+          msg: `import ${importId}: attempt ${record.attempts} stopped, a later attempt took the import over`,
+          event: 'import.superseded',
+          ...ids,
+          attempt: record.attempts,
+        });
         return;
       }
       if (error instanceof ImportCancelledError) {
-        this.logger.log(`import ${importId} cancelled`);
+        this.logger.log({
+          msg: `import ${importId} cancelled; its attempt stopped`,
+          event: 'import.stopped',
+          ...ids,
+          attempt: record.attempts,
+        });
         return;
       }
       const message = describeImportError(error, record, credentials);
       const budgetLeft = record.attempts < this.config.exportMaxAttempts && (budget === 0 || elapsed() < budget);
       if (isTransientImportError(error) && budgetLeft) {
         const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
-        this.logger.warn(`import ${importId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`);
+        this.logger.warn({
+          msg: `import ${importId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`,
+          event: 'import.retrying',
+          ...ids,
+          attempt: record.attempts,
+          delayMs: delay,
+          errorCode: errorCodeOf(error),
+          error: message,
+        });
         throw new ImportRetryLaterError(message, delay);
       }
       const detail =
         error instanceof Error && !(error instanceof S3ServiceException) && !(error instanceof ImportFormatError) ? `\n${error.stack}` : '';
-      this.logger.warn(`import ${importId} failed after ${record.attempts} attempt(s): ${message}${detail}`);
+      this.logger.warn({
+        msg: `import ${importId} failed after ${record.attempts} attempt(s): ${message}${detail}`,
+        event: 'import.failed',
+        ...ids,
+        attempts: record.attempts,
+        errorCode: errorCodeOf(error),
+        error: message,
+      });
       await this.imports.fail(importId, isTransientImportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message);
     } finally {
       watch.stop();
@@ -264,7 +316,7 @@ export class ImportRunner {
     record: ImportRecord,
     credentials: S3Credentials,
     watch: AttemptWatch,
-  ): Promise<{ imported: number; duplicates: number; errors: number }> {
+  ): Promise<{ imported: number; duplicates: number; errors: number; bytes: number }> {
     const client = createS3Client(
       { endpoint: record.s3Endpoint, region: record.s3Region, bucket: record.s3Bucket, prefix: '' },
       credentials,
@@ -297,7 +349,7 @@ export class ImportRunner {
         await this.importLines(client, { ...record, objectBytes, objectEtag, gzip }, watch, totals);
       }
       if (!(await this.imports.complete(record.id, record.attempts))) throw new ImportOwnershipLostError('lost');
-      return totals;
+      return { ...totals, bytes: objectBytes };
     } finally {
       client.destroy();
     }

@@ -51,9 +51,15 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
         this.logger.warn(`import job ${job.id} failed: ${error.message}; it runs again after a delay`);
       return;
     }
-    this.logger.warn(`import job ${job.id} stalled too many times`);
+    const reason = 'The import was interrupted too many times (its worker stopped); it was not completed.';
+    this.logger.warn({
+      msg: `import job ${job.id} stalled too many times`,
+      event: 'import.failed',
+      importId: job.data.importId,
+      error: reason,
+    });
     try {
-      await this.imports.fail(job.data.importId, 'The import was interrupted too many times (its worker stopped); it was not completed.');
+      await this.imports.fail(job.data.importId, reason);
     } catch (e) {
       this.logger.error(`could not mark import ${job.data.importId} failed: ${(e as Error).message}`);
     }

@@ -80,6 +80,13 @@ export class ImportsService {
         PENDING_IMPORTS_RETRY_AFTER_SECONDS,
       );
     }
+    this.logger.log({
+      msg: `import ${id} created: s3://${location.bucket}/${key} into ${body.collection}`,
+      event: 'import.created',
+      importId: id,
+      projectId,
+      collection: body.collection,
+    });
     try {
       await this.enqueue(id);
     } catch (error) {
@@ -123,6 +130,7 @@ export class ImportsService {
     if (outcome === null) throw importNotFound(id);
     if (outcome === 'finished')
       throw new ConflictError(`Import '${id}' has already finished; only Pending or Running imports can be cancelled.`);
+    this.logger.log({ msg: `import ${id} cancelled`, event: 'import.cancelled', importId: id, projectId });
     return ImportStatusDto.from(outcome);
   }
 }
