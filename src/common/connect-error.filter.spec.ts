@@ -1,6 +1,7 @@
 import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { STATEMENT_TIMEOUT_MESSAGE } from '../database/statement-timeout';
 import { ConnectErrorFilter, INTERNAL_ERROR_MESSAGE } from './connect-error.filter';
+import { currentRequestId } from './request-context';
 import {
   NotFoundError,
   PayloadTooLargeError,
@@ -89,7 +90,9 @@ describe('ConnectErrorFilter', () => {
   });
 
   it('hides the details of unexpected errors behind a 500 and logs them with a request id', () => {
-    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    // The id is the line's `reqId` (the logger takes it from the request context), not part of the message.
+    const ids: Array<string | undefined> = [];
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => void ids.push(currentRequestId()));
     try {
       expect(respond(new Error('relation "secret_table" does not exist'))).toEqual({
         status: 500,
@@ -100,7 +103,8 @@ describe('ConnectErrorFilter', () => {
         body: { errorMessage: INTERNAL_ERROR_MESSAGE },
       });
       expect(log).toHaveBeenCalledTimes(2);
-      expect(log.mock.calls[0][0]).toMatch(/^request [0-9a-f-]{36} GET \/x failed: Error: relation "secret_table" does not exist/);
+      expect(log.mock.calls[0][0]).toMatch(/^GET \/x failed: Error: relation "secret_table" does not exist/);
+      expect(ids).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)]);
     } finally {
       log.mockRestore();
     }
