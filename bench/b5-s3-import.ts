@@ -25,6 +25,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { loadSection } from '../src/config/configuration';
 import { authHeaders, BenchContext, connect } from './lib/context';
 import { ratio } from './lib/stats';
 
@@ -41,13 +42,9 @@ export const B5_SCRATCH_PROJECT_ID = 'b5000000000000000000000b';
 const COPY_SQL = 'COPY events (project_id, collection, event_id, "timestamp", properties) FROM STDIN';
 const POLL_MS = 100;
 
-/** The service's default IMPORT_BATCH_LINES (src/config/app.config.ts). */
-const DEFAULT_BATCH_LINES = 2000;
-
-/** Lines per batch: the service's IMPORT_BATCH_LINES (it inherits the harness's environment, .env included). */
+/** Lines per batch: the service's IMPORT_BATCH_LINES, read as the service reads it (it inherits the harness's environment, .env included). */
 function batchLines(): number {
-  const n = Number(process.env.IMPORT_BATCH_LINES ?? DEFAULT_BATCH_LINES);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_BATCH_LINES;
+  return loadSection('imports').batchLines;
 }
 
 /** What a side stored: its rows' count and an order-independent checksum of their columns. */

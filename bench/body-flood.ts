@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { recreateDatabase } from '../scripts/lib/databases';
+import { loadSection } from '../src/config/configuration';
 import { freePort, startService } from './lib/processes';
 import { percentile } from './lib/stats';
 
@@ -92,17 +93,14 @@ async function main(): Promise<void> {
   const seconds = flag('seconds', 15);
   const clients = flag('clients', 4);
   const port = await freePort();
-  const databaseUrl = await recreateDatabase(
-    process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect',
-    'connect_bench_body',
-  );
+  const databaseUrl = await recreateDatabase(loadSection('database').url, 'connect_bench_body');
   const logDir = path.join(os.tmpdir(), `body-flood-${process.pid}`);
   const service = await startService(
     'api',
     {
       port,
       databaseUrl,
-      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      redisUrl: loadSection('redis').url,
       queuePrefix: `bench-body-${process.pid}`,
       secretsKey: 'bench-body-flood-secrets-key-0123456789abcdef',
       adminToken: 'bench-body-flood-admin-token',

@@ -17,6 +17,7 @@
 import 'dotenv/config';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { loadSection } from '../src/config/configuration';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { compileAggregation } from '../src/query/aggregation-compiler';
 import { parseAggregationQuery } from '../src/query/aggregation-query';
@@ -74,7 +75,7 @@ function option(name: string): string | undefined {
 }
 
 function databaseUrl(name: string): string {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
+  const url = new URL(loadSection('database').url);
   url.pathname = `/${name}`;
   return url.toString();
 }

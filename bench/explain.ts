@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
+import { loadSection } from '../src/config/configuration';
 import { queriesForExplain } from './b2-query';
 import { smallExportSelection } from './b3-small-export';
 import { WINDOW_DAYS, WINDOW_END } from './lib/dataset';
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const database = args.includes('--database') ? args[args.indexOf('--database') + 1] : 'connect_bench';
   const only = new Set((args.includes('--only') ? args[args.indexOf('--only') + 1] : 'ingest,b2,b3,b4').split(','));
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
+  const url = new URL(loadSection('database').url);
   url.pathname = `/${database}`;
   const client = new Client({ connectionString: url.toString() });
   await client.connect();

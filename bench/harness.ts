@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { loadSection } from '../src/config/configuration';
 import { pushAll, removeScratchRows, runIngest } from './b1-ingest';
 import { runQueries } from './b2-query';
 import { runSmallExport } from './b3-small-export';
@@ -91,8 +92,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   // Loaded now from dist/, not half-way through the run (someone may rebuild dist/ meanwhile).
   eventLineSql();
 
-  const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect';
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const serverUrl = loadSection('database').url;
+  const redisUrl = loadSection('redis').url;
   const databaseUrl = await recreateDatabase(serverUrl, options.database);
   log(`database ${options.database} recreated`);
 

@@ -5,7 +5,7 @@ import { ConnectErrorFilter } from './common/connect-error.filter';
 import { JsonBodyInterceptor } from './common/json-body';
 import { RateLimitService } from './common/rate-limit';
 import { connectValidationPipe } from './common/validation.pipe';
-import { AppConfig } from './config/app.config';
+import type { AppConfig } from './config/configuration';
 import { CoreModule } from './core.module';
 import { EventsModule } from './events/events.module';
 import { ExportsModule } from './exports/exports.module';
@@ -30,8 +30,8 @@ export class AppModule {
         ProjectsModule,
         EventsModule,
         QueryModule,
-        ExportsModule.register({ http: true, worker: config.role === 'all' }),
-        ImportsModule.register({ http: true, worker: config.role === 'all' }),
+        ExportsModule.register({ http: true, worker: config.http.role === 'all' }),
+        ImportsModule.register({ http: true, worker: config.http.role === 'all' }),
         HealthModule,
       ],
       providers: [

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { closeUnreadBodies } from './common/json-body';
 import { REQUEST_ID_HEADER, requestIds } from './common/request-context';
-import { AppConfig } from './config/app.config';
+import type { AppConfig } from './config/configuration';
 import { accessLog } from './logging/access-log';
 import { nestLogger, pinoLevelOf, processLogger } from './logging/logger';
 
@@ -142,7 +142,7 @@ export function securityHeaders(): ReturnType<typeof helmet> {
  * @param logger Nest log levels to print instead of LOG_LEVEL (tests), or false for none.
  */
 export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | false): Promise<NestExpressApplication> {
-  const root = processLogger(config, logger === undefined ? config.logLevel : pinoLevelOf(logger));
+  const root = processLogger(config.logging, logger === undefined ? config.logging.logLevel : pinoLevelOf(logger));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     bodyParser: false,
     bufferLogs: true,
@@ -153,18 +153,18 @@ export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | fal
   app.set('x-powered-by', false);
   // Which address request.ip is (rate limits per client address): behind a load balancer this must
   // name it (TRUST_PROXY), or every client shares the balancer's address.
-  app.set('trust proxy', config.trustProxy);
-  app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.publicBaseUrl;
+  app.set('trust proxy', config.http.trustProxy);
+  app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.http.publicBaseUrl;
   app.use(requestIds);
   app.use(accessLog(root));
   app.use(securityHeaders());
-  app.use(closeUnreadBodies(config.httpCloseLingerMs));
+  app.use(closeUnreadBodies(config.http.closeLingerMs));
   app.enableCors({
     origin: true,
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match', REQUEST_ID_HEADER],
     exposedHeaders: ['ETag', 'Location', REQUEST_ID_HEADER, 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
   });
-  if (config.publicBaseUrl === null && config.production) {
+  if (config.http.publicBaseUrl === null && config.http.production) {
     new Logger('Bootstrap').warn(
       "PUBLIC_BASE_URL is not set: Location headers (S3 export monitor URLs) are built from each request's Host header. " +
         'Set PUBLIC_BASE_URL to the public URL of the service (e.g. https://analytics.example.com).',
@@ -172,7 +172,7 @@ export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | fal
   }
   // A client that stops reading a streamed export is dropped after this long (Node has no default).
   const server = app.getHttpServer();
-  server.setTimeout(config.httpIdleTimeoutMs);
+  server.setTimeout(config.http.idleTimeoutMs);
   // Keep idle keep-alive connections longer than the usual load balancer (60 s) and client pools
   // do, so the server is not the side that closes a socket a client is about to reuse (Node: 5 s).
   server.keepAliveTimeout = 65_000;

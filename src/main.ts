@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { WorkerModule } from './app.module';
 import { createHttpApp } from './app.setup';
-import { AppConfig, loadConfig } from './config/app.config';
+import { AppConfig, loadConfig } from './config/configuration';
 import { runMigrationsLocked } from './database/migrate';
 import { createLogger, logProcessWarnings, nestLogger, processLogger } from './logging/logger';
 
@@ -19,11 +19,11 @@ async function migrate(databaseUrl: string): Promise<void> {
 
 /** Starts the API and/or the export worker, as ROLE says (all | api | worker). */
 async function bootstrap(config: AppConfig): Promise<void> {
-  await migrate(config.databaseUrl);
-  if (config.role === 'worker') {
+  await migrate(config.database.url);
+  if (config.http.role === 'worker') {
     const worker = await NestFactory.createApplicationContext(WorkerModule.forConfig(config), {
       bufferLogs: true,
-      logger: nestLogger(processLogger(config)),
+      logger: nestLogger(processLogger(config.logging)),
     });
     worker.useLogger(worker.get(PinoNestLogger));
     worker.enableShutdownHooks();
@@ -31,8 +31,9 @@ async function bootstrap(config: AppConfig): Promise<void> {
     return;
   }
   const app = await createHttpApp(config);
-  await app.listen(config.port, config.host);
-  Logger.log(`listening on ${config.host} port ${config.port} (role ${config.role}); Swagger UI at /docs`, 'Bootstrap');
+  const { host, port, role } = config.http;
+  await app.listen(port, host);
+  Logger.log(`listening on ${host} port ${port} (role ${role}); Swagger UI at /docs`, 'Bootstrap');
 }
 
 let config: AppConfig;
@@ -46,9 +47,9 @@ try {
   process.exit(1);
 }
 // Every line from here on goes through the process's logger (docs/logging.md), Nest's included.
-const logger = processLogger(config);
+const logger = processLogger(config.logging);
 Logger.overrideLogger(nestLogger(logger));
-logProcessWarnings(logger, config.logFormat);
+logProcessWarnings(logger, config.logging.logFormat);
 bootstrap(config).catch((error: Error) => {
   logger.fatal({ context: 'Bootstrap' }, `could not start: ${error.message}`);
   process.exit(1);

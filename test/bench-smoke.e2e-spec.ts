@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { loadSection } from '../src/config/configuration';
 
 /**
  * Smoke run of the benchmark harness (bench/) on 10,000 events, end to end: the compiled
@@ -64,7 +65,7 @@ describe('bench: smoke run on 10,000 events', () => {
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
     // The harness keeps its database for bench/explain.ts; the smoke run's is of no further use.
-    const admin = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect');
+    const admin = new URL(loadSection('database').url);
     admin.pathname = '/postgres';
     const client = new Client({ connectionString: admin.toString() });
     await client.connect();

@@ -34,7 +34,7 @@ describe('S3 export attacks', () => {
     db = t.app.get(DataSource);
     project = await t.createProject('attack');
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
        SELECT $1, 'big', to_jsonb('ev-' || g), timestamp '2026-11-01' + g * interval '1 second',
               jsonb_build_object('n', g, 'product', 'prod-' || (g % 97), 'customer', jsonb_build_object('name', md5(g::text), 'tier', g % 5),

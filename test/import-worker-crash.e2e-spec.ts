@@ -30,9 +30,9 @@ describe('an import whose worker dies mid-way', () => {
       env: {
         ...process.env,
         ROLE: 'worker',
-        DATABASE_URL: t.config.databaseUrl,
-        REDIS_URL: t.config.redisUrl,
-        QUEUE_PREFIX: t.config.queuePrefix,
+        DATABASE_URL: t.config.database.url,
+        REDIS_URL: t.config.redis.url,
+        QUEUE_PREFIX: t.config.redis.queuePrefix,
         SECRETS_KEY: TEST_SECRETS_KEY,
         S3_ALLOWED_ENDPOINTS: s3.endpoint,
         // A dead worker's job is taken over about 2 s after the kill.

@@ -31,7 +31,7 @@ describe('operations', () => {
     const t = await startTestApp();
     try {
       const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'My', 'shop'], {
-        env: { ...process.env, DATABASE_URL: t.config.databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY },
+        env: { ...process.env, DATABASE_URL: t.config.database.url, SECRETS_KEY: TEST_SECRETS_KEY },
       });
       const created = JSON.parse(stdout);
       expect(created).toEqual({

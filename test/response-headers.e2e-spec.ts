@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createHttpApp } from '../src/app.setup';
-import { loadConfig } from '../src/config/app.config';
+import { loadConfig } from '../src/config/configuration';
 import { EventsService } from '../src/events/events.service';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TEST_SECRETS_KEY, TestApp } from './support/test-app';

@@ -14,7 +14,7 @@ describe('S3 export limit of 1,000,000 events (Connect docs, "Exporting events")
     project = await t.createProject();
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'huge', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', '{}'::jsonb
            FROM generate_series(1, 1000000) AS n`,

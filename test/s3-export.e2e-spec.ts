@@ -238,7 +238,7 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
       const job = await queue.getJob(id);
       expect(job?.data).toEqual({ exportId: id });
       const redis = queue.client;
-      const keys = await redis.keys(`${t.config.queuePrefix}:exports:*`);
+      const keys = await redis.keys(`${t.config.redis.queuePrefix}:exports:*`);
       expect(keys.length).toBeGreaterThan(0);
       for (const key of keys) {
         const type = await redis.type(key);

@@ -44,7 +44,7 @@ describe('a large small export read slowly', () => {
     t = await startTestApp({ ROLE: 'api', QUERY_STATEMENT_TIMEOUT_MS: '1500', EXPORT_STREAM_MIN_BYTES_PER_SECOND: '0' });
     project = await t.createProject();
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'big', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'note', repeat('x', 2000))

@@ -72,9 +72,9 @@ describe('an export whose worker dies mid-way', () => {
       env: {
         ...process.env,
         ROLE: 'worker',
-        DATABASE_URL: t.config.databaseUrl,
+        DATABASE_URL: t.config.database.url,
         REDIS_URL: redis.url,
-        QUEUE_PREFIX: t.config.queuePrefix,
+        QUEUE_PREFIX: t.config.redis.queuePrefix,
         SECRETS_KEY: TEST_SECRETS_KEY,
         S3_ALLOWED_ENDPOINTS: s3.endpoint,
         // A dead worker's job is taken over about 2 s after the kill.
@@ -241,7 +241,7 @@ describe('an export whose worker dies mid-way', () => {
     // through HTTP is covered (more slowly) elsewhere. Ids 1..N in timestamp order.
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'orders', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'product', jsonb_build_object('name', 'Product ' || (n % 97), 'price', n % 1000 + 0.99),
@@ -460,7 +460,7 @@ describe('an export whose worker dies mid-way', () => {
     });
     const admin = new Redis(redis.url);
     try {
-      expect(await admin.keys(`${t.config.queuePrefix}:*${id}*`)).not.toEqual([]);
+      expect(await admin.keys(`${t.config.redis.queuePrefix}:*${id}*`)).not.toEqual([]);
       await admin.flushall();
       expect(await admin.dbsize()).toBe(0);
     } finally {

@@ -6,7 +6,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecretBox } from '../common/secret-box';
 import { SecretsKeyCheck } from '../common/secrets-key.check';
-import { AppConfig, loadConfig } from '../config/app.config';
+import { configModule, loadConfig } from '../config/configuration';
 import { dataSourceOptions } from '../database/data-source-options';
 import { ProjectsService } from '../projects/projects.service';
 
@@ -20,16 +20,15 @@ async function main(): Promise<void> {
     console.error('usage: npm run project:create -- <name>');
     process.exit(2);
   }
-  const config = loadConfig();
+  // What ProjectsService needs: no Redis, no HTTP settings.
+  const config = loadConfig(process.env, ['database', 'secrets', 'limits']);
 
   @Module({
-    imports: [TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl))],
-    providers: [
-      ProjectsService,
-      { provide: AppConfig, useValue: config },
-      { provide: SecretBox, useValue: new SecretBox(config.secretsKey) },
-      SecretsKeyCheck,
+    imports: [
+      configModule(config),
+      TypeOrmModule.forRoot(dataSourceOptions(config.database.url, { connectTimeoutMs: config.database.connectTimeoutMs })),
     ],
+    providers: [ProjectsService, { provide: SecretBox, useValue: new SecretBox(config.secrets.secretsKey) }, SecretsKeyCheck],
   })
   class CreateProjectModule {}
 

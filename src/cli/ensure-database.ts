@@ -3,16 +3,17 @@ import '../common/quiet-aws-sdk';
 import { Client } from 'pg';
 import { SecretBox } from '../common/secret-box';
 import { canaryMatches, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';
-import { loadConfig } from '../config/app.config';
+import { loadSection } from '../config/configuration';
 
 /**
  * Creates the database named in DATABASE_URL when it does not exist (connecting to the server's
  * `postgres` database with the same credentials). Exit codes: 3 when the server refuses the login;
  * 4 when the database exists but belongs to a deployment with another SECRETS_KEY (its secrets
- * canary does not decrypt), which the service would refuse to start on.
+ * canary does not decrypt), which the service would refuse to start on. Reads only the database
+ * section (docs/configuration.md); SECRETS_KEY, when set, only for that check.
  */
 async function main(): Promise<void> {
-  const target = new URL(loadConfig({ ...process.env, SECRETS_KEY: process.env.SECRETS_KEY || 'x'.repeat(32) }).databaseUrl);
+  const target = new URL(loadSection('database').url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(target);
   admin.pathname = '/postgres';
@@ -50,4 +51,7 @@ async function ownsDatabase(url: string, secretBox: SecretBox): Promise<boolean>
   }
 }
 
-void main();
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,15 +1,15 @@
 import 'dotenv/config';
 import '../common/quiet-aws-sdk';
 import 'reflect-metadata';
+import { loadSection } from '../config/configuration';
 import { runMigrationsLocked } from '../database/migrate';
 
 /**
  * `npm run migration:run`: applies pending migrations to DATABASE_URL under the same advisory lock
- * the service takes at start, so it is safe while processes are starting.
+ * the service takes at start, so it is safe while processes are starting. Reads only the database section.
  */
 async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/connect';
-  const applied = await runMigrationsLocked(databaseUrl);
+  const applied = await runMigrationsLocked(loadSection('database').url);
   console.log(applied.length === 0 ? 'no pending migrations' : applied.map((name) => `applied migration ${name}`).join('\n'));
 }
 

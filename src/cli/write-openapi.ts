@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildOpenApiDocument, createHttpApp } from '../app.setup';
-import { loadConfig } from '../config/app.config';
+import { loadConfig } from '../config/configuration';
 
 /** The committed OpenAPI document, at the repository root (npm scripts run there). */
 const OPENAPI_PATH = resolve(process.cwd(), 'openapi.json');

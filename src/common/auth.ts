@@ -1,4 +1,4 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   ApiForbiddenResponse,
@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { AppConfig } from '../config/app.config';
+import { SecretsConfig, secretsConfig } from '../config/secrets.config';
 import { Permission } from '../projects/entities/api-key.entity';
 import { INVALID_FILTERED_KEY_MESSAGE } from '../projects/filtered-key';
 import { ProjectContext, ProjectsService } from '../projects/projects.service';
@@ -191,7 +191,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly projects: ProjectsService,
-    private readonly config: AppConfig,
+    @Inject(secretsConfig.KEY) private readonly secretsConfig: SecretsConfig,
     private readonly limits: RateLimitService,
   ) {}
 
@@ -233,11 +233,11 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private async checkAdminToken(given: string, request: Request, response: Response): Promise<void> {
-    if (this.config.adminToken === null) {
+    if (this.secretsConfig.adminToken === null) {
       throw new ForbiddenError('Admin endpoints are disabled. Set ADMIN_TOKEN to enable them.');
     }
     await this.limits.refuseIfBlocked(request, response, { adminToken: given });
-    if (!given || !sameSecret(given, this.config.adminToken)) {
+    if (!given || !sameSecret(given, this.secretsConfig.adminToken)) {
       await this.limits.recordFailure(request, response, { adminToken: given });
       throw new UnauthorizedError('Missing or wrong X-Admin-Token.');
     }

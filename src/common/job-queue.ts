@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import type { DynamicModule } from '@nestjs/common';
 import type { JobOptions } from 'bull';
-import { AppConfig } from '../config/app.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
 
 /**
  * Registers a Bull queue of jobs that run until their own record (an export, an import) says they
@@ -12,18 +12,18 @@ import { AppConfig } from '../config/app.config';
 export function registerJobQueue(
   name: string,
   strategy: string,
-  backoff: (config: AppConfig) => (attemptsMade: number, error: Error) => number,
+  backoff: (config: ExportsConfig) => (attemptsMade: number, error: Error) => number,
   defaultJobOptions: JobOptions,
 ): DynamicModule {
   return BullModule.registerQueueAsync({
     name,
-    inject: [AppConfig],
-    useFactory: (config: AppConfig) => ({
+    inject: [exportsConfig.KEY],
+    useFactory: (config: ExportsConfig) => ({
       settings: {
-        lockDuration: config.exportLockDurationMs,
-        lockRenewTime: Math.floor(config.exportLockDurationMs / 3),
-        stalledInterval: config.exportStalledIntervalMs,
-        maxStalledCount: config.exportMaxStalledCount,
+        lockDuration: config.lockDurationMs,
+        lockRenewTime: Math.floor(config.lockDurationMs / 3),
+        stalledInterval: config.stalledIntervalMs,
+        maxStalledCount: config.maxStalledCount,
         backoffStrategies: { [strategy]: backoff(config) },
       },
       defaultJobOptions,

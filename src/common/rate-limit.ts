@@ -1,10 +1,12 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import Redis from 'ioredis';
 import { hkdfSync, createHmac } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
-import { AppConfig, RateLimit } from '../config/app.config';
+import { LimitsConfig, limitsConfig, RateLimit, RateLimitConfig } from '../config/limits.config';
+import { RedisConfig, redisConfig } from '../config/redis.config';
+import { SecretsConfig, secretsConfig } from '../config/secrets.config';
 import { TooManyRequestsError } from './errors';
 
 /** The per-project limits an endpoint counts against (`@RequiresKey(permission, limit)`). */
@@ -62,7 +64,7 @@ function setHeaders(response: Response, limit: RateLimit, remaining: number, msB
 }
 
 /**
- * The service's rate limits (limits and defaults in src/config/app.config.ts, `.env.example`),
+ * The service's rate limits (RATE_LIMIT_* in docs/configuration.md; src/config/limits.config.ts),
  * enforced by `ApiKeyGuard`, before the key is looked up and before any handler runs:
  *
  * - failed authentications (401) per client address (`request.ip`, see TRUST_PROXY) and per
@@ -85,9 +87,19 @@ export class RateLimitService implements OnModuleDestroy {
   private readonly perProject = {} as Record<ProjectLimit, RateLimiterAbstract>;
   private readonly hmacKey: Buffer;
 
-  constructor(private readonly config: AppConfig) {
-    this.hmacKey = Buffer.from(hkdfSync('sha256', config.secretsKey, '', 'connect rate-limit keys', 32));
-    const settings = config.rateLimit;
+  /** RATE_LIMIT_*, with the counters' Redis and key prefix resolved. */
+  private readonly settings: RateLimitConfig & { redisUrl: string; prefix: string };
+
+  constructor(
+    @Inject(limitsConfig.KEY) limitsConfig: LimitsConfig,
+    @Inject(redisConfig.KEY) redisConfig: RedisConfig,
+    @Inject(secretsConfig.KEY) secretsConfig: SecretsConfig,
+  ) {
+    this.hmacKey = Buffer.from(hkdfSync('sha256', secretsConfig.secretsKey, '', 'connect rate-limit keys', 32));
+    // The counters live in the queues' Redis, under their prefix, unless RATE_LIMIT_REDIS_URL / RATE_LIMIT_PREFIX say otherwise.
+    const { rateLimit } = limitsConfig;
+    this.settings = { ...rateLimit, redisUrl: rateLimit.redisUrl ?? redisConfig.url, prefix: rateLimit.prefix ?? redisConfig.queuePrefix };
+    const settings = this.settings;
     if (!settings.enabled) {
       return;
     }
@@ -133,7 +145,7 @@ export class RateLimitService implements OnModuleDestroy {
    * @throws TooManyRequestsError (429, Retry-After = seconds until the window ends).
    */
   async refuseIfBlocked(request: Request, response: Response, credential: Credential): Promise<void> {
-    if (!this.config.rateLimit.enabled) return;
+    if (!this.settings.enabled) return;
     const checks = this.failureKeys(request, credential).map(async ([limiter, key, limit]) => {
       const res = await limiter.get(key);
       return res && res.consumedPoints >= limit.points ? { res, limit } : null;
@@ -150,7 +162,7 @@ export class RateLimitService implements OnModuleDestroy {
    *   passed `refuseIfBlocked`); otherwise returns, and the caller answers 401.
    */
   async recordFailure(request: Request, response: Response, credential: Credential): Promise<void> {
-    if (!this.config.rateLimit.enabled) return;
+    if (!this.settings.enabled) return;
     const keys = this.failureKeys(request, credential);
     const results = await Promise.allSettled(keys.map(([limiter, key]) => limiter.consume(key)));
     for (const [i, result] of results.entries()) {
@@ -165,8 +177,8 @@ export class RateLimitService implements OnModuleDestroy {
    * @throws TooManyRequestsError (429, Retry-After) when the project's limit is used up.
    */
   async consumeProject(kind: ProjectLimit, projectId: string, response: Response): Promise<void> {
-    if (!this.config.rateLimit.enabled) return;
-    const limit = this.config.rateLimit[kind];
+    if (!this.settings.enabled) return;
+    const limit = this.settings[kind];
     try {
       const res = await this.perProject[kind].consume(projectId);
       setHeaders(response, limit, res.remainingPoints, res.msBeforeNext);
@@ -194,7 +206,7 @@ export class RateLimitService implements OnModuleDestroy {
 
   /** The failed-authentication counters a request touches: [limiter, key, limit]. */
   private failureKeys(request: Request, credential: Credential): Array<[RateLimiterAbstract, string, RateLimit]> {
-    const settings = this.config.rateLimit;
+    const settings = this.settings;
     const keys: Array<[RateLimiterAbstract, string, RateLimit]> = [
       [this.failuresPerAddress, addressKey(request.ip ?? request.socket.remoteAddress ?? 'unknown'), settings.authFailuresPerAddress],
     ];

@@ -27,7 +27,7 @@ export type ConfigSection<N extends string, T> = (() => T) &
 /**
  * Defines a section: the variables of `schema`, validated, then shaped by `build` into the object
  * consumers get. Called as a factory (by `ConfigModule.forFeature`), it reads `process.env` and
- * throws a `ConfigError`; `loadConfig` (app.config.ts) reads sections from an explicit environment
+ * throws a `ConfigError`; `loadConfig` (configuration.ts) reads sections from an explicit environment
  * and lists the problems of all of them at once.
  */
 export function defineSection<N extends string, V extends object, T extends Record<string, any>>(

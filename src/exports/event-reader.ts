@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
 import { escapeLiteral, type PoolClient, type QueryConfig } from 'pg';
@@ -7,7 +7,7 @@ import QueryStream from 'pg-query-stream';
 // pg's own conversion of a parameter value to its text (arrays to array literals, Dates to ISO text).
 import { prepareValue } from 'pg/lib/utils';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app.config';
+import { DatabaseConfig, databaseConfig } from '../config/database.config';
 import { QUERY_ANSWER_MARGIN_MS } from '../database/data-source-options';
 import { ExportReadPool } from './export-read-pool';
 import { ExportScope, ExportsRepository, ReadPosition, ReadRange, SqlStatement } from './exports.repository';
@@ -182,14 +182,14 @@ export class EventReader {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly statements: ExportsRepository,
     private readonly readPool: ExportReadPool,
-    private readonly config: AppConfig,
+    @Inject(databaseConfig.KEY) private readonly databaseConfig: DatabaseConfig,
   ) {}
 
   /** A session for an S3 export, in a new snapshot; its reads wait as long as EXPORT_STATEMENT_TIMEOUT_MS allows. */
   async openForS3Export(): Promise<EventReadSession> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const timeout = this.config.exportStatementTimeoutMs;
+    const timeout = this.databaseConfig.exportStatementTimeoutMs;
     // The pool's client-side query_timeout (data-source-options.ts) is sized for API statements.
     const readTimeout = timeout ? timeout + QUERY_ANSWER_MARGIN_MS : MAX_TIMER_MS;
     // TypeORM's runner releases its pg client once; with an error, pg-pool discards the connection.

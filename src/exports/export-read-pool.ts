@@ -1,7 +1,8 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
 import { ServiceUnavailableError } from '../common/errors';
-import { AppConfig } from '../config/app.config';
+import { DatabaseConfig, databaseConfig } from '../config/database.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
 
 /** How long a small export waits for a streaming connection before answering 503, ms. */
 const ACQUIRE_TIMEOUT_MS = 2000;
@@ -34,14 +35,17 @@ export class ExportReadPool implements OnModuleDestroy {
   /** Streams held (or being acquired) per project id, in this process. */
   private readonly held = new Map<string, number>();
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    @Inject(databaseConfig.KEY) databaseConfig: DatabaseConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+  ) {
     this.pool = new Pool({
-      connectionString: config.databaseUrl,
-      max: config.exportStreamConnections,
+      connectionString: databaseConfig.url,
+      max: exportsConfig.streamConnections,
       connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
       // As the main pool (core.module.ts). PostgreSQL times an open cursor as one statement, so a
       // stream that outlives the read-ahead raises it for itself (ExportsService.smallExport).
-      statement_timeout: config.queryStatementTimeoutMs || undefined,
+      statement_timeout: databaseConfig.queryStatementTimeoutMs || undefined,
     });
     this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
   }
@@ -54,7 +58,7 @@ export class ExportReadPool implements OnModuleDestroy {
    */
   async connect(projectId: string): Promise<StreamLease> {
     const held = this.held.get(projectId) ?? 0;
-    if (held >= this.config.exportStreamConnectionsPerProject) {
+    if (held >= this.exportsConfig.streamConnectionsPerProject) {
       throw new ServiceUnavailableError(
         `This project already streams ${held} exports, the most it may at once; try again when one has finished.`,
         STREAM_BUSY_RETRY_AFTER_SECONDS,

@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
@@ -8,7 +8,7 @@ import { retryDelayMs } from '../common/retry-delay';
 import { isDependencyUnavailable } from '../common/dependency-errors';
 import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
-import { AppConfig } from '../config/app.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
 import type { EventSelection } from '../query/query.types';
@@ -208,11 +208,11 @@ export class ExportRunner {
     private readonly checkpoints: ExportCheckpointsRepository,
     private readonly reader: EventReader,
     private readonly secretBox: SecretBox,
-    private readonly config: AppConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
   ) {}
 
   async run(exportId: string): Promise<void> {
-    const claim = await this.checkpoints.claim(exportId, this.config.exportMaxRunningPerProject);
+    const claim = await this.checkpoints.claim(exportId, this.exportsConfig.maxRunningPerProject);
     if (claim.kind === 'finished') return;
     if (claim.kind === 'wait') throw new ExportWaitTurnError(`export ${exportId} waits for its project's turn`);
     const { record } = claim.export;
@@ -234,8 +234,8 @@ export class ExportRunner {
     }
     const elapsedMs = Date.now() - (record.startedAt ?? new Date()).getTime();
     if (
-      record.attempts > this.config.exportMaxAttempts ||
-      (this.config.exportRetryBudgetMs > 0 && elapsedMs > this.config.exportRetryBudgetMs)
+      record.attempts > this.exportsConfig.maxAttempts ||
+      (this.exportsConfig.retryBudgetMs > 0 && elapsedMs > this.exportsConfig.retryBudgetMs)
     ) {
       const error = 'The export was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.';
       const fields = { event: 'export.failed', exportId, projectId: record.projectId, attempts: record.attempts, error };
@@ -253,7 +253,7 @@ export class ExportRunner {
     });
     const started = Date.now();
     const watch = new AttemptWatch(
-      this.config.exportStallTimeoutMs,
+      this.exportsConfig.stallTimeoutMs,
       () => this.checkpoints.ownership(exportId, record.attempts),
       EXPORT_WATCH_ERRORS,
     );
@@ -294,11 +294,11 @@ export class ExportRunner {
       }
       const message = describeExportError(error, record, credentials);
       const budgetLeft =
-        record.attempts < this.config.exportMaxAttempts &&
-        (this.config.exportRetryBudgetMs === 0 ||
-          Date.now() - (record.startedAt ?? new Date()).getTime() < this.config.exportRetryBudgetMs);
+        record.attempts < this.exportsConfig.maxAttempts &&
+        (this.exportsConfig.retryBudgetMs === 0 ||
+          Date.now() - (record.startedAt ?? new Date()).getTime() < this.exportsConfig.retryBudgetMs);
       if (isTransientExportError(error) && budgetLeft) {
-        const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
+        const delay = retryDelayMs(record.attempts, this.exportsConfig.retryBaseDelayMs, this.exportsConfig.retryMaxDelayMs);
         this.logger.warn({
           msg: `export ${exportId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`,
           event: 'export.retrying',
@@ -370,7 +370,7 @@ export class ExportRunner {
         contentType: record.compression === ExportCompression.Gzip ? 'application/gzip' : 'application/x-ndjson',
       },
       credentials,
-      this.config.exportS3RequestTimeoutMs,
+      this.exportsConfig.s3RequestTimeoutMs,
       signal,
     );
   }
@@ -395,10 +395,10 @@ export class ExportRunner {
     watch.tick();
     try {
       let rawTotal = record.rawTotalBytes;
-      let partSize = record.partSizeBytes ?? this.config.exportPartSizeBytes;
+      let partSize = record.partSizeBytes ?? this.exportsConfig.partSizeBytes;
       if (rawTotal === null) {
         rawTotal = (await session.measure(scope)).bytes;
-        partSize = Math.max(this.config.exportPartSizeBytes, Math.ceil(rawTotal / MAX_PARTS));
+        partSize = Math.max(this.exportsConfig.partSizeBytes, Math.ceil(rawTotal / MAX_PARTS));
         if (!(await this.checkpoints.setMeasured(record.id, record.attempts, rawTotal, gzip ? 0 : rawTotal, partSize))) {
           throw await this.lostOwnership(record);
         }
@@ -568,7 +568,7 @@ export class ExportRunner {
           if (held) {
             // One part of look-ahead: a part is known to be the export's last only when the stream ends after it.
             send(held.part, false, held.startAfter);
-            while (inFlight.size >= this.config.exportQueueSize) await Promise.race(inFlight);
+            while (inFlight.size >= this.exportsConfig.queueSize) await Promise.race(inFlight);
             if (failure) throw failure;
           }
           held = { part, startAfter };

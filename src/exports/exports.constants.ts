@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import type { AppConfig } from '../config/app.config';
+import type { ExportsConfig } from '../config/exports.config';
 
 /** Queue and job names of the export pipeline, in one place. */
 export const EXPORT_QUEUE = 'exports';
@@ -35,11 +35,11 @@ export const WAIT_TURN_DELAY_MS = 500;
  * other error (PostgreSQL down before the export could be claimed) a doubling one up to
  * EXPORT_RETRY_MAX_DELAY_MS.
  */
-export function exportBackoff(config: AppConfig): (attemptsMade: number, error: Error) => number {
+export function exportBackoff(config: ExportsConfig): (attemptsMade: number, error: Error) => number {
   return (attemptsMade, error) => {
     const chosen = (error as { delayMs?: unknown }).delayMs;
     if (typeof chosen === 'number') return chosen;
     if (error?.name === 'ExportWaitTurnError') return WAIT_TURN_DELAY_MS + Math.round(Math.random() * WAIT_TURN_DELAY_MS);
-    return Math.min(config.exportRetryMaxDelayMs, config.exportRetryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
+    return Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
   };
 }

@@ -1,8 +1,9 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { isJobLost, LatestRuns } from '../common/bull-jobs';
-import { AppConfig } from '../config/app.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { RedisConfig, redisConfig } from '../config/redis.config';
 import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
 import { ExportsRepository } from './exports.repository';
@@ -44,14 +45,15 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     private readonly service: ExportsService,
     private readonly checkpoints: ExportCheckpointsRepository,
     private readonly secretBox: SecretBox,
-    private readonly config: AppConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.queue.on('failed', (job: Job<ExportJobData>, error: Error) => void this.onFailed(job, error));
-    void this.queue.process(EXPORT_JOB, this.config.exportConcurrency, (job: Job<ExportJobData>) => this.handle(job.data.exportId));
+    void this.queue.process(EXPORT_JOB, this.exportsConfig.concurrency, (job: Job<ExportJobData>) => this.handle(job.data.exportId));
     await this.sweep();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.config.exportSweepIntervalMs);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.exportsConfig.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -72,7 +74,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
       await this.requeueOrphans();
       await this.abortOrphanedUploads();
     } catch (error) {
-      this.logger.warn(`export sweep failed (${(error as Error).message}); next try in ${this.config.exportSweepIntervalMs} ms`);
+      this.logger.warn(`export sweep failed (${(error as Error).message}); next try in ${this.exportsConfig.sweepIntervalMs} ms`);
     } finally {
       this.sweeping = false;
     }
@@ -107,7 +109,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Aborts the uploads of ended exports that are still open (at most 100 per sweep). */
   private async abortOrphanedUploads(): Promise<void> {
-    for (const { exportId, credentials } of await this.checkpoints.openUploadsOfEnded(this.config.queuePrefix)) {
+    for (const { exportId, credentials } of await this.checkpoints.openUploadsOfEnded(this.redisConfig.queuePrefix)) {
       await this.abortUpload(exportId, credentials);
       this.logger.warn(`export ${exportId} had ended with its upload open; aborted it`);
     }
@@ -130,9 +132,9 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
    * it is in no list, so nothing would ever take it). Each Redis call waits at most REDIS_COMMAND_TIMEOUT_MS.
    */
   private async requeueOrphans(): Promise<void> {
-    for (const id of await this.exports.unfinishedIds(this.config.queuePrefix)) {
+    for (const id of await this.exports.unfinishedIds(this.redisConfig.queuePrefix)) {
       try {
-        if (await isJobLost(this.queue, id, this.config.redisCommandTimeoutMs)) {
+        if (await isJobLost(this.queue, id, this.redisConfig.commandTimeoutMs)) {
           await this.service.enqueue(id);
           this.logger.warn(`export ${id} had no live job; queued it again`);
         }

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, StreamableFile } from '@nestjs/common';
+import { Inject, Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
@@ -13,7 +13,10 @@ import {
 } from '../common/errors';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { SecretBox } from '../common/secret-box';
-import { AppConfig } from '../config/app.config';
+import { DatabaseConfig, databaseConfig } from '../config/database.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { LimitsConfig, limitsConfig } from '../config/limits.config';
+import { RedisConfig, redisConfig } from '../config/redis.config';
 import { parseExportQuery } from '../query/event-selection';
 import { parseQueryBody, parseQueryParam } from '../query/query-document';
 import type { FilterCondition } from '../query/query.types';
@@ -121,7 +124,10 @@ export class ExportsService {
 
   constructor(
     private readonly exports: ExportsRepository,
-    private readonly config: AppConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    @Inject(databaseConfig.KEY) private readonly databaseConfig: DatabaseConfig,
+    @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
+    @Inject(limitsConfig.KEY) private readonly limitsConfig: LimitsConfig,
     private readonly secretBox: SecretBox,
     private readonly reader: EventReader,
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
@@ -142,7 +148,7 @@ export class ExportsService {
    * bytes in one window of EXPORT_STREAM_GRACE_MS is disconnected (see `minRateReadable`), and its
    * connection goes back to the pool.
    * @throws ValidationError (422) for an invalid or repeated query, one with select/groupBy/interval, or
-   *         one over a cap of AppConfig.queryLimits;
+   *         one over a cap of LimitsConfig.query;
    *         TooManyResultsError (413) when more than 10,000 events match;
    *         ServiceUnavailableError (503, Retry-After) when the project already streams
    *         EXPORT_STREAM_CONNECTIONS_PER_PROJECT exports, or every streaming connection is busy.
@@ -153,7 +159,7 @@ export class ExportsService {
     rawQuery: unknown,
     keyFilters: readonly FilterCondition[] = [],
   ): Promise<StreamableFile> {
-    const limits = this.config.queryLimits;
+    const limits = this.limitsConfig.query;
     const selection = parseExportQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits, keyFilters);
     const scope: ExportScope = { projectId, collection, selection, maxEventRowId: null };
     const session = await this.reader.openForSmallExport(projectId);
@@ -190,13 +196,13 @@ export class ExportsService {
         // API's statement timeout would cut a client that reads for longer than it. This read was
         // already proven cheap (the read-ahead and the count ran under that timeout); how long the
         // client takes is bounded by the minimum transfer rate instead, and by the export timeout.
-        await session.setStatementTimeout(this.config.exportStatementTimeoutMs);
+        await session.setStatementTimeout(this.databaseConfig.exportStatementTimeoutMs);
         rows = session.lines(scope, MAX_SMALL_EXPORT_EVENTS + 1, STREAM_BATCH_ROWS);
       }
       const readable = minRateReadable(
         jsonResults(head, complete ? null : rows),
-        this.config.exportStreamMinBytesPerSecond,
-        this.config.exportStreamGraceMs,
+        this.exportsConfig.streamMinBytesPerSecond,
+        this.exportsConfig.streamGraceMs,
       );
       // Runs whether the body was sent in full, failed, or the client went away before it started.
       readable.once('close', release);
@@ -230,7 +236,7 @@ export class ExportsService {
    * A project may have at most EXPORT_MAX_PENDING_PER_PROJECT unfinished (Pending or Running) exports:
    * checked before the matching events are counted, and again atomically with the insert
    * (ExportsRepository.createWithinCap), so concurrent requests never exceed it.
-   * @throws ValidationError (422) for an invalid query (or one over a cap of AppConfig.queryLimits), s3Path or compression;
+   * @throws ValidationError (422) for an invalid query (or one over a cap of LimitsConfig.query), s3Path or compression;
    *         TooManyRequestsError (429, Retry-After PENDING_CAP_RETRY_AFTER_SECONDS) when the project has
    *         EXPORT_MAX_PENDING_PER_PROJECT unfinished exports; TooManyResultsError (413) over
    *         1,000,000 events, before anything is uploaded; driver errors when PostgreSQL is
@@ -244,14 +250,14 @@ export class ExportsService {
     keyFilters: readonly FilterCondition[] = [],
   ): Promise<CreatedExport> {
     // An object query was parsed with the body (parseJsonBody), which keeps every digit of numbers too.
-    const limits = this.config.queryLimits;
+    const limits = this.limitsConfig.query;
     const selection = parseExportQuery(parseQueryBody(body.query, limits.maxDocumentChars), new Date(), limits, keyFilters);
-    const location = parseS3Path(body.s3Path, this.config.s3AllowedEndpoints);
+    const location = parseS3Path(body.s3Path, this.exportsConfig.s3AllowedEndpoints);
     const compression = body.compression ?? ExportCompression.None;
     const id = randomBytes(12).toString('hex');
     const key = exportObjectKey(location, id, compression);
     // Cheap check first, so a project at its cap never pays for the count below; enforced again at insert.
-    const cap = this.config.exportMaxPendingPerProject;
+    const cap = this.exportsConfig.maxPendingPerProject;
     if ((await this.exports.countUnfinished(projectId, cap)) >= cap) {
       throw tooManyUnfinished(cap);
     }
@@ -282,7 +288,7 @@ export class ExportsService {
         ),
         status: ExportStatus.Pending,
         compression,
-        queuePrefix: this.config.queuePrefix,
+        queuePrefix: this.redisConfig.queuePrefix,
       },
       cap,
     );
@@ -316,7 +322,7 @@ export class ExportsService {
    * @throws ServiceUnavailableError (503) when Redis does not answer in time; Redis errors as they are.
    */
   async enqueue(exportId: string): Promise<void> {
-    const ms = this.config.redisCommandTimeoutMs;
+    const ms = this.redisConfig.commandTimeoutMs;
     await withTimeout(
       this.queue.add(EXPORT_JOB, { exportId }, { jobId: exportId }),
       ms,

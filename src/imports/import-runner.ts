@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
@@ -7,7 +7,9 @@ import { isDependencyUnavailable } from '../common/dependency-errors';
 import { MAX_BODY_DEPTH } from '../common/json-body';
 import { parseJsonText } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
-import { AppConfig } from '../config/app.config';
+import { DatabaseConfig, databaseConfig } from '../config/database.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { ImportsConfig, importsConfig } from '../config/imports.config';
 import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
 import { DocumentEntry, documentEntry, documentOf, EventsRepository } from '../events/events.repository';
@@ -191,7 +193,9 @@ export class ImportRunner {
     private readonly imports: ImportsRepository,
     private readonly events: EventsRepository,
     private readonly secretBox: SecretBox,
-    private readonly config: AppConfig,
+    @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    @Inject(databaseConfig.KEY) private readonly databaseConfig: DatabaseConfig,
   ) {}
 
   async run(importId: string): Promise<void> {
@@ -215,8 +219,8 @@ export class ImportRunner {
       return;
     }
     const elapsed = () => Date.now() - (record.startedAt ?? new Date()).getTime();
-    const budget = this.config.exportRetryBudgetMs;
-    if (record.attempts > this.config.exportMaxAttempts || (budget > 0 && elapsed() > budget)) {
+    const budget = this.exportsConfig.retryBudgetMs;
+    if (record.attempts > this.exportsConfig.maxAttempts || (budget > 0 && elapsed() > budget)) {
       const error = 'The import was interrupted too many times (its worker stopped, or S3 or PostgreSQL failed) and was not completed.';
       const fields = { event: 'import.failed', importId, projectId: record.projectId, attempts: record.attempts, error };
       this.logger.warn({ msg: `import ${importId} failed: ${error}`, ...fields });
@@ -237,7 +241,7 @@ export class ImportRunner {
     }
     const started = Date.now();
     const watch = new AttemptWatch(
-      this.config.exportStallTimeoutMs,
+      this.exportsConfig.stallTimeoutMs,
       () => this.imports.ownership(importId, record.attempts),
       IMPORT_WATCH_ERRORS,
     );
@@ -282,9 +286,9 @@ export class ImportRunner {
         return;
       }
       const message = describeImportError(error, record, credentials);
-      const budgetLeft = record.attempts < this.config.exportMaxAttempts && (budget === 0 || elapsed() < budget);
+      const budgetLeft = record.attempts < this.exportsConfig.maxAttempts && (budget === 0 || elapsed() < budget);
       if (isTransientImportError(error) && budgetLeft) {
-        const delay = retryDelayMs(record.attempts, this.config.exportRetryBaseDelayMs, this.config.exportRetryMaxDelayMs);
+        const delay = retryDelayMs(record.attempts, this.exportsConfig.retryBaseDelayMs, this.exportsConfig.retryMaxDelayMs);
         this.logger.warn({
           msg: `import ${importId}: attempt ${record.attempts} failed (${message}); retrying in ${delay} ms`,
           event: 'import.retrying',
@@ -320,7 +324,7 @@ export class ImportRunner {
     const client = createS3Client(
       { endpoint: record.s3Endpoint, region: record.s3Region, bucket: record.s3Bucket, prefix: '' },
       credentials,
-      this.config.exportS3RequestTimeoutMs,
+      this.exportsConfig.s3RequestTimeoutMs,
     );
     const totals = { imported: record.importedEvents, duplicates: record.duplicateEvents, errors: record.eventErrorCount };
     try {
@@ -413,7 +417,7 @@ export class ImportRunner {
         startOffset: record.positionBytes,
         startIndex: record.lineIndex,
         maxLineBytes: MAX_LINE_BYTES,
-        maxLines: this.config.importBatchLines,
+        maxLines: this.importsConfig.batchLines,
         maxBatchBytes: MAX_BATCH_BYTES,
       });
       // A batch is prepared in a function of its own, so that only its document (not the lines'
@@ -502,7 +506,7 @@ export class ImportRunner {
     const stored = await this.imports.commitBatch(
       record.id,
       record.attempts,
-      this.config.exportStatementTimeoutMs,
+      this.databaseConfig.exportStatementTimeoutMs,
       {
         positionBytes: prepared.endOffset,
         readBytes: Math.min(prepared.readBytes, record.objectBytes ?? prepared.readBytes),

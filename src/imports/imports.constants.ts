@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import type { AppConfig } from '../config/app.config';
+import type { ExportsConfig } from '../config/exports.config';
 
 /** Queue and job names of bulk imports, in one place. */
 export const IMPORT_QUEUE = 'imports';
@@ -36,10 +36,10 @@ export const IMPORT_JOB_OPTIONS: JobOptions = {
  * for any other error (PostgreSQL down before the import could be claimed) a doubling one up to
  * EXPORT_RETRY_MAX_DELAY_MS.
  */
-export function importBackoff(config: AppConfig): (attemptsMade: number, error: Error) => number {
+export function importBackoff(config: ExportsConfig): (attemptsMade: number, error: Error) => number {
   return (attemptsMade, error) => {
     const chosen = (error as { delayMs?: unknown }).delayMs;
     if (typeof chosen === 'number') return chosen;
-    return Math.min(config.exportRetryMaxDelayMs, config.exportRetryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
+    return Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
   };
 }

@@ -1,8 +1,10 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { isJobLost, LatestRuns } from '../common/bull-jobs';
-import { AppConfig } from '../config/app.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { ImportsConfig, importsConfig } from '../config/imports.config';
+import { RedisConfig, redisConfig } from '../config/redis.config';
 import { IMPORT_JOB, IMPORT_QUEUE, ImportJobData } from './imports.constants';
 import { ImportRunner } from './import-runner';
 import { ImportsRepository } from './imports.repository';
@@ -27,16 +29,18 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     private readonly runner: ImportRunner,
     private readonly imports: ImportsRepository,
     private readonly service: ImportsService,
-    private readonly config: AppConfig,
+    @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.queue.on('failed', (job: Job<ImportJobData>, error: Error) => void this.onFailed(job, error));
-    void this.queue.process(IMPORT_JOB, this.config.importConcurrency, (job: Job<ImportJobData>) =>
+    void this.queue.process(IMPORT_JOB, this.importsConfig.concurrency, (job: Job<ImportJobData>) =>
       this.latestRuns.run(job.data.importId, () => this.runner.run(job.data.importId)),
     );
     await this.sweep();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.config.exportSweepIntervalMs);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.exportsConfig.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -70,9 +74,9 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      for (const id of await this.imports.unfinishedIds(this.config.queuePrefix)) {
+      for (const id of await this.imports.unfinishedIds(this.redisConfig.queuePrefix)) {
         try {
-          if (await isJobLost(this.queue, id, this.config.redisCommandTimeoutMs)) {
+          if (await isJobLost(this.queue, id, this.redisConfig.commandTimeoutMs)) {
             await this.service.enqueue(id);
             this.logger.warn(`import ${id} had no live job; queued it again`);
           }
@@ -81,7 +85,7 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
         }
       }
     } catch (error) {
-      this.logger.warn(`import sweep failed (${(error as Error).message}); next try in ${this.config.exportSweepIntervalMs} ms`);
+      this.logger.warn(`import sweep failed (${(error as Error).message}); next try in ${this.exportsConfig.sweepIntervalMs} ms`);
     } finally {
       this.sweeping = false;
     }

@@ -1,12 +1,14 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { collectionNameProblem } from '../common/collection-param';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, ValidationError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
-import { AppConfig } from '../config/app.config';
+import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { ImportsConfig, importsConfig } from '../config/imports.config';
+import { RedisConfig, redisConfig } from '../config/redis.config';
 import { parseS3ObjectPath } from '../s3/s3-location';
 import { CreateImportDto } from './dto/create-import.dto';
 import { ImportStatusDto } from './dto/import-status.dto';
@@ -38,7 +40,9 @@ export class ImportsService {
 
   constructor(
     private readonly imports: ImportsRepository,
-    private readonly config: AppConfig,
+    @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
+    @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
     private readonly secretBox: SecretBox,
     @InjectQueue(IMPORT_QUEUE) private readonly queue: Queue<ImportJobData>,
   ) {}
@@ -54,9 +58,9 @@ export class ImportsService {
   async create(projectId: string, body: CreateImportDto, baseUrl: string): Promise<CreatedImport> {
     const problem = collectionNameProblem(body.collection);
     if (problem) throw ValidationError.of('collection', problem);
-    const { location, key } = parseS3ObjectPath(body.s3Path, this.config.s3AllowedEndpoints);
+    const { location, key } = parseS3ObjectPath(body.s3Path, this.exportsConfig.s3AllowedEndpoints);
     const id = randomBytes(12).toString('hex');
-    const cap = this.config.importMaxPendingPerProject;
+    const cap = this.importsConfig.maxPendingPerProject;
     const record = await this.imports.createWithinCap(
       {
         id,
@@ -69,7 +73,7 @@ export class ImportsService {
         credentialsSealed: this.secretBox.encrypt(
           JSON.stringify({ accessKeyId: body.s3AccessKeyId, secretAccessKey: body.s3SecretAccessKey }),
         ),
-        queuePrefix: this.config.queuePrefix,
+        queuePrefix: this.redisConfig.queuePrefix,
       },
       cap,
     );
@@ -100,7 +104,7 @@ export class ImportsService {
    * @throws ServiceUnavailableError (503) when Redis does not answer within REDIS_COMMAND_TIMEOUT_MS.
    */
   async enqueue(importId: string): Promise<void> {
-    const ms = this.config.redisCommandTimeoutMs;
+    const ms = this.redisConfig.commandTimeoutMs;
     await withTimeout(
       this.queue.add(IMPORT_JOB, { importId }, { jobId: importId }),
       ms,

@@ -4,11 +4,11 @@ import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { requestLogFields } from '../common/request-context';
-import type { AppConfig, LogLevelName } from '../config/app.config';
+import type { LogFormat as ConfiguredLogFormat, LoggingConfig, LogLevelName } from '../config/logging.config';
 import { networkErrorCode } from '../s3/s3-errors';
 
 /** How log lines are written: one JSON object per line, or one line of plain text (docs/logging.md). */
-export type LogFormat = AppConfig['logFormat'];
+export type LogFormat = ConfiguredLogFormat;
 
 /**
  * Paths pino replaces by `[Redacted]` in whatever is logged: request headers that authenticate, and
@@ -136,7 +136,7 @@ let root: pino.Logger | undefined;
  * The process's logger (one stdout, one logger): created on first use with `config`'s format and
  * level; a later call with `level` sets its level (in-process tests start several apps).
  */
-export function processLogger(config: Pick<AppConfig, 'logFormat' | 'logLevel'>, level?: LogLevelName | 'silent'): pino.Logger {
+export function processLogger(config: LoggingConfig, level?: LogLevelName | 'silent'): pino.Logger {
   if (!root) {
     root = createLogger(config.logFormat, level ?? config.logLevel);
   } else if (level !== undefined) {

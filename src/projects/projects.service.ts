@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -6,7 +6,7 @@ import { decodeKeysetCursor, encodeKeysetCursor, KeysetPosition } from '../commo
 import { ValidationError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { SqlParams } from '../common/sql-params';
-import { AppConfig } from '../config/app.config';
+import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import type { FilterCondition } from '../query/query.types';
 import { FilteredKeyCache } from './filtered-key-cache';
 import { isFilteredKeyForm, MAX_FILTERED_KEY_CHARS, readFilteredKey } from './filtered-key';
@@ -75,7 +75,7 @@ export class ProjectsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly secretBox: SecretBox,
-    private readonly config: AppConfig,
+    @Inject(limitsConfig.KEY) private readonly limitsConfig: LimitsConfig,
   ) {}
 
   /** Creates a project with one key of each type. Keys are 32 hex characters; only hashes are stored. */
@@ -196,7 +196,7 @@ export class ProjectsService {
     let definition = this.filteredKeys.get(cacheId);
     if (!definition) {
       // Failures are not cached: they are rate limited (failed authentications) instead.
-      const read = readFilteredKey(apiKey, this.secretBox.decrypt(row.master_key_encrypted), this.config.queryLimits);
+      const read = readFilteredKey(apiKey, this.secretBox.decrypt(row.master_key_encrypted), this.limitsConfig.query);
       if (!read) {
         return 'invalid-filtered-key';
       }

@@ -18,7 +18,7 @@ import { parseSelect } from './select';
  *
  * @param doc the parsed `query` parameter (`parseQueryParam`).
  * @param now the instant relative timeframes are resolved against.
- * @param limits caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent.
+ * @param limits caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of query.constants.ts when absent.
  * @param keyFilters the conditions of the request's filtered key (docs/keys.md), ANDed with the document's filter.
  * @throws ValidationError collecting every problem of every key, in the order
  *   select, groupBy, interval, filter, timezone, timeframe, then the cross-key rules.

@@ -12,7 +12,7 @@ export interface EventSelectionOptions {
   now: Date;
   /** Whether the query has an `interval` (parsed elsewhere); it decides whether a timezone is allowed. */
   hasInterval: boolean;
-  /** Caps on the filter (AppConfig.queryLimits); the defaults of query.constants.ts when absent. */
+  /** Caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of query.constants.ts when absent. */
   limits?: QueryLimits;
   /**
    * The conditions of the request's filtered key (docs/keys.md), ANDed before the document's own

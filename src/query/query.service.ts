@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TooManyResultsError } from '../common/errors';
-import { AppConfig } from '../config/app.config';
+import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { QueryResponseDto } from './dto/query-response.dto';
@@ -21,7 +21,7 @@ export const TOO_MANY_RESULTS_MESSAGE =
 export class QueryService {
   constructor(
     private readonly repository: QueryRepository,
-    private readonly config: AppConfig,
+    @Inject(limitsConfig.KEY) private readonly limitsConfig: LimitsConfig,
   ) {}
 
   /**
@@ -31,7 +31,7 @@ export class QueryService {
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
    * @param keyFilters the conditions of a filtered key (ProjectContext.keyFilters), ANDed with the query's (docs/keys.md).
    * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped).
-   * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of AppConfig.queryLimits;
+   * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of LimitsConfig.query;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
   async query(
@@ -40,7 +40,7 @@ export class QueryService {
     rawQuery: unknown,
     keyFilters: readonly FilterCondition[] = [],
   ): Promise<QueryResponseDto> {
-    const limits = this.config.queryLimits;
+    const limits = this.limitsConfig.query;
     const query = parseAggregationQuery(parseQueryParam(rawQuery, limits.maxDocumentChars), new Date(), limits, keyFilters);
     const zone = toLuxonZone(query.selection.timezone);
     const boundaries = query.interval ? intervalBoundaries(query.selection.timeframe, query.interval, zone, MAX_QUERY_RESULTS) : null;

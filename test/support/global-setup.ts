@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { recreateDatabase } from '../../scripts/lib/databases';
+import { loadSection } from '../../src/config/configuration';
 import { runMigrationsLocked } from '../../src/database/migrate';
 
 /**
@@ -11,7 +12,7 @@ export default async function globalSetup(): Promise<void> {
   // per checkout, so two checkouts on one machine can run their tests at once.
   const checkout = createHash('sha256').update(process.cwd()).digest('hex').slice(0, 8);
   process.env.DATABASE_URL = await recreateDatabase(
-    process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/connect',
+    loadSection('database').url,
     process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`,
   );
   await runMigrationsLocked(process.env.DATABASE_URL);

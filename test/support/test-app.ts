@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createHttpApp } from '../../src/app.setup';
-import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { AppConfig, loadConfig } from '../../src/config/configuration';
 import { EXPORT_QUEUE } from '../../src/exports/exports.constants';
 import { IMPORT_QUEUE } from '../../src/imports/imports.constants';
 import { ProjectsService, CreatedProject } from '../../src/projects/projects.service';
