@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { testDatabaseUrl } from '../../test/support/test-database';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
@@ -12,8 +13,8 @@ import {
 import { toLuxonZone } from './timezone';
 
 /**
- * The SQL of each result shape, and what it computes on the real PostgreSQL against a TEMP `events`
- * table (which shadows nothing: the `test` database has no events table).
+ * The SQL of each result shape, and what it computes on the real PostgreSQL (the tests' own database)
+ * against a TEMP `events` table, which shadows the migrated `events` table in this session only.
  */
 
 const now = new Date('2015-02-17T00:00:00Z');
@@ -23,7 +24,7 @@ const parse = (doc: Record<string, unknown>) => parseAggregationQuery(doc, now);
 let client: Client;
 
 beforeAll(async () => {
-  client = new Client({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+  client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   await client.query(`CREATE TEMP TABLE events (
     id bigserial, project_id char(24), collection text, "timestamp" timestamptz, properties jsonb)`);
@@ -167,7 +168,7 @@ describe('compileAggregation on PostgreSQL', () => {
 
 describe('compileAggregation: bind parameters with every cap at its maximum', () => {
   it("stays far below PostgreSQL's 32,767 and runs: 10,000 conditions, in lists of 100,000 values, 100 aliases, 20 groups, 10,000 buckets", async () => {
-    // The highest values the configuration accepts (app.config.ts), not the defaults.
+    // The highest values the configuration accepts (src/config/limits.config.ts), not the defaults.
     const limits = { maxFilterConditions: MAX_CONFIGURABLE_FILTER_CONDITIONS, maxInValues: 100_000, maxDocumentChars: 256 * 1024 };
     const filter: Record<string, unknown> = {};
     // 1,000 paths × 10 operators (endsWith binds its operand once though it uses it twice) = 10,000.

@@ -1,11 +1,12 @@
 import { Client } from 'pg';
+import { testDatabaseUrl } from '../../test/support/test-database';
 import { SqlParams } from '../common/sql-params';
 import { parseFilter } from './filter';
 import { compileEventSelection } from './query-compiler';
 import { EventSelection, ResolvedTimeframe } from './query.types';
 
 /**
- * Runs compiled selections on the real PostgreSQL against a TEMP table of crafted events, and checks
+ * Runs compiled selections on the real PostgreSQL (the tests' own database) against a TEMP table of crafted events, and checks
  * which event ids match. Filters go through parseFilter so each case reads like the API's JSON.
  */
 
@@ -25,7 +26,7 @@ const ALL = EVENTS.map(([id]) => id);
 let client: Client;
 
 beforeAll(async () => {
-  client = new Client({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+  client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   await client.query('CREATE TEMP TABLE e (id bigserial, properties jsonb, timestamp timestamptz)');
   for (const [id, properties, timestamp] of EVENTS) {

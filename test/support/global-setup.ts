@@ -16,4 +16,5 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEST_DATABASE_NAME ?? `connect_test_${checkout}`,
   );
   await runMigrationsLocked(process.env.DATABASE_URL);
+  process.env.TEST_DATABASE_READY = '1'; // testDatabaseUrl() (test-database.ts)
 }
