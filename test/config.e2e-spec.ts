@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEST_SECRETS_KEY } from './support/test-app';
+
+const DIST = join(__dirname, '..', 'dist', 'src');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `node dist/src/<script>` with `env` over the test environment; kills it after `timeoutMs`. */
+function run(script: string, env: Record<string, string>, timeoutMs = 15_000): Promise<Outcome> {
+  const path = join(DIST, script);
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run \`npm run build\` first (npm test does).`);
+  }
+  const started = Date.now();
+  const child = spawn(process.execPath, [path], {
+    env: { ...process.env, QUEUE_PREFIX: `test-config-${process.pid}`, SECRETS_KEY: TEST_SECRETS_KEY, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('configuration errors stop a process at start', () => {
+  it('`ROLE=worker REDIS_URL=nope node dist/src/main.js` exits 1 at once, saying what is wrong', async () => {
+    const outcome = await run('main.js', { ROLE: 'worker', REDIS_URL: 'nope' });
+    expect(outcome).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Invalid configuration:\n  - REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379\n',
+      ms: expect.any(Number),
+    });
+    // Before anything connects: no migration, no Redis (a worker with a bad REDIS_URL used to run on, logging nothing).
+    expect(outcome.ms).toBeLessThan(5000);
+  });
+
+  it('lists every problem of every section at once, repeating neither a URL nor a secret', async () => {
+    const outcome = await run('main.js', {
+      ROLE: 'api',
+      DATABASE_URL: 'mysql://root:hunter2@127.0.0.1/connect',
+      RATE_LIMIT_REDIS_URL: 'http://127.0.0.1:6379',
+      SECRETS_KEY: 'hunter2',
+      EXPORT_PART_SIZE_BYTES: '1024',
+    });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toBe(
+      'Invalid configuration:\n' +
+        '  - DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/connect\n' +
+        '  - SECRETS_KEY must be set to a random string of at least 32 characters (e.g. `openssl rand -hex 32`)\n' +
+        '  - EXPORT_PART_SIZE_BYTES must be an integer >= 5242880\n' +
+        '  - RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379\n',
+    );
+  });
+
+  it('`npm run migration:run` reads only the database section: no SECRETS_KEY needed, a bad REDIS_URL ignored', async () => {
+    const outcome = await run('cli/migrate.js', { SECRETS_KEY: '', REDIS_URL: 'nope' });
+    expect(outcome).toMatchObject({ code: 0, stdout: 'no pending migrations\n', stderr: '' });
+  });
+
+  it('`npm run migration:run` refuses a DATABASE_URL that is not PostgreSQL', async () => {
+    const outcome = await run('cli/migrate.js', { SECRETS_KEY: '', DATABASE_URL: 'redis://127.0.0.1:6379' });
+    expect(outcome).toMatchObject({
+      code: 1,
+      stderr:
+        'Invalid configuration:\n  - DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/connect\n',
+    });
+  });
+});
