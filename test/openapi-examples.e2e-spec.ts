@@ -216,7 +216,7 @@ describe('error examples of openapi.json are real answers', () => {
     project = await t.createProject();
     // 10,001 events with distinct `n`, for the 413s of a query grouped by `n` and of a small export.
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'many', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second', jsonb_build_object('n', n)
            FROM generate_series(1, 10001) AS n`,
