@@ -11,6 +11,7 @@ import { EventsModule } from './events/events.module';
 import { ExportsModule } from './exports/exports.module';
 import { HealthModule } from './health/health.module';
 import { ImportsModule } from './imports/imports.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueryModule } from './query/query.module';
 
@@ -32,7 +33,12 @@ export class AppModule {
         QueryModule,
         ExportsModule.register({ http: true, worker: config.http.role === 'all' }),
         ImportsModule.register({ http: true, worker: config.http.role === 'all' }),
-        HealthModule,
+        // /metrics on PORT behind X-Admin-Token, or on METRICS_PORT without one (docs/monitoring.md).
+        MetricsModule.register({ http: true, worker: config.http.role === 'all', controller: config.metrics.metricsPort === null }),
+        HealthModule.register({
+          http: true,
+          listeners: config.metrics.metricsPort === null ? [] : [{ port: config.metrics.metricsPort, health: false }],
+        }),
       ],
       providers: [
         { provide: APP_PIPE, useFactory: connectValidationPipe },
@@ -45,7 +51,18 @@ export class AppModule {
   }
 }
 
-/** The export and import worker alone (role `worker`): no HTTP server. */
+/** The worker's operator ports: HEALTH_PORT (health and metrics), METRICS_PORT (metrics) unless the same. */
+function workerListeners(config: AppConfig): Array<{ port: number; health: boolean }> {
+  const { healthPort, metricsPort } = config.metrics;
+  const listeners = healthPort === null ? [] : [{ port: healthPort, health: true }];
+  if (metricsPort !== null && metricsPort !== healthPort) listeners.push({ port: metricsPort, health: false });
+  return listeners;
+}
+
+/**
+ * The export and import worker alone (role `worker`): no API. With HEALTH_PORT it answers
+ * `/health`, `/health/ready` and `/metrics` there; with METRICS_PORT (another port), `/metrics` there.
+ */
 @Module({})
 export class WorkerModule {
   static forConfig(config: AppConfig): DynamicModule {
@@ -55,6 +72,8 @@ export class WorkerModule {
         CoreModule.forConfig(config),
         ExportsModule.register({ http: false, worker: true }),
         ImportsModule.register({ http: false, worker: true }),
+        MetricsModule.register({ http: false, worker: true, controller: false }),
+        HealthModule.register({ http: false, listeners: workerListeners(config) }),
       ],
     };
   }

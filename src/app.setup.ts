@@ -13,6 +13,8 @@ import { REQUEST_ID_HEADER, requestIds } from './common/request-context';
 import type { AppConfig } from './config/configuration';
 import { accessLog } from './logging/access-log';
 import { nestLogger, pinoLevelOf, processLogger } from './logging/logger';
+import { httpMetrics } from './metrics/http-metrics';
+import { Metrics } from './metrics/metrics';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
 function sortKeys(value: unknown): unknown {
@@ -155,6 +157,7 @@ export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | fal
   // name it (TRUST_PROXY), or every client shares the balancer's address.
   app.set('trust proxy', config.http.trustProxy);
   app.getHttpAdapter().getInstance().locals.publicBaseUrl = config.http.publicBaseUrl;
+  app.use(httpMetrics(app.get(Metrics)));
   app.use(requestIds);
   app.use(accessLog(root));
   app.use(securityHeaders());

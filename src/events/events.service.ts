@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { collectionNameProblem } from '../common/collection-param';
 import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } from '../common/errors';
-import { validateEvent } from './event-validation';
+import { Metrics } from '../metrics/metrics';
+import { ValidEvent, validateEvent } from './event-validation';
 import { EventRow, EventsRepository } from './events.repository';
 
 /** Most events in one batch push (Connect docs, "Pushing events, batches"). */
@@ -39,18 +40,32 @@ export function prepareEvent(collection: string, raw: unknown, now: Date): Prepa
   }
 }
 
-/** Pushing events (Connect docs, "Pushing events"): validation, id generation, de-duplication, storage. */
+/**
+ * Pushing events (Connect docs, "Pushing events"): validation, id generation, de-duplication, storage.
+ * Each event is counted in `events_pushed_total` (docs/monitoring.md) once its outcome is known:
+ * accepted (stored), duplicate (its id was already stored) or rejected (invalid).
+ */
 @Injectable()
 export class EventsService {
-  constructor(private readonly events: EventsRepository) {}
+  constructor(
+    private readonly events: EventsRepository,
+    private readonly metrics: Metrics,
+  ) {}
 
   /**
    * Stores one event; resolves once it is committed.
    * @throws the errors of `validateEvent` (400, 413, 422).
    */
   async pushOne(projectId: string, collection: string, body: unknown): Promise<void> {
-    const event = validateEvent(body, new Date(), randomUUID);
-    await this.events.insert(projectId, [{ collection, event }]);
+    let event: ValidEvent;
+    try {
+      event = validateEvent(body, new Date(), randomUUID);
+    } catch (error) {
+      if (error instanceof ConnectError) this.metrics.pushed('rejected');
+      throw error;
+    }
+    const stored = await this.events.insert(projectId, [{ collection, event }]);
+    this.metrics.pushed(stored === 1 ? 'accepted' : 'duplicate');
   }
 
   /**
@@ -90,7 +105,10 @@ export class EventsService {
       });
       return [collection, outcomes] as const;
     });
-    await this.events.insert(projectId, rows);
+    const stored = await this.events.insert(projectId, rows);
+    this.metrics.pushed('accepted', stored);
+    this.metrics.pushed('duplicate', rows.length - stored);
+    this.metrics.pushed('rejected', total - rows.length);
     // fromEntries defines own properties, so even a collection named __proto__ gets its results.
     return Object.fromEntries(results);
   }

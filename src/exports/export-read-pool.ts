@@ -3,6 +3,7 @@ import { Pool, PoolClient } from 'pg';
 import { ServiceUnavailableError } from '../common/errors';
 import { DatabaseConfig, databaseConfig } from '../config/database.config';
 import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { Metrics } from '../metrics/metrics';
 
 /** How long a small export waits for a streaming connection before answering 503, ms. */
 const ACQUIRE_TIMEOUT_MS = 2000;
@@ -38,6 +39,7 @@ export class ExportReadPool implements OnModuleDestroy {
   constructor(
     @Inject(databaseConfig.KEY) databaseConfig: DatabaseConfig,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    metrics: Metrics,
   ) {
     this.pool = new Pool({
       connectionString: databaseConfig.url,
@@ -48,6 +50,7 @@ export class ExportReadPool implements OnModuleDestroy {
       statement_timeout: databaseConfig.queryStatementTimeoutMs || undefined,
     });
     this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool replaces it
+    metrics.addPool('export_stream', this.pool);
   }
 
   /**

@@ -11,6 +11,7 @@ import { SecretBox } from '../common/secret-box';
 import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
+import { Metrics } from '../metrics/metrics';
 import type { EventSelection } from '../query/query.types';
 import { Export, ExportCompression } from './entities/export.entity';
 import { EventReader, EventReadSession, ReadPosition } from './event-reader';
@@ -209,6 +210,7 @@ export class ExportRunner {
     private readonly reader: EventReader,
     private readonly secretBox: SecretBox,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async run(exportId: string): Promise<void> {
@@ -230,6 +232,7 @@ export class ExportRunner {
         error,
       });
       await this.checkpoints.fail(exportId, error);
+      this.metrics.exportEnded('failed', record.startedAt);
       return;
     }
     const elapsedMs = Date.now() - (record.startedAt ?? new Date()).getTime();
@@ -271,6 +274,7 @@ export class ExportRunner {
           durationMs,
         });
       }
+      this.metrics.exportEnded(result ? 'complete' : 'cancelled', record.startedAt);
     } catch (thrown) {
       const error = watch.reasonFor(thrown);
       if (error instanceof ExportSupersededError) {
@@ -289,6 +293,7 @@ export class ExportRunner {
           ...ids,
           attempt: record.attempts,
         });
+        this.metrics.exportEnded('cancelled', record.startedAt);
         await this.closeUpload(record.id, credentials);
         return;
       }
@@ -339,6 +344,7 @@ export class ExportRunner {
   /** Records the export Failed, then aborts its upload (the sweep retries the abort if S3 does not answer). */
   private async end(record: Export, credentials: S3Credentials, message: string): Promise<void> {
     await this.checkpoints.fail(record.id, message);
+    this.metrics.exportEnded('failed', record.startedAt);
     await this.closeUpload(record.id, credentials);
   }
 
@@ -412,6 +418,7 @@ export class ExportRunner {
         if (!(await this.checkpoints.markCompleting(record.id, record.attempts))) throw await this.lostOwnership(record);
         const body = gzip ? gzipSync(Buffer.alloc(0), { level: GZIP_LEVEL }) : Buffer.alloc(0);
         const etag = await uploader.put(record.s3Key, body, gzip ? 'application/gzip' : 'application/x-ndjson');
+        this.metrics.exportBytes.inc(body.length);
         return finish(0, body.length, createHash('sha256').update(body).digest('hex'), etag);
       }
 
@@ -529,6 +536,7 @@ export class ExportRunner {
       const upload = (async () => {
         const etag = await uploader.uploadPart(uploadId, part.partNumber, part.body, part.md5);
         watch.tick();
+        this.metrics.exportBytes.inc(part.body.length);
         const md5Hex = Buffer.from(part.md5, 'base64').toString('hex');
         if (/^"[0-9a-f]{32}"$/.test(etag) && etag !== `"${md5Hex}"`) {
           throw new Error(`S3 stored part ${part.partNumber} with ETag ${etag}, not the MD5 of what was sent`);

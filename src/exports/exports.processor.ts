@@ -11,6 +11,7 @@ import { ExportsService } from './exports.service';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
 import type { S3Credentials } from '../s3/s3-client.factory';
 import { SecretBox } from '../common/secret-box';
+import { Metrics } from '../metrics/metrics';
 
 /**
  * The export worker: takes `export-to-s3` jobs from Bull and hands them to ExportRunner.
@@ -47,6 +48,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     private readonly secretBox: SecretBox,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
     @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -101,6 +103,7 @@ export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     });
     try {
       await this.checkpoints.fail(job.data.exportId, reason);
+      this.metrics.exportEnded('failed', null);
       await this.abortUpload(job.data.exportId);
     } catch (e) {
       this.logger.error(`could not mark export ${job.data.exportId} failed: ${(e as Error).message}`);

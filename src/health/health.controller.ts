@@ -1,32 +1,34 @@
-import { InjectQueue } from '@nestjs/bull';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
+import type { HealthCheckResult } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
-import { DataSource } from 'typeorm';
+import type { Response } from 'express';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto } from '../common/dto/error-response.dto';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
-import { ServiceUnavailableError } from '../common/errors';
-import { EXPORT_QUEUE } from '../exports/exports.constants';
+import { HealthService, Liveness } from './health.service';
 
-const PING_TIMEOUT_MS = 2000;
+const READY_EXAMPLE = {
+  status: 'ok',
+  info: { postgres: { status: 'up' }, redis: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
+  error: {},
+  details: { postgres: { status: 'up' }, redis: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
+};
 
-/** A dependency answering a ping within PING_TIMEOUT_MS. */
-function answers(ping: Promise<unknown>): Promise<boolean> {
-  return withTimeout(ping, PING_TIMEOUT_MS, () => new Error('timeout')).then(
-    () => true,
-    () => false,
-  );
-}
+const NOT_READY_EXAMPLE = {
+  status: 'error',
+  info: { postgres: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
+  error: { redis: { status: 'down', message: 'Redis did not answer within 1000 ms.' } },
+  details: {
+    postgres: { status: 'up' },
+    redis: { status: 'down', message: 'Redis did not answer within 1000 ms.' },
+    migrations: { status: 'up', applied: 5 },
+  },
+};
 
+/** `/health` (liveness) and `/health/ready` (readiness), unauthenticated (docs/monitoring.md, "Health"). */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get()
   @ApiOperation({
@@ -43,12 +45,22 @@ export class HealthController {
     headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
     examples: errorExamples('unhealthyPostgres', 'unhealthyRedis'),
   })
-  async check(): Promise<{ status: 'ok'; postgres: 'up'; redis: 'up' }> {
-    const [postgres, redis] = await Promise.all([answers(this.dataSource.query('SELECT 1')), answers(this.queue.client.ping())]);
-    if (!postgres || !redis) {
-      const down = [!postgres && 'PostgreSQL', !redis && 'Redis'].filter(Boolean).join(' and ');
-      throw new ServiceUnavailableError(`Unhealthy: ${down} not answering.`, DEPENDENCY_RETRY_AFTER_SECONDS);
-    }
-    return { status: 'ok', postgres: 'up', redis: 'up' };
+  check(): Promise<Liveness> {
+    return this.health.liveness();
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness: PostgreSQL and Redis answer, and every migration is applied',
+    description:
+      'For load balancers and Kubernetes readiness probes (docs/monitoring.md). Each check waits at most 1 s; the answer ' +
+      'names every check under `details`, the failing ones under `error` (`migrations` lists the names not applied).',
+  })
+  @ApiOkResponse({ description: 'Every check passed.', schema: { example: READY_EXAMPLE } })
+  @ApiServiceUnavailableResponse({ description: 'At least one check failed; `error` names it.', schema: { example: NOT_READY_EXAMPLE } })
+  async ready(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
+    const { ready, result } = await this.health.readiness();
+    if (!ready) response.status(503);
+    return result;
   }
 }

@@ -12,6 +12,7 @@ import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { ImportsConfig, importsConfig } from '../config/imports.config';
 import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
+import { Metrics } from '../metrics/metrics';
 import { DocumentEntry, documentEntry, documentOf, EventsRepository } from '../events/events.repository';
 import { prepareEvent } from '../events/events.service';
 import { createS3Client, S3Credentials } from '../s3/s3-client.factory';
@@ -196,6 +197,7 @@ export class ImportRunner {
     @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
     @Inject(databaseConfig.KEY) private readonly databaseConfig: DatabaseConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async run(importId: string): Promise<void> {
@@ -216,6 +218,7 @@ export class ImportRunner {
         error,
       });
       await this.imports.fail(importId, error);
+      this.metrics.importEnded('failed', record.startedAt);
       return;
     }
     const elapsed = () => Date.now() - (record.startedAt ?? new Date()).getTime();
@@ -225,6 +228,7 @@ export class ImportRunner {
       const fields = { event: 'import.failed', importId, projectId: record.projectId, attempts: record.attempts, error };
       this.logger.warn({ msg: `import ${importId} failed: ${error}`, ...fields });
       await this.imports.fail(importId, error);
+      this.metrics.importEnded('failed', record.startedAt);
       return;
     }
     const ids = { importId, projectId: record.projectId };
@@ -259,6 +263,7 @@ export class ImportRunner {
         bytes: done.bytes,
         durationMs,
       });
+      this.metrics.importEnded('complete', record.startedAt);
     } catch (thrown) {
       let error = watch.reasonFor(thrown);
       if (error instanceof ImportOwnershipLostError) {
@@ -283,6 +288,7 @@ export class ImportRunner {
           ...ids,
           attempt: record.attempts,
         });
+        this.metrics.importEnded('cancelled', record.startedAt);
         return;
       }
       const message = describeImportError(error, record, credentials);
@@ -311,6 +317,7 @@ export class ImportRunner {
         error: message,
       });
       await this.imports.fail(importId, isTransientImportError(error) ? `${message} Gave up after ${record.attempts} attempts.` : message);
+      this.metrics.importEnded('failed', record.startedAt);
     } finally {
       watch.stop();
     }
@@ -397,9 +404,11 @@ export class ImportRunner {
     const onAbort = () => body.destroy(watch.signal.reason as Error);
     watch.signal.addEventListener('abort', onAbort);
     let objectRead = from;
+    const bytesRead = this.metrics.importBytes;
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of body) {
         objectRead += (chunk as Buffer).length;
+        bytesRead.inc((chunk as Buffer).length);
         watch.tick();
         yield chunk as Buffer;
       }

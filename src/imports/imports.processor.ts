@@ -5,6 +5,7 @@ import { isJobLost, LatestRuns } from '../common/bull-jobs';
 import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { ImportsConfig, importsConfig } from '../config/imports.config';
 import { RedisConfig, redisConfig } from '../config/redis.config';
+import { Metrics } from '../metrics/metrics';
 import { IMPORT_JOB, IMPORT_QUEUE, ImportJobData } from './imports.constants';
 import { ImportRunner } from './import-runner';
 import { ImportsRepository } from './imports.repository';
@@ -32,6 +33,7 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
     @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -64,6 +66,7 @@ export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy
     });
     try {
       await this.imports.fail(job.data.importId, reason);
+      this.metrics.importEnded('failed', null);
     } catch (e) {
       this.logger.error(`could not mark import ${job.data.importId} failed: ${(e as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TooManyResultsError } from '../common/errors';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
+import { Metrics } from '../metrics/metrics';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { QueryResponseDto } from './dto/query-response.dto';
@@ -22,6 +23,7 @@ export class QueryService {
   constructor(
     private readonly repository: QueryRepository,
     @Inject(limitsConfig.KEY) private readonly limitsConfig: LimitsConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -30,7 +32,8 @@ export class QueryService {
    * @param rawQuery the URL-decoded `query` parameter (relaxed JSON) as Express gives it: undefined when
    *   missing, an array when repeated (a 422, see `parseQueryParam`).
    * @param keyFilters the conditions of a filtered key (ProjectContext.keyFilters), ANDed with the query's (docs/keys.md).
-   * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped).
+   * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped);
+   *   counted in `queries_total{kind}` (docs/monitoring.md).
    * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of LimitsConfig.query;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
@@ -48,6 +51,8 @@ export class QueryService {
     const statement = compileAggregation(query, { projectId, collection }, bucketStarts, MAX_QUERY_RESULTS + 1);
     const rows = await this.repository.aggregate(statement);
     if (rows.length > MAX_QUERY_RESULTS) throw new TooManyResultsError(TOO_MANY_RESULTS_MESSAGE);
-    return shapeQueryResponse(query, rows, boundaries);
+    const answer = shapeQueryResponse(query, rows, boundaries);
+    this.metrics.queries.inc({ kind: query.select.length === 1 ? query.select[0].operation : 'multi' });
+    return answer;
   }
 }
