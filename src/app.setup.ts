@@ -13,6 +13,7 @@ import { REQUEST_ID_HEADER, requestIds } from './common/request-context';
 import type { AppConfig } from './config/configuration';
 import { accessLog } from './logging/access-log';
 import { nestLogger, pinoLevelOf, processLogger } from './logging/logger';
+import { mountQueueDashboard } from './admin/queue-dashboard';
 import { httpMetrics } from './metrics/http-metrics';
 import { Metrics } from './metrics/metrics';
 
@@ -109,9 +110,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /**
  * Security headers (helmet) for every response. The Content-Security-Policy is helmet's default,
- * loosened only as the Swagger UI at `/docs` needs: its page loads scripts and styles from `/docs/`
- * and has inline `<style>` blocks and `style` attributes ('unsafe-inline' for styles only; no
- * inline script runs). `upgrade-insecure-requests` is dropped because the service is often
+ * loosened only as the Swagger UI at `/docs` and the queue dashboard at `/admin/queues` need: their
+ * pages load scripts and styles from their own paths and have inline `<style>` blocks and `style`
+ * attributes ('unsafe-inline' for styles only; no inline script runs). The dashboard's web font
+ * stylesheet (fonts.googleapis.com) is refused: it falls back to local fonts. `upgrade-insecure-requests` is dropped because the service is often
  * reached over plain http inside a network, where it would break the UI. Resources may be read
  * cross-origin (`Cross-Origin-Resource-Policy: cross-origin`): browser SDKs on other sites call
  * this API, which CORS already governs.
@@ -139,8 +141,10 @@ export function securityHeaders(): ReturnType<typeof helmet> {
  * Creates the HTTP application with everything production has: request ids (`X-Request-Id`, in
  * every log line of the request), security headers, JSON bodies read only by the endpoints that
  * take one, after authentication (`JsonBodyInterceptor`), CORS for browser SDKs (connect-js reads
- * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`. Logs go through the process's
- * pino logger (src/logging/logger.ts, docs/logging.md), with one access line per request.
+ * `ETag`), Swagger UI at `/docs` and the document at `/docs-json`, the queue dashboard at
+ * `/admin/queues` (with ADMIN_TOKEN), and `http_request_duration_seconds` for every request answered
+ * (docs/monitoring.md). Logs go through the process's pino logger (src/logging/logger.ts,
+ * docs/logging.md), with one access line per request.
  * @param logger Nest log levels to print instead of LOG_LEVEL (tests), or false for none.
  */
 export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | false): Promise<NestExpressApplication> {
@@ -162,6 +166,7 @@ export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | fal
   app.use(accessLog(root));
   app.use(securityHeaders());
   app.use(closeUnreadBodies(config.http.closeLingerMs));
+  mountQueueDashboard(app, config);
   app.enableCors({
     origin: true,
     allowedHeaders: ['Content-Type', 'Accept', 'X-Project-Id', 'X-Api-Key', 'If-None-Match', REQUEST_ID_HEADER],

@@ -175,7 +175,8 @@ function header(request: Request, name: string): string {
   return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
 }
 
-function sameSecret(a: string, b: string): boolean {
+/** Whether two secrets are equal, compared in constant time (of their SHA-256 digests, so lengths leak nothing either). */
+export function sameSecret(a: string, b: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(a), digest(b));
 }
