@@ -44,6 +44,9 @@ describe('OpenAPI document', () => {
     expect(statuses('/projects', 'get')).toEqual(['200', '401', '403', '422', '429', '503']);
     expect(statuses('/projects/{projectId}/keys/reset', 'post')).toEqual(['200', '401', '403', '404', '429', '503']);
     expect(statuses('/health', 'get')).toEqual(['200', '503']);
+    expect(statuses('/health/ready', 'get')).toEqual(['200', '503']);
+    // Operators' endpoints outside the Connect API are described in docs/monitoring.md instead.
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/metrics') || path.startsWith('/admin'))).toEqual([]);
     const schemaOf = (path: string, method: string, status: string) =>
       doc.paths[path][method].responses[status].content?.['application/json'].schema.$ref;
     expect(schemaOf('/events/{collection}', 'post', '422')).toBe('#/components/schemas/ValidationErrorDto');
@@ -94,7 +97,7 @@ describe('OpenAPI document', () => {
     // Every authenticated endpoint can answer 429 (rate limits), with Retry-After and RateLimit-*.
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        if (path === '/health') continue;
+        if (path === '/health' || path === '/health/ready') continue;
         expect(schemaOf(path, method, '429')).toBe('#/components/schemas/ErrorMessageDto');
         const headers = (operation.responses['429'] as { headers?: Record<string, unknown> }).headers ?? {};
         expect(Object.keys(headers).sort()).toEqual(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After']);
