@@ -376,6 +376,15 @@ describe('error examples of openapi.json are real answers', () => {
         redis.resume();
       }
     },
+    notReadyPostgres: (op) => send(pgDown, op, {}),
+    notReadyRedis: async (op) => {
+      redis.pause();
+      try {
+        return await send(redisDown, op, {});
+      } finally {
+        redis.resume();
+      }
+    },
   };
 
   it('has a trigger (or a test elsewhere) for every error example, and every example is used', () => {

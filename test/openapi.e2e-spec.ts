@@ -74,7 +74,11 @@ describe('OpenAPI document', () => {
         const op = operation(path, method);
         expect((op.parameters ?? []).map((p) => p.name)).not.toEqual(expect.arrayContaining(['X-Api-Key']));
         const expected =
-          path === '/health' ? undefined : path.startsWith('/projects') ? [{ adminToken: [] }] : [{ apiKey: [], projectId: [] }];
+          path === '/health' || path === '/health/ready'
+            ? undefined
+            : path.startsWith('/projects')
+              ? [{ adminToken: [] }]
+              : [{ apiKey: [], projectId: [] }];
         expect({ path, method, security: op.security }).toEqual({ path, method, security: expected });
       }
     }

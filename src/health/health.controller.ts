@@ -4,23 +4,36 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import type { Response } from 'express';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto } from '../common/dto/error-response.dto';
-import { HealthService, Liveness } from './health.service';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
+import { HealthService, Liveness, NOT_READY_MESSAGES } from './health.service';
+
+const up = { status: 'up' } as const;
 
 const READY_EXAMPLE = {
   status: 'ok',
-  info: { postgres: { status: 'up' }, redis: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
+  info: { postgres: up, redis: up, migrations: up },
   error: {},
-  details: { postgres: { status: 'up' }, redis: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
+  details: { postgres: up, redis: up, migrations: up },
 };
 
-const NOT_READY_EXAMPLE = {
-  status: 'error',
-  info: { postgres: { status: 'up' }, migrations: { status: 'up', applied: 5 } },
-  error: { redis: { status: 'down', message: 'Redis did not answer within 1000 ms.' } },
-  details: {
-    postgres: { status: 'up' },
-    redis: { status: 'down', message: 'Redis did not answer within 1000 ms.' },
-    migrations: { status: 'up', applied: 5 },
+/** A not-ready answer: `down` are the failing checks, the others are up. */
+function notReady(down: Record<string, { status: 'down'; message: string }>): HealthCheckResult {
+  const info = Object.fromEntries(['postgres', 'redis', 'migrations'].filter((name) => !(name in down)).map((name) => [name, up]));
+  return { status: 'error', info, error: down, details: { postgres: up, redis: up, migrations: up, ...down } };
+}
+
+/** The 503 examples: what a probe sees when Redis hangs, and when PostgreSQL refuses connections (test/openapi-examples.e2e-spec.ts). */
+const NOT_READY_EXAMPLES = {
+  notReadyRedis: {
+    summary: 'Redis does not answer PING within 1 s (Retry-After: 5)',
+    value: notReady({ redis: { status: 'down', message: NOT_READY_MESSAGES.redis.timeout } }),
+  },
+  notReadyPostgres: {
+    summary: 'PostgreSQL refuses connections: the migrations table cannot be read either (Retry-After: 5)',
+    value: notReady({
+      postgres: { status: 'down', message: NOT_READY_MESSAGES.postgres.error },
+      migrations: { status: 'down', message: NOT_READY_MESSAGES.migrations.error },
+    }),
   },
 };
 
@@ -54,13 +67,18 @@ export class HealthController {
     summary: 'Readiness: PostgreSQL and Redis answer, and every migration is applied',
     description:
       'For load balancers and Kubernetes readiness probes (docs/monitoring.md). Each check waits at most 1 s; the answer ' +
-      'names every check under `details`, the failing ones under `error` (`migrations` lists the names not applied).',
+      'names every check under `details`, the failing ones under `error` (`migrations` lists the names not applied). ' +
+      'Needs no credentials.',
   })
   @ApiOkResponse({ description: 'Every check passed.', schema: { example: READY_EXAMPLE } })
-  @ApiServiceUnavailableResponse({ description: 'At least one check failed; `error` names it.', schema: { example: NOT_READY_EXAMPLE } })
+  @ApiServiceUnavailableResponse({
+    description: 'At least one check failed; `error` names it, with Retry-After.',
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+    examples: NOT_READY_EXAMPLES,
+  })
   async ready(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
     const { ready, result } = await this.health.readiness();
-    if (!ready) response.status(503);
+    if (!ready) response.status(503).setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
     return result;
   }
 }

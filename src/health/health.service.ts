@@ -18,6 +18,30 @@ export const READINESS_TIMEOUT_MS = 1000;
 
 class Timeout extends Error {}
 
+/** The `message` of a failing readiness check: it did not answer in time, or answered with an error (refused, lost, …). */
+export const NOT_READY_MESSAGES = {
+  postgres: {
+    timeout: `PostgreSQL did not answer within ${READINESS_TIMEOUT_MS} ms.`,
+    error: 'PostgreSQL could not be reached.',
+  },
+  redis: {
+    timeout: `Redis did not answer within ${READINESS_TIMEOUT_MS} ms.`,
+    error: 'Redis could not be reached.',
+  },
+  migrations: {
+    timeout: `The migrations table could not be read within ${READINESS_TIMEOUT_MS} ms.`,
+    error: 'The migrations table could not be read.',
+  },
+} as const;
+
+/** How `check` failed within READINESS_TIMEOUT_MS, or null when it succeeded. */
+function failure(check: Promise<unknown>): Promise<'timeout' | 'error' | null> {
+  return withTimeout(check, READINESS_TIMEOUT_MS, () => new Timeout()).then(
+    () => null,
+    (error: unknown) => (error instanceof Timeout ? 'timeout' : 'error'),
+  );
+}
+
 /** Whether `ping` settles successfully within `ms`. */
 function answers(ping: Promise<unknown>, ms: number): Promise<boolean> {
   return withTimeout(ping, ms, () => new Timeout()).then(
@@ -77,7 +101,8 @@ export class HealthService {
   /**
    * Readiness: PostgreSQL answers `SELECT 1`, Redis answers PING (each within 1 s), and every
    * migration this build knows is recorded in the `migrations` table. Never throws for a failing
-   * check: the result says `"status": "error"` with the failing checks under `error`. A change
+   * check: the result says `"status": "error"` with the failing checks under `error` (callers answer
+   * it 503 with Retry-After: DEPENDENCY_RETRY_AFTER_SECONDS). A change
    * from ready to not ready (and back) is logged once, as a warning, naming the failing checks.
    */
   async readiness(): Promise<Readiness> {
@@ -105,42 +130,30 @@ export class HealthService {
 
   private async checkPostgres(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('postgres');
-    return (await answers(this.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS))
-      ? check.up()
-      : check.down({ message: `PostgreSQL did not answer within ${READINESS_TIMEOUT_MS} ms.` });
+    const problem = await failure(this.dataSource.query('SELECT 1'));
+    return problem === null ? check.up() : check.down({ message: NOT_READY_MESSAGES.postgres[problem] });
   }
 
   private async checkRedis(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
-    return (await answers(this.queue.client.ping(), READINESS_TIMEOUT_MS))
-      ? check.up()
-      : check.down({ message: `Redis did not answer within ${READINESS_TIMEOUT_MS} ms.` });
+    const problem = await failure(this.queue.client.ping());
+    return problem === null ? check.up() : check.down({ message: NOT_READY_MESSAGES.redis[problem] });
   }
 
   /** Up when no migration of this build is missing from the `migrations` table; down lists those that are. */
   private async checkMigrations(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('migrations');
-    let applied: Set<string>;
-    try {
-      const rows = await withTimeout<Array<{ name: string }>>(
-        this.dataSource.query(`SELECT name FROM ${this.dataSource.driver.escape(this.migrationsTable())}`),
-        READINESS_TIMEOUT_MS,
-        () => new Timeout(),
-      );
-      applied = new Set(rows.map((row) => row.name));
-    } catch (error) {
-      return check.down({
-        message:
-          error instanceof Timeout
-            ? `The migrations table could not be read within ${READINESS_TIMEOUT_MS} ms.`
-            : 'The migrations table could not be read (is the database migrated?).',
-      });
-    }
+    let rows: Array<{ name: string }> = [];
+    const problem = await failure(
+      this.dataSource.query(`SELECT name FROM ${this.dataSource.driver.escape(this.migrationsTable())}`).then((r: typeof rows) => {
+        rows = r;
+      }),
+    );
+    if (problem !== null) return check.down({ message: NOT_READY_MESSAGES.migrations[problem] });
+    const applied = new Set(rows.map((row) => row.name));
     // TypeORM names a migration by its `name`, else its class name (MigrationExecutor).
     const pending = this.dataSource.migrations.map((m) => m.name ?? m.constructor.name).filter((name) => !applied.has(name));
-    return pending.length === 0
-      ? check.up({ applied: this.dataSource.migrations.length })
-      : check.down({ message: `${pending.length} migration(s) not applied.`, pending });
+    return pending.length === 0 ? check.up() : check.down({ message: `${pending.length} migration(s) not applied.`, pending });
   }
 
   private migrationsTable(): string {

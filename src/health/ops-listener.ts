@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
 import { ConnectError } from '../common/errors';
 import { HttpConfig, httpConfig } from '../config/http.config';
 import { Metrics } from '../metrics/metrics';
@@ -80,6 +81,7 @@ export class OpsListener implements OnApplicationBootstrap, OnModuleDestroy {
         json(response, 200, await this.health.liveness());
       } else {
         const { ready, result } = await this.health.readiness();
+        if (!ready) response.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
         json(response, ready ? 200 : 503, result);
       }
     } catch (error) {
