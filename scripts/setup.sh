@@ -59,6 +59,19 @@ fi
 say "Building"
 npm run --silent build
 
+# The database of .env.example already serves another deployment on this machine (another
+# checkout, with its own SECRETS_KEY): give this new checkout a database of its own.
+use_own_database() {
+  own="connect_$(printf '%s' "$SECRETS_KEY" | sha256sum | cut -c1-8)" # one database per key: never another's
+  say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses database and Redis prefix ${own} (see .env)"
+  sed -i "s#^DATABASE_URL=\(.*\)/[^/]*\$#DATABASE_URL=\1/${own}#" .env
+  export DATABASE_URL="${DATABASE_URL%/*}/${own}"
+  # Its own Redis key prefix too, so the two deployments share neither export queue nor rate limits.
+  sed -i "s#^QUEUE_PREFIX=.*#QUEUE_PREFIX=${own}#" .env
+  export QUEUE_PREFIX="${own}"
+  node dist/src/cli/ensure-database.js || die "cannot use DATABASE_URL=${DATABASE_URL}"
+}
+
 # --- database ----------------------------------------------------------------------------------
 set +e
 node dist/src/cli/ensure-database.js
@@ -74,16 +87,7 @@ if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && gre
   export DATABASE_URL="${DATABASE_URL/postgres:\/\/postgres@/postgres://postgres:${password}@}"
   node dist/src/cli/ensure-database.js
 elif [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
-  # The database of .env.example already serves another deployment on this machine (another
-  # checkout, with its own SECRETS_KEY): give this new checkout a database of its own.
-  own="connect_$(printf '%s' "$SECRETS_KEY" | sha256sum | cut -c1-8)" # one database per key: never another's
-  say "Database ${DATABASE_URL##*/} belongs to another deployment on this machine; this checkout uses database and Redis prefix ${own} (see .env)"
-  sed -i "s#^DATABASE_URL=\(.*\)/[^/]*\$#DATABASE_URL=\1/${own}#" .env
-  export DATABASE_URL="${DATABASE_URL%/*}/${own}"
-  # Its own Redis key prefix too, so the two deployments share neither export queue nor rate limits.
-  sed -i "s#^QUEUE_PREFIX=.*#QUEUE_PREFIX=${own}#" .env
-  export QUEUE_PREFIX="${own}"
-  node dist/src/cli/ensure-database.js || die "cannot use DATABASE_URL=${DATABASE_URL}"
+  use_own_database
 elif [ "$status" = 4 ]; then
   die "DATABASE_URL=${DATABASE_URL} holds secrets of another SECRETS_KEY than the one in .env; use that deployment's SECRETS_KEY or another database."
 elif [ "$status" != 0 ]; then
@@ -91,3 +95,18 @@ elif [ "$status" != 0 ]; then
 fi
 say "Applying migrations"
 npm run --silent migration:run >/dev/null
+# Claim the database for this SECRETS_KEY now, not when the service first starts, so a second
+# checkout set up before this one ever ran still sees that the database is taken.
+set +e
+node dist/src/cli/ensure-database.js --claim
+status=$?
+set -e
+if [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
+  use_own_database
+  npm run --silent migration:run >/dev/null
+  node dist/src/cli/ensure-database.js --claim || die "cannot claim DATABASE_URL=${DATABASE_URL}"
+elif [ "$status" = 4 ]; then
+  die "DATABASE_URL=${DATABASE_URL} holds secrets of another SECRETS_KEY than the one in .env; use that deployment's SECRETS_KEY or another database."
+elif [ "$status" != 0 ]; then
+  die "cannot claim the database at DATABASE_URL=${DATABASE_URL}"
+fi

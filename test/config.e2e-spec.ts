@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Client } from 'pg';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_SECRETS_KEY } from './support/test-app';
@@ -13,13 +14,13 @@ interface Outcome {
 }
 
 /** Runs `node dist/src/<script>` with `env` over the test environment; kills it after `timeoutMs`. */
-function run(script: string, env: Record<string, string>, timeoutMs = 15_000): Promise<Outcome> {
+function run(script: string, env: Record<string, string>, timeoutMs = 15_000, args: string[] = []): Promise<Outcome> {
   const path = join(DIST, script);
   if (!existsSync(path)) {
     throw new Error(`${path} is missing: run \`npm run build\` first (npm test does).`);
   }
   const started = Date.now();
-  const child = spawn(process.execPath, [path], {
+  const child = spawn(process.execPath, [path, ...args], {
     env: { ...process.env, QUEUE_PREFIX: `test-config-${process.pid}`, SECRETS_KEY: TEST_SECRETS_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,5 +80,31 @@ describe('configuration errors stop a process at start', () => {
       stderr:
         'Invalid configuration:\n  - DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/connect\n',
     });
+  });
+
+  it('set-up claims a database for its SECRETS_KEY (ensure-database --claim), so a second checkout set up before the first ever ran is turned away', async () => {
+    // Before the claim existed, a database was taken only when a service first started on it, so two
+    // checkouts set up one after the other both chose the default database.
+    const name = `connect_claim_${process.pid}`;
+    const url = new URL(process.env.DATABASE_URL ?? '');
+    url.pathname = `/${name}`;
+    const DATABASE_URL = url.toString();
+    const first = { DATABASE_URL, SECRETS_KEY: 'a'.repeat(40) };
+    const second = { DATABASE_URL, SECRETS_KEY: 'b'.repeat(40) };
+    try {
+      expect(await run('cli/ensure-database.js', first)).toMatchObject({ code: 0, stdout: `created database ${name}\n` });
+      expect(await run('cli/migrate.js', first)).toMatchObject({ code: 0 });
+      expect(await run('cli/ensure-database.js', second)).toMatchObject({ code: 0 }); // nothing claimed yet
+      expect(await run('cli/ensure-database.js', first, 15_000, ['--claim'])).toMatchObject({ code: 0, stderr: '' });
+      const refused = { code: 4, stderr: `database ${name} belongs to a deployment with another SECRETS_KEY\n` };
+      expect(await run('cli/ensure-database.js', second)).toMatchObject(refused);
+      expect(await run('cli/ensure-database.js', second, 15_000, ['--claim'])).toMatchObject(refused);
+      expect(await run('cli/ensure-database.js', first, 15_000, ['--claim'])).toMatchObject({ code: 0, stderr: '' });
+    } finally {
+      const admin = new Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.end();
+    }
   });
 });

@@ -2,7 +2,7 @@ import 'dotenv/config';
 import '../common/quiet-aws-sdk';
 import { Client } from 'pg';
 import { SecretBox } from '../common/secret-box';
-import { canaryMatches, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';
+import { canaryMatches, SECRETS_CANARY, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';
 import { loadSection } from '../config/configuration';
 
 /**
@@ -11,9 +11,19 @@ import { loadSection } from '../config/configuration';
  * 4 when the database exists but belongs to a deployment with another SECRETS_KEY (its secrets
  * canary does not decrypt), which the service would refuse to start on. Reads only the database
  * section (docs/configuration.md); SECRETS_KEY, when set, only for that check.
+ *
+ * With `--claim` (after the migrations), stores this SECRETS_KEY's canary when the database has
+ * none yet, as the service does at start, so that the database is taken from then on; exit 4 as above.
  */
 async function main(): Promise<void> {
   const target = new URL(loadSection('database').url);
+  if (process.argv.includes('--claim')) {
+    if (process.env.SECRETS_KEY && !(await claimDatabase(target.toString(), new SecretBox(process.env.SECRETS_KEY)))) {
+      console.error(`database ${decodeURIComponent(target.pathname.slice(1))} belongs to a deployment with another SECRETS_KEY`);
+      process.exit(4);
+    }
+    return;
+  }
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(target);
   admin.pathname = '/postgres';
@@ -49,6 +59,21 @@ async function ownsDatabase(url: string, secretBox: SecretBox): Promise<boolean>
   } finally {
     await client.end();
   }
+}
+
+/** Stores `secretBox`'s canary unless one is there; true when the stored canary is this key's. */
+async function claimDatabase(url: string, secretBox: SecretBox): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+      SECRETS_CANARY_SETTING,
+      secretBox.encrypt(SECRETS_CANARY),
+    ]);
+  } finally {
+    await client.end();
+  }
+  return ownsDatabase(url, secretBox);
 }
 
 main().catch((error: Error) => {

@@ -4,12 +4,13 @@ import { DataSource } from 'typeorm';
 import { SecretBox } from './secret-box';
 
 export const SECRETS_CANARY_SETTING = 'secrets_key_check';
-const CANARY = 'connect-events-api secrets canary';
+/** The plaintext whose encryption under SECRETS_KEY marks which key a database belongs to. */
+export const SECRETS_CANARY = 'connect-events-api secrets canary';
 
 /** Whether `stored` (the canary row's value) was encrypted with this SecretBox's key. */
 export function canaryMatches(secretBox: SecretBox, stored: string): boolean {
   try {
-    return secretBox.decrypt(stored) === CANARY;
+    return secretBox.decrypt(stored) === SECRETS_CANARY;
   } catch {
     return false;
   }
@@ -31,7 +32,7 @@ export class SecretsKeyCheck implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await this.dataSource.query(`INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
       SECRETS_CANARY_SETTING,
-      this.secretBox.encrypt(CANARY),
+      this.secretBox.encrypt(SECRETS_CANARY),
     ]);
     const [row]: Array<{ value: string }> = await this.dataSource.query(`SELECT value FROM instance_settings WHERE name = $1`, [
       SECRETS_CANARY_SETTING,
