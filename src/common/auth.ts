@@ -28,7 +28,7 @@ type AuthenticatedRequest = Request & { project?: ProjectContext };
 const PERMISSION_NAMES: Record<Permission, string> = {
   push: 'push events',
   query: 'query or export events',
-  admin: 'administer this project (master key only)',
+  master: 'administer this project (master key only)',
 };
 
 const FILTERED_KEY_FORM =
@@ -47,7 +47,7 @@ const API_KEY_DOCS: Record<Permission, string> = {
   query:
     'The master, push/query or query key of the project, or a filtered key with `"canQuery": true`, whose `filters` are ' +
     `ANDed with the request's own filter: ${FILTERED_KEY_FORM}.`,
-  admin: 'The master key of the project (no other key, filtered keys included).',
+  master: 'The master key of the project (no other key, filtered keys included).',
 };
 
 const RATE_LIMIT_HEADERS = {
@@ -58,7 +58,7 @@ const RATE_LIMIT_HEADERS = {
 };
 
 /** The 403 example of each permission: the body a key without it gets. */
-const FORBIDDEN_EXAMPLE: Record<Permission, ErrorExampleName> = { push: 'cannotPush', query: 'cannotQuery', admin: 'notMasterKey' };
+const FORBIDDEN_EXAMPLE: Record<Permission, ErrorExampleName> = { push: 'cannotPush', query: 'cannotQuery', master: 'notMasterKey' };
 
 /** The 429 example of each per-project limit. */
 const PROJECT_LIMIT_EXAMPLE: Record<ProjectLimit, ErrorExampleName> = {

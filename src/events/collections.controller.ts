@@ -35,7 +35,7 @@ export class CollectionsController {
 
   @Delete('collections/:collection')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @RequiresKey('admin')
+  @RequiresKey('master')
   @ApiOperation({ summary: 'Delete a collection (Connect docs, "Deleting a collection")', description: DESCRIPTION })
   @ApiParam(COLLECTION_PARAM)
   @ApiNoContentResponse({ description: 'Every event of the collection is deleted.' })
@@ -47,7 +47,7 @@ export class CollectionsController {
 
   @Delete('events/:collection')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @RequiresKey('admin')
+  @RequiresKey('master')
   @ApiOperation({
     summary: 'Delete a collection, legacy path (documented until 2016-03-01, Connect docs, "HTTP API")',
     description: `Same as DELETE /collections/{collection}. ${DESCRIPTION}`,

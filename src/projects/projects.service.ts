@@ -19,7 +19,7 @@ export interface ProjectContext {
   projectId: string;
   /** The key's type; `filtered` for a filtered key (docs/keys.md). */
   keyType: KeyType | 'filtered';
-  /** What the key may do: KEY_PERMISSIONS of its type, or a filtered key's `canPush`/`canQuery` (never `admin`). */
+  /** What the key may do: KEY_PERMISSIONS of its type, or a filtered key's `canPush`/`canQuery` (never `master`). */
   permissions: readonly Permission[];
   /**
    * Conditions ANDed to every query, small export and S3 export made with the key: a filtered

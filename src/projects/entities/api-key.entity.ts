@@ -9,11 +9,11 @@ export enum KeyType {
   Query = 'query',
 }
 
-/** A permission an endpoint needs. `admin` covers deleting collections (master key only). */
-export type Permission = 'push' | 'query' | 'admin';
+/** A permission an endpoint needs. `master` is the master key's own: deleting collections. */
+export type Permission = 'push' | 'query' | 'master';
 
 export const KEY_PERMISSIONS: Record<KeyType, readonly Permission[]> = {
-  [KeyType.Master]: ['push', 'query', 'admin'],
+  [KeyType.Master]: ['push', 'query', 'master'],
   [KeyType.PushQuery]: ['push', 'query'],
   [KeyType.Push]: ['push'],
   [KeyType.Query]: ['query'],
