@@ -5,7 +5,7 @@ import { EventReader } from './event-reader';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
 import { ExportRunner } from './export-runner';
 import { ExportListController, ExportsController } from './exports.controller';
-import { ExportsProcessor } from './exports.processor';
+import { ExportWorker } from './export-worker';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
 
@@ -22,7 +22,7 @@ export class ExportsModule {
         ExportsRepository,
         ExportReadPool,
         EventReader,
-        ...(options.worker ? [ExportRunner, ExportsProcessor, ExportCheckpointsRepository] : []),
+        ...(options.worker ? [ExportRunner, ExportWorker, ExportCheckpointsRepository] : []),
       ],
     };
   }

@@ -33,8 +33,8 @@ import { Metrics } from '../metrics/metrics';
  * worker is gone), so no incomplete upload is left in a customer's bucket.
  */
 @Injectable()
-export class ExportsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(ExportsProcessor.name);
+export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ExportWorker.name);
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private readonly latestRuns = new LatestRuns();
