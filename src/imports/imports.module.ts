@@ -3,7 +3,7 @@ import { EventsRepository } from '../events/events.repository';
 import { ImportQueueModule } from './import-queue.module';
 import { ImportRunner } from './import-runner';
 import { ImportsController } from './imports.controller';
-import { ImportsProcessor } from './imports.processor';
+import { ImportWorker } from './import-worker';
 import { ImportsRepository } from './imports.repository';
 import { ImportsService } from './imports.service';
 
@@ -19,7 +19,7 @@ export class ImportsModule {
         ImportsService,
         ImportsRepository,
         // Lines are stored by the same statement as pushes.
-        ...(options.worker ? [ImportRunner, ImportsProcessor, EventsRepository] : []),
+        ...(options.worker ? [ImportRunner, ImportWorker, EventsRepository] : []),
       ],
     };
   }

@@ -19,8 +19,8 @@ import { ImportsService } from './imports.service';
  * imports whose job is gone from Redis are queued again (jobId = import id, so nothing runs twice).
  */
 @Injectable()
-export class ImportsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(ImportsProcessor.name);
+export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ImportWorker.name);
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private readonly latestRuns = new LatestRuns();
