@@ -48,8 +48,8 @@ async function explain(client: Client, title: string, statement: Statement): Pro
 }
 
 async function ingest(client: Client, projectId: string): Promise<void> {
-  const { EventsRepository } = load('src/events/events.repository.js') as {
-    EventsRepository: new (ds: unknown) => { insert(p: string, rows: unknown[]): Promise<void> };
+  const { EventWriter } = load('src/events/event-writer.js') as {
+    EventWriter: new (ds: unknown) => { insert(p: string, rows: unknown[]): Promise<void> };
   };
   const events = [...ecommerceEvents(5000, { seed: 4242, end: WINDOW_END, days: WINDOW_DAYS })];
   const rows = events.map(({ id, timestamp, ...properties }) => ({
@@ -57,7 +57,7 @@ async function ingest(client: Client, projectId: string): Promise<void> {
     event: { eventId: id, timestamp: new Date(String(timestamp)), properties },
   }));
   const recorded: Statement[] = [];
-  await new EventsRepository(recordingDataSource(recorded)).insert(projectId, rows);
+  await new EventWriter(recordingDataSource(recorded)).insert(projectId, rows);
   await client.query('BEGIN');
   try {
     await explain(client, 'B1 service: the INSERT of one batch of 5,000 events (rolled back)', recorded[0]);

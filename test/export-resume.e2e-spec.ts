@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
-import { eventJsonSql } from '../src/events/events.repository';
+import { eventJsonSql } from '../src/events/event-json';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';

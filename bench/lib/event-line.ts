@@ -1,4 +1,4 @@
-import { eventJsonSql } from '../../src/events/events.repository';
+import { eventJsonSql } from '../../src/events/event-json';
 
 /**
  * The SQL expression for one exported event line, `{"id": …, "timestamp": "…Z", …properties}`, over

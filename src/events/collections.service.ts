@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
-import { EventsRepository } from './events.repository';
+import { EventWriter } from './event-writer';
 
 /** Collections as a whole (Connect docs, "Deleting a collection"). A collection exists while it holds at least one event. */
 @Injectable()
 export class CollectionsService {
-  constructor(private readonly events: EventsRepository) {}
+  constructor(private readonly events: EventWriter) {}
 
   /**
    * Deletes every event of the collection, irreversibly.

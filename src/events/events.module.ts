@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { CollectionsController } from './collections.controller';
 import { CollectionsService } from './collections.service';
 import { EventsController } from './events.controller';
-import { EventsRepository } from './events.repository';
+import { EventWriter } from './event-writer';
 import { EventsService } from './events.service';
 
 /** Pushing events and deleting collections (Connect docs, "Pushing events"). */
 @Module({
   controllers: [EventsController, CollectionsController],
-  providers: [EventsService, EventsRepository, CollectionsService],
+  providers: [EventsService, EventWriter, CollectionsService],
 })
 export class EventsModule {}

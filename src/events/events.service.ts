@@ -4,7 +4,7 @@ import { collectionNameProblem } from '../common/collection-param';
 import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } from '../common/errors';
 import { Metrics } from '../metrics/metrics';
 import { ValidEvent, validateEvent } from './event-validation';
-import { EventRow, EventsRepository } from './events.repository';
+import { EventRow, EventWriter } from './event-writer';
 
 /** Most events in one batch push (Connect docs, "Pushing events, batches"). */
 export const MAX_BATCH_EVENTS = 5000;
@@ -48,7 +48,7 @@ export function prepareEvent(collection: string, raw: unknown, now: Date): Prepa
 @Injectable()
 export class EventsService {
   constructor(
-    private readonly events: EventsRepository,
+    private readonly events: EventWriter,
     private readonly metrics: Metrics,
   ) {}
 

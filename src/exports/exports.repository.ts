@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlParams } from '../common/sql-params';
-import { eventJsonSql } from '../events/events.repository';
+import { eventJsonSql } from '../events/event-json';
 import { compileEventSelection } from '../query/query-compiler';
 import type { EventSelection } from '../query/query.types';
 import { Export, ExportStatus } from './entities/export.entity';

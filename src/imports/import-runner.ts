@@ -13,7 +13,7 @@ import { ImportsConfig, importsConfig } from '../config/imports.config';
 import { errorCodeOf } from '../logging/logger';
 import { isQueryCanceled } from '../database/statement-timeout';
 import { Metrics } from '../metrics/metrics';
-import { DocumentEntry, documentEntry, documentOf, EventsRepository } from '../events/events.repository';
+import { DocumentEntry, documentEntry, documentOf, EventWriter } from '../events/event-writer';
 import { prepareEvent } from '../events/events.service';
 import { createS3Client, S3Credentials } from '../s3/s3-client.factory';
 import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
@@ -192,7 +192,7 @@ export class ImportRunner {
 
   constructor(
     private readonly imports: ImportsRepository,
-    private readonly events: EventsRepository,
+    private readonly events: EventWriter,
     private readonly secretBox: SecretBox,
     @Inject(importsConfig.KEY) private readonly importsConfig: ImportsConfig,
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventsRepository } from '../events/events.repository';
+import { EventWriter } from '../events/event-writer';
 import { ImportQueueModule } from './import-queue.module';
 import { ImportRunner } from './import-runner';
 import { ImportsController } from './imports.controller';
@@ -19,7 +19,7 @@ export class ImportsModule {
         ImportsService,
         ImportsRepository,
         // Lines are stored by the same statement as pushes.
-        ...(options.worker ? [ImportRunner, ImportWorker, EventsRepository] : []),
+        ...(options.worker ? [ImportRunner, ImportWorker, EventWriter] : []),
       ],
     };
   }

@@ -10,22 +10,10 @@ export interface EventRow {
   event: ValidEvent;
 }
 
-/**
- * SQL expression rendering an events row (alias `alias`) as the exported JSON text:
- * `{"id": …, "timestamp": "2015-07-28T00:00:30.295Z", …properties}` (Connect docs, "Exporting events"), spaced
- * like PostgreSQL's jsonb output throughout. Built in PostgreSQL so exports stream text without
- * parsing events in Node.
- */
-export function eventJsonSql(alias: string): string {
-  return `'{"id": ' || ${alias}.event_id::text || ', "timestamp": "'
-    || to_char(${alias}."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'
-    || CASE WHEN ${alias}.properties = '{}'::jsonb THEN '}' ELSE ', ' || substr(${alias}.properties::text, 2) END`;
-}
-
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Events as the one jsonb document `EventsRepository.insertDocument` stores: `[{"c": collection,
+ * Events as the one jsonb document `EventWriter.insertDocument` stores: `[{"c": collection,
  * "i": id, "t": ISO timestamp, "p": properties}, …]`. One jsonb document rather than parallel
  * text[]/jsonb[] arrays: PostgreSQL parses it once into binary jsonb and each field is then a copy;
  * no array-literal escaping in Node (bench/README.md: B1 went from 0.28 to about 0.45 of COPY's
@@ -67,9 +55,9 @@ export function documentOf(entries: DocumentEntry[]): string {
   return `[${entries.map((e) => e.json).join(',')}]`;
 }
 
-/** Writes and deletes events. Reads go through the query compiler (query/) and the exports module. */
+/** Writes and deletes events. Reads go through the query module and the exports module (which renders rows with eventJsonSql). */
 @Injectable()
-export class EventsRepository {
+export class EventWriter {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
