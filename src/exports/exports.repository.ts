@@ -4,7 +4,7 @@ import { DataSource, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlParams } from '../common/sql-params';
 import { eventJsonSql } from '../events/event-json';
-import { compileEventSelection } from '../query/query-compiler';
+import { compileWhere } from '../query/where-compiler';
 import type { EventSelection } from '../query/query.types';
 import { Export, ExportStatus } from './entities/export.entity';
 
@@ -62,7 +62,7 @@ export function scopeWhere(scope: ExportScope, params: SqlParams): string {
   const conditions = [
     `e.project_id = ${params.add(scope.projectId)}`,
     `e.collection = ${params.add(scope.collection)}`,
-    compileEventSelection(scope.selection, params, 'e'),
+    compileWhere(scope.selection, params, 'e'),
   ];
   if (scope.maxEventRowId !== null) {
     conditions.push(`e.id <= ${params.add(scope.maxEventRowId)}`);

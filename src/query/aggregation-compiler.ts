@@ -1,5 +1,5 @@
 import { SqlParams } from '../common/sql-params';
-import { compileEventSelection } from './query-compiler';
+import { compileWhere } from './where-compiler';
 import { AggregationQuery } from './query.types';
 
 /** Result columns of an aggregation statement; aliases and group keys are client text, so never column names. */
@@ -24,7 +24,7 @@ export interface AggregationStatement {
 
 /**
  * Compiles a parsed query (Connect docs, "Aggregations", "Group by", "Intervals") into ONE SQL statement that aggregates in
- * PostgreSQL. Events are selected by the shared compiler (`compileEventSelection`, the exports' too).
+ * PostgreSQL. Events are selected by the shared compiler (`compileWhere`, the exports' too).
  *
  * Columns:
  * - `bucket` (with an interval): `width_bucket(timestamp, $starts::timestamptz[])`, the 1-based index of the
@@ -83,7 +83,7 @@ export function compileAggregation(
       aggregates.push(`${aggregation.operation}(${numericValue(valueAt(aggregation.path))}) AS ${aggregateColumn(i)}`);
     }
   });
-  const where = `${scopeSql} AND ${compileEventSelection(query.selection, params, 'e')}`;
+  const where = `${scopeSql} AND ${compileWhere(query.selection, params, 'e')}`;
 
   const lines = [`SELECT ${[...keyColumns, ...aggregates].join(',\n       ')}`, '  FROM events e', ` WHERE ${where}`];
   if (keys.length > 0) {

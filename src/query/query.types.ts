@@ -2,7 +2,7 @@ import type { ExactNumber } from '../common/json-text';
 /**
  * The typed form of Connect's query document (Connect docs, "Querying"), shared by querying and
  * exporting. Parsing (query-document.ts, filter.ts, timeframe.ts, timezone.ts) turns the JSON the
- * client sent into these types or throws `ValidationError` (422); compiling (query-compiler.ts)
+ * client sent into these types or throws `ValidationError` (422); compiling (where-compiler.ts, aggregation-compiler.ts)
  * turns them into parameterised SQL.
  */
 

@@ -20,7 +20,7 @@ const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * @param alias the events table alias; must be a lower-case SQL identifier.
  * @throws Error (a programming error, not a client one) if `alias` is not a plain identifier.
  */
-export function compileEventSelection(sel: EventSelection, params: SqlParams, alias = 'e'): string {
+export function compileWhere(sel: EventSelection, params: SqlParams, alias = 'e'): string {
   if (!SQL_IDENTIFIER.test(alias)) throw new Error(`Invalid SQL alias: ${alias}`);
   const conjuncts = [
     ...compileTimeframe(sel.timeframe, params, alias),

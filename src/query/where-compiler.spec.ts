@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { testDatabaseUrl } from '../../test/support/test-database';
 import { SqlParams } from '../common/sql-params';
 import { parseFilter } from './filter';
-import { compileEventSelection } from './query-compiler';
+import { compileWhere } from './where-compiler';
 import { EventSelection, ResolvedTimeframe } from './query.types';
 
 /**
@@ -44,7 +44,7 @@ function selection(filter: unknown, timeframe: ResolvedTimeframe | null = null):
 
 async function matchingIds(sel: EventSelection): Promise<number[]> {
   const params = new SqlParams();
-  const where = compileEventSelection(sel, params);
+  const where = compileWhere(sel, params);
   const result = await client.query<{ id: number }>(`SELECT id::int AS id FROM e WHERE ${where} ORDER BY id`, params.values);
   return result.rows.map((row) => row.id);
 }
@@ -52,7 +52,7 @@ async function matchingIds(sel: EventSelection): Promise<number[]> {
 const ids = (filter: unknown): Promise<number[]> => matchingIds(selection(filter));
 const except = (...excluded: number[]): number[] => ALL.filter((id) => !excluded.includes(id));
 
-describe('compileEventSelection on PostgreSQL', () => {
+describe('compileWhere on PostgreSQL', () => {
   it('the fixture stores 5.0 as a distinct jsonb text but an equal number', async () => {
     const { rows } = await client.query<{ price: string }>("SELECT properties->>'price' AS price FROM e WHERE id = 3");
     expect(rows[0].price).toBe('5.0');
@@ -60,7 +60,7 @@ describe('compileEventSelection on PostgreSQL', () => {
 
   it('matches everything with an empty selection (TRUE)', async () => {
     const params = new SqlParams();
-    expect(compileEventSelection({ filters: [], timeframe: null, timezone: null }, params)).toBe('TRUE');
+    expect(compileWhere({ filters: [], timeframe: null, timezone: null }, params)).toBe('TRUE');
     expect(params.values).toEqual([]);
     expect(await ids({})).toEqual(ALL);
   });
@@ -130,7 +130,7 @@ describe('compileEventSelection on PostgreSQL', () => {
       expect(await ids({ name: { lt: '5_' } })).toEqual([1, 2, 4]); // '0' and 'X' sort before '_'
     });
     it('forces the "C" collation in the SQL (the test database default is already C.UTF-8)', () => {
-      const sql = compileEventSelection(selection({ name: { gt: 'Zebra' } }), new SqlParams());
+      const sql = compileWhere(selection({ name: { gt: 'Zebra' } }), new SqlParams());
       expect(sql).toContain('COLLATE "C" >');
     });
   });
@@ -204,7 +204,7 @@ describe('compileEventSelection on PostgreSQL', () => {
 
     it('binds property paths as parameters: a path with SQL metacharacters is just a key', async () => {
       const params = new SqlParams();
-      const sql = compileEventSelection(selection({ [evilPath]: 1, "x'; select pg_sleep(5); --.y": { exists: true } }), params);
+      const sql = compileWhere(selection({ [evilPath]: 1, "x'; select pg_sleep(5); --.y": { exists: true } }), params);
       expect(sql).not.toContain('drop');
       expect(sql).not.toContain('pg_sleep');
       expect(params.values).toContainEqual([evilPath]);
@@ -222,7 +222,7 @@ describe('compileEventSelection on PostgreSQL', () => {
     });
 
     it('rejects an alias that is not a plain identifier', () => {
-      expect(() => compileEventSelection(selection({}), new SqlParams(), 'e; drop table e')).toThrow('Invalid SQL alias');
+      expect(() => compileWhere(selection({}), new SqlParams(), 'e; drop table e')).toThrow('Invalid SQL alias');
     });
   });
 
@@ -232,7 +232,7 @@ describe('compileEventSelection on PostgreSQL', () => {
     const params = new SqlParams();
     const project = params.add(1, 'int');
     const collection = params.add('purchases', 'text');
-    const where = compileEventSelection(
+    const where = compileWhere(
       selection({ price: { gt: 5 } }, { start: new Date('2015-02-01T00:00:00Z'), end: new Date('2015-02-25T00:00:00Z') }),
       params,
       'x',
