@@ -6,6 +6,13 @@ import { isStorableText } from './storable-text';
 /** Longest collection name, in characters. */
 export const MAX_COLLECTION_LENGTH = 255;
 
+/** The `:collection` path parameter of every route that takes one, for `@ApiParam(COLLECTION_PARAM)` (openapi.json). */
+export const COLLECTION_PARAM = {
+  name: 'collection',
+  description: `Collection name (1–${MAX_COLLECTION_LENGTH} characters, no control characters or '/'); '+' in the path means a space.`,
+  example: 'purchases',
+};
+
 /**
  * Collection name rules (Connect docs, "HTTP API" documents none; these are ours): 1–255 characters, not
  * only white space, no control characters, no `/`. Anything else is allowed, spaces included

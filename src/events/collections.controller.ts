@@ -8,13 +8,12 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
-import { CollectionParam } from '../common/collection-param';
+import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { CollectionsService } from './collections.service';
 
-const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 const COLLECTION_NOT_FOUND = {
   type: ErrorMessageDto,
   description: 'The project has no event in this collection.',

@@ -10,18 +10,12 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
-import { CollectionParam } from '../common/collection-param';
+import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
 import { JsonBody, MAX_BATCH_BODY, MAX_EVENT_BODY } from '../common/json-body';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import type { ProjectContext } from '../projects/projects.service';
 import { BatchPushResponse, EventsService } from './events.service';
-
-const COLLECTION_PARAM = {
-  name: 'collection',
-  description: "Collection name (1–255 characters, no control characters or '/'); '+' in the path means a space.",
-  example: 'purchases',
-};
 
 @ApiTags('events')
 @Controller('events')

@@ -16,7 +16,7 @@ import {
 import type { Request, Response } from 'express';
 import { CurrentProject, RequiresKey } from '../common/auth';
 import { BaseUrl } from '../common/base-url';
-import { CollectionParam } from '../common/collection-param';
+import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
 import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
@@ -26,7 +26,6 @@ import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportListDto, ListExportsQueryDto } from './dto/export-list.dto';
 import { ExportsService, PENDING_CAP_RETRY_AFTER_SECONDS } from './exports.service';
 
-const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 const EXPORT_ID_PARAM = { name: 'id', description: 'Export id from the Location header.', example: '55b80dd4eb6742481c62c05e' };
 const EXPORT_NOT_FOUND = {
   type: ErrorMessageDto,

@@ -14,7 +14,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { CurrentProject, RequiresKey } from '../common/auth';
-import { CollectionParam } from '../common/collection-param';
+import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
 import { errorExamples } from '../common/dto/error-examples';
 import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
 import { EtagInterceptor } from '../common/etag.interceptor';
@@ -22,8 +22,6 @@ import type { ProjectContext } from '../projects/projects.service';
 import { QueryDocumentDto } from './dto/query-document.dto';
 import { IntervalResultDto, QueryResponseDto } from './dto/query-response.dto';
 import { QueryService } from './query.service';
-
-const COLLECTION_PARAM = { name: 'collection', description: "Collection name; '+' in the path means a space.", example: 'purchases' };
 
 /** Examples of the result shapes of Connect docs, "Query results" (test vectors 6, 10, 11). */
 const RESULT_EXAMPLES = {
