@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Response } from 'supertest';
 import { INTERNAL_ERROR_MESSAGE } from '../src/common/connect-error.filter';
-import { STATEMENT_TIMEOUT_MESSAGE } from '../src/database/statement-timeout';
+import { STATEMENT_TIMEOUT_MESSAGE } from '../src/common/statement-timeout';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { bulkLoad } from './support/bulk-load';
 import { startTestRedis, TestRedis } from './support/redis-server';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { STATEMENT_TIMEOUT_MESSAGE } from '../src/database/statement-timeout';
+import { STATEMENT_TIMEOUT_MESSAGE } from '../src/common/statement-timeout';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';

@@ -1,5 +1,5 @@
 import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { STATEMENT_TIMEOUT_MESSAGE } from '../database/statement-timeout';
+import { STATEMENT_TIMEOUT_MESSAGE } from './statement-timeout';
 import { ConnectErrorFilter, INTERNAL_ERROR_MESSAGE } from './connect-error.filter';
 import { currentRequestId } from './request-context';
 import {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { isQueryCanceled, statementTimeoutError } from '../database/statement-timeout';
+import { isQueryCanceled, statementTimeoutError } from './statement-timeout';
 import { dependencyUnavailableError, isDependencyUnavailable } from './dependency-errors';
 import { ConnectError, ErrorCode, FieldError, ValidationError } from './errors';
 import { requestIdOf, withRequestId } from './request-context';

@@ -7,6 +7,7 @@ import { EventImports1764510000000 } from '../../migrations/1764510000000-EventI
 import { Export } from '../exports/entities/export.entity';
 import { ApiKey } from '../projects/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
+import { QUERY_ANSWER_MARGIN_MS } from '../common/statement-timeout';
 import { ClosingOnTimeoutClient } from './closing-client';
 
 /**
@@ -21,9 +22,6 @@ import { ClosingOnTimeoutClient } from './closing-client';
  * @param options.connectTimeoutMs how long a statement waits for a connection, new or free in the
  *   pool, before it fails (DATABASE_CONNECT_TIMEOUT_MS; pg's default is forever).
  */
-/** How long after its `statement_timeout` a query's answer may still arrive before the client gives up, ms. */
-export const QUERY_ANSWER_MARGIN_MS = 2000;
-
 export function dataSourceOptions(
   databaseUrl: string,
   { statementTimeoutMs = 0, connectTimeoutMs = 2000 }: { statementTimeoutMs?: number; connectTimeoutMs?: number } = {},

@@ -8,7 +8,7 @@ import QueryStream from 'pg-query-stream';
 import { prepareValue } from 'pg/lib/utils';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig, databaseConfig } from '../config/database.config';
-import { QUERY_ANSWER_MARGIN_MS } from '../database/data-source-options';
+import { QUERY_ANSWER_MARGIN_MS } from '../common/statement-timeout';
 import { ExportReadPool } from './export-read-pool';
 import { ExportScope, ExportsRepository, ReadPosition, ReadRange, SqlStatement } from './exports.repository';
 

@@ -10,7 +10,7 @@ import { stringifyJson } from '../common/json-text';
 import { SecretBox } from '../common/secret-box';
 import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { errorCodeOf } from '../logging/logger';
-import { isQueryCanceled } from '../database/statement-timeout';
+import { isQueryCanceled } from '../common/statement-timeout';
 import { Metrics } from '../metrics/metrics';
 import type { EventSelection } from '../query/query.types';
 import { Export, ExportCompression } from './entities/export.entity';

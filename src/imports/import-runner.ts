@@ -11,7 +11,7 @@ import { DatabaseConfig, databaseConfig } from '../config/database.config';
 import { ExportsConfig, exportsConfig } from '../config/exports.config';
 import { ImportsConfig, importsConfig } from '../config/imports.config';
 import { errorCodeOf } from '../logging/logger';
-import { isQueryCanceled } from '../database/statement-timeout';
+import { isQueryCanceled } from '../common/statement-timeout';
 import { Metrics } from '../metrics/metrics';
 import { DocumentEntry, documentEntry, documentOf, EventWriter } from '../events/event-writer';
 import { prepareEvent } from '../events/events.service';

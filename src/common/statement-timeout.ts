@@ -1,7 +1,10 @@
-import { ServiceUnavailableError } from '../common/errors';
+import { ServiceUnavailableError } from './errors';
 
 /** PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout` (or by an operator's pg_cancel_backend). */
 export const QUERY_CANCELED = '57014';
+
+/** How long after its `statement_timeout` a query's answer may still arrive before the client gives up, ms. */
+export const QUERY_ANSWER_MARGIN_MS = 2000;
 
 /** Seconds a client is told to wait before retrying a statement that timed out. */
 export const STATEMENT_TIMEOUT_RETRY_AFTER_SECONDS = 5;
