@@ -1,4 +1,4 @@
-import { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS, QueryLimits } from '../query/query.constants';
+import { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS, QueryLimits } from './query-limits';
 import { defineSection } from './section';
 import { Bool, Integer, Text, UrlOf } from './variables';
 
@@ -82,7 +82,7 @@ export class LimitsVariables {
 }
 
 export interface LimitsConfig {
-  /** Caps on a query document: filter conditions, `in` values, characters (src/query/query.constants.ts). */
+  /** Caps on a query document: filter conditions, `in` values, characters (src/config/query-limits.ts). */
   query: QueryLimits;
   /** Rate limits. */
   rateLimit: RateLimitConfig;

@@ -2,7 +2,7 @@ import { createDecipheriv } from 'node:crypto';
 import { doublesWhereExact, parseJsonText } from '../common/json-text';
 import { parseFilter } from '../query/filter';
 import { isAbsent, isPlainObject } from '../query/json-guards';
-import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../query/query.constants';
+import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config/query-limits';
 import type { FilterCondition } from '../query/query.types';
 
 /**

@@ -3,13 +3,8 @@ import { testDatabaseUrl } from '../../test/support/test-database';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
-import {
-  MAX_CONFIGURABLE_FILTER_CONDITIONS,
-  MAX_GROUP_BY_PROPERTIES,
-  MAX_QUERY_RESULTS,
-  MAX_SELECT_ALIASES,
-  POSTGRES_MAX_BIND_PARAMETERS,
-} from './query.constants';
+import { MAX_GROUP_BY_PROPERTIES, MAX_QUERY_RESULTS, MAX_SELECT_ALIASES, POSTGRES_MAX_BIND_PARAMETERS } from './query.constants';
+import { MAX_CONFIGURABLE_FILTER_CONDITIONS } from '../config/query-limits';
 import { toLuxonZone } from './timezone';
 
 /**

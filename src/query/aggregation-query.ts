@@ -2,7 +2,7 @@ import { FieldError, ValidationError } from '../common/errors';
 import { collect, parseEventSelection } from './event-selection';
 import { parseGroupBy } from './group-by';
 import { INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION, parseInterval } from './interval';
-import { QueryLimits } from './query.constants';
+import { QueryLimits } from '../config/query-limits';
 import { AggregationQuery, FilterCondition } from './query.types';
 import { parseSelect } from './select';
 
@@ -18,7 +18,7 @@ import { parseSelect } from './select';
  *
  * @param doc the parsed `query` parameter (`parseQueryParam`).
  * @param now the instant relative timeframes are resolved against.
- * @param limits caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of query.constants.ts when absent.
+ * @param limits caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of config/query-limits.ts when absent.
  * @param keyFilters the conditions of the request's filtered key (docs/keys.md), ANDed with the document's filter.
  * @throws ValidationError collecting every problem of every key, in the order
  *   select, groupBy, interval, filter, timezone, timeframe, then the cross-key rules.

@@ -1,7 +1,7 @@
 import { FieldError, ValidationError } from '../common/errors';
 import { combineFilters, parseFilter } from './filter';
 import { isAbsent, isPlainObject } from './json-guards';
-import { QueryLimits } from './query.constants';
+import { QueryLimits } from '../config/query-limits';
 import { EventSelection, FilterCondition } from './query.types';
 import { resolveTimeframe, timeframeKind } from './timeframe';
 import { parseTimezone } from './timezone';
@@ -12,7 +12,7 @@ export interface EventSelectionOptions {
   now: Date;
   /** Whether the query has an `interval` (parsed elsewhere); it decides whether a timezone is allowed. */
   hasInterval: boolean;
-  /** Caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of query.constants.ts when absent. */
+  /** Caps on the filter (LimitsConfig.query, src/config/limits.config.ts); the defaults of config/query-limits.ts when absent. */
   limits?: QueryLimits;
   /**
    * The conditions of the request's filtered key (docs/keys.md), ANDed before the document's own

@@ -2,7 +2,7 @@ import { FieldError, ValidationError } from '../common/errors';
 import { ExactNumber, exactNumberProblem, isExactNumber, isJsonNumber, stringifyJson } from '../common/json-text';
 import { isStorableText } from '../common/storable-text';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
-import { DEFAULT_QUERY_LIMITS, QueryLimits } from './query.constants';
+import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config/query-limits';
 import { FilterCondition, FilterOperator } from './query.types';
 
 /** Every operator of Connect docs, "Filters", in the order error messages list them. */
