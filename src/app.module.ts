@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ApiKeyGuard } from './common/auth';
 import { ConnectErrorFilter } from './common/connect-error.filter';
 import { JsonBodyInterceptor } from './common/json-body';
 import { RateLimitService } from './common/rate-limit';
@@ -12,6 +11,7 @@ import { ExportsModule } from './exports/exports.module';
 import { HealthModule } from './health/health.module';
 import { ImportsModule } from './imports/imports.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ApiKeyGuard } from './projects/api-key.guard';
 import { ProjectsModule } from './projects/projects.module';
 import { QueryModule } from './query/query.module';
 

@@ -1,5 +1,4 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { createParamDecorator, ExecutionContext, SetMetadata, applyDecorators } from '@nestjs/common';
 import {
   ApiForbiddenResponse,
   ApiSecurity,
@@ -7,25 +6,30 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { timingSafeEqual, createHash } from 'node:crypto';
-import { SecretsConfig, secretsConfig } from '../config/secrets.config';
-import { Permission } from '../projects/entities/api-key.entity';
-import { INVALID_FILTERED_KEY_MESSAGE } from '../projects/filtered-key';
-import { ProjectContext, ProjectsService } from '../projects/projects.service';
+import type { Request } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Permission } from '../projects/entities/api-key.entity';
+import type { ProjectContext } from '../projects/projects.service';
 import { ErrorExampleName, errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
-import { ForbiddenError, UnauthorizedError } from './errors';
-import { ProjectLimit, RateLimitService } from './rate-limit';
-import { setRequestProject } from './request-context';
+import type { ProjectLimit } from './rate-limit';
 
-const PERMISSION = 'connect:permission';
-const ADMIN = 'connect:admin';
-const PROJECT_LIMIT = 'connect:project-limit';
+/**
+ * The endpoint decorators of authentication: what an endpoint needs, as metadata that ApiKeyGuard
+ * (projects/api-key.guard.ts) enforces, and its OpenAPI documentation. Only types come from projects/,
+ * so every feature module can use these without loading ProjectsService.
+ */
 
-type AuthenticatedRequest = Request & { project?: ProjectContext };
+/** Metadata keys read by ApiKeyGuard: the permission `@RequiresKey` asks for, `@RequiresAdminToken`, the project limit. */
+export const PERMISSION_METADATA = 'connect:permission';
+export const ADMIN_TOKEN_METADATA = 'connect:admin';
+export const PROJECT_LIMIT_METADATA = 'connect:project-limit';
 
-const PERMISSION_NAMES: Record<Permission, string> = {
+/** A request once ApiKeyGuard has authenticated its key. */
+export type AuthenticatedRequest = Request & { project?: ProjectContext };
+
+/** What each permission allows, in the words of the 403 (and its OpenAPI description). */
+export const PERMISSION_NAMES: Record<Permission, string> = {
   push: 'push events',
   query: 'query or export events',
   master: 'administer this project (master key only)',
@@ -108,8 +112,8 @@ export function RequiresKey(
   if (limit) tooManyExamples.push(PROJECT_LIMIT_EXAMPLE[limit]);
   if (docs.tooManyRequestsExample) tooManyExamples.push(docs.tooManyRequestsExample);
   return applyDecorators(
-    SetMetadata(PERMISSION, permission),
-    SetMetadata(PROJECT_LIMIT, limit),
+    SetMetadata(PERMISSION_METADATA, permission),
+    SetMetadata(PROJECT_LIMIT_METADATA, limit),
     // One requirement naming both schemes: the two headers are sent together (OpenAPI: AND).
     ApiSecurity({ [SECURITY_SCHEMES.projectId]: [], [SECURITY_SCHEMES.apiKey]: [] }),
     ApiUnauthorizedResponse({
@@ -139,7 +143,7 @@ export function RequiresKey(
 /** Marks an operator endpoint guarded by `X-Admin-Token` (env ADMIN_TOKEN; off when unset). */
 export function RequiresAdminToken(): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    SetMetadata(ADMIN, true),
+    SetMetadata(ADMIN_TOKEN_METADATA, true),
     ApiSecurity(SECURITY_SCHEMES.adminToken),
     ApiUnauthorizedResponse({
       type: ErrorMessageDto,
@@ -170,77 +174,8 @@ export const CurrentProject = createParamDecorator((_: unknown, ctx: ExecutionCo
   return project;
 });
 
-function header(request: Request, name: string): string {
-  const value = request.headers[name];
-  return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
-}
-
 /** Whether two secrets are equal, compared in constant time (of their SHA-256 digests, so lengths leak nothing either). */
 export function sameSecret(a: string, b: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(a), digest(b));
-}
-
-/**
- * Global guard enforcing `@RequiresKey` and `@RequiresAdminToken`; other endpoints are public.
- * Rate limits (RateLimitService) are checked here, before any other work: a blocked address or
- * credential is refused before the credential is looked up, every 401 is counted, and the
- * project's limit is counted once the key is verified.
- */
-@Injectable()
-export class ApiKeyGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly projects: ProjectsService,
-    @Inject(secretsConfig.KEY) private readonly secretsConfig: SecretsConfig,
-    private readonly limits: RateLimitService,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const response = context.switchToHttp().getResponse<Response>();
-    if (this.reflector.getAllAndOverride<boolean>(ADMIN, targets)) {
-      await this.checkAdminToken(header(request, 'x-admin-token'), request, response);
-      return true;
-    }
-    const permission = this.reflector.getAllAndOverride<Permission>(PERMISSION, targets);
-    if (!permission) {
-      return true;
-    }
-    const credential = { projectId: header(request, 'x-project-id'), apiKey: header(request, 'x-api-key') };
-    await this.limits.refuseIfBlocked(request, response, credential);
-    if (!credential.projectId || !credential.apiKey) {
-      await this.limits.recordFailure(request, response, credential);
-      throw new UnauthorizedError('Unauthorised. Please check your Project Id and API Key (headers X-Project-Id and X-Api-Key).');
-    }
-    const project = await this.projects.authenticate(credential.projectId, credential.apiKey);
-    if (typeof project === 'string') {
-      await this.limits.recordFailure(request, response, credential);
-      throw new UnauthorizedError(
-        project === 'invalid-filtered-key' ? INVALID_FILTERED_KEY_MESSAGE : 'Unauthorised. Please check your Project Id and API Key.',
-      );
-    }
-    if (!project.permissions.includes(permission)) {
-      throw new ForbiddenError(`This API key is not allowed to ${PERMISSION_NAMES[permission]}.`);
-    }
-    const limit = this.reflector.getAllAndOverride<ProjectLimit | undefined>(PROJECT_LIMIT, targets);
-    if (limit) {
-      await this.limits.consumeProject(limit, project.projectId, response);
-    }
-    request.project = project;
-    setRequestProject(project.projectId);
-    return true;
-  }
-
-  private async checkAdminToken(given: string, request: Request, response: Response): Promise<void> {
-    if (this.secretsConfig.adminToken === null) {
-      throw new ForbiddenError('Admin endpoints are disabled. Set ADMIN_TOKEN to enable them.');
-    }
-    await this.limits.refuseIfBlocked(request, response, { adminToken: given });
-    if (!given || !sameSecret(given, this.secretsConfig.adminToken)) {
-      await this.limits.recordFailure(request, response, { adminToken: given });
-      throw new UnauthorizedError('Missing or wrong X-Admin-Token.');
-    }
-  }
 }
