@@ -8,7 +8,7 @@
  * Environment: API_URL (default http://127.0.0.1:3000), ADMIN_TOKEN, DEMO_EVENTS (default 100000),
  * DEMO_SEED (default 2015), DEMO_S3_PORT (default 4569; must be in the service's S3_ALLOWED_ENDPOINTS).
  */
-import '../src/common/quiet-aws-sdk';
+import '../src/quiet-aws-sdk';
 import { startS3Server } from '../test/support/s3-server';
 import { ecommerceEvents } from './lib/ecommerce-events';
 

@@ -4,7 +4,7 @@
  * Environment: S3_LOCAL_PORT (default 4569; it must be in the service's S3_ALLOWED_ENDPOINTS),
  * S3_LOCAL_BUCKET (default my-bucket), S3_LOCAL_DIR (default .s3data, kept between runs).
  */
-import '../src/common/quiet-aws-sdk';
+import '../src/quiet-aws-sdk';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startS3Server } from '../test/support/s3-server';

@@ -1,19 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ConnectErrorFilter } from './common/connect-error.filter';
-import { JsonBodyInterceptor } from './common/json-body';
-import { RateLimitService } from './common/rate-limit';
-import { connectValidationPipe } from './common/validation.pipe';
-import type { AppConfig } from './config/configuration';
+import { ConnectErrorFilter, connectValidationPipe, JsonBodyInterceptor, RateLimitService } from './common';
+import type { AppConfig } from './config';
 import { CoreModule } from './core.module';
-import { EventsModule } from './events/events.module';
-import { ExportsModule } from './exports/exports.module';
-import { HealthModule } from './health/health.module';
-import { ImportsModule } from './imports/imports.module';
+import { EventsModule } from './events';
+import { ExportsModule } from './exports';
+import { HealthModule } from './health';
+import { ImportsModule } from './imports';
+// eslint-disable-next-line no-restricted-imports -- not in metrics/index.ts: exports/ and imports/ load that index, and MetricsModule loads them
 import { MetricsModule } from './metrics/metrics.module';
-import { ApiKeyGuard } from './projects/api-key.guard';
-import { ProjectsModule } from './projects/projects.module';
-import { QueryModule } from './query/query.module';
+import { ApiKeyGuard, ProjectsModule } from './projects';
+import { QueryModule } from './query';
 
 /**
  * The HTTP API (and, with role `all`, the export and import worker in the same process). Global pipe, guard,

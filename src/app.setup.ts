@@ -5,17 +5,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppModule } from './app.module';
-import { SECURITY_SCHEMES } from './common/auth';
+import { closeUnreadBodies, REQUEST_ID_HEADER, requestIds, SECURITY_SCHEMES } from './common';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { closeUnreadBodies } from './common/json-body';
-import { REQUEST_ID_HEADER, requestIds } from './common/request-context';
-import type { AppConfig } from './config/configuration';
-import { accessLog } from './logging/access-log';
-import { nestLogger, pinoLevelOf, processLogger } from './logging/logger';
-import { mountQueueDashboard } from './admin/queue-dashboard';
-import { httpMetrics } from './metrics/http-metrics';
-import { Metrics } from './metrics/metrics';
+import type { AppConfig } from './config';
+import { accessLog, nestLogger, pinoLevelOf, processLogger } from './logging';
+import { mountQueueDashboard } from './admin';
+import { httpMetrics, Metrics } from './metrics';
 
 /** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
 function sortKeys(value: unknown): unknown {

@@ -2,11 +2,10 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
-import { SecretBox } from './common/secret-box';
-import { SecretsKeyCheck } from './common/secrets-key.check';
-import { AppConfig, configModule } from './config/configuration';
-import { dataSourceOptions } from './database/data-source-options';
-import { processLogger } from './logging/logger';
+import { SecretBox, SecretsKeyCheck } from './common';
+import { AppConfig, configModule } from './config';
+import { dataSourceOptions } from './database';
+import { processLogger } from './logging';
 
 /** Configuration (each section under its token, e.g. `exportsConfig.KEY`), secrets, the logger, PostgreSQL and Redis connections shared by every module. */
 @Global()

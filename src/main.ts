@@ -1,14 +1,14 @@
 import 'dotenv/config';
-import './common/quiet-aws-sdk';
+import './quiet-aws-sdk';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { WorkerModule } from './app.module';
 import { createHttpApp } from './app.setup';
-import { AppConfig, loadConfig } from './config/configuration';
-import { runMigrationsLocked } from './database/migrate';
-import { createLogger, logProcessWarnings, nestLogger, processLogger } from './logging/logger';
+import { AppConfig, loadConfig } from './config';
+import { runMigrationsLocked } from './database';
+import { createLogger, logProcessWarnings, nestLogger, processLogger } from './logging';
 
 /** Applies pending migrations before anything serves (synchronize is never used), one process at a time. */
 async function migrate(databaseUrl: string): Promise<void> {

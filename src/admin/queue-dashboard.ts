@@ -5,12 +5,10 @@ import { getQueueToken } from '@nestjs/bull';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bull';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { sameSecret } from '../common/auth';
-import { ConnectError, ErrorCode } from '../common/errors';
-import { RateLimitService } from '../common/rate-limit';
-import type { AppConfig } from '../config/configuration';
-import { EXPORT_QUEUE } from '../exports/exports.constants';
-import { IMPORT_QUEUE } from '../imports/imports.constants';
+import { ConnectError, ErrorCode, RateLimitService, sameSecret } from '../common';
+import type { AppConfig } from '../config';
+import { EXPORT_QUEUE } from '../exports';
+import { IMPORT_QUEUE } from '../imports';
 
 /** Where the queue dashboard is served. */
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';

@@ -1,14 +1,13 @@
 import 'dotenv/config';
-import '../common/quiet-aws-sdk';
+import '../quiet-aws-sdk';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SecretBox } from '../common/secret-box';
-import { SecretsKeyCheck } from '../common/secrets-key.check';
-import { configModule, loadConfig } from '../config/configuration';
-import { dataSourceOptions } from '../database/data-source-options';
-import { ProjectsService } from '../projects/projects.service';
+import { SecretBox, SecretsKeyCheck } from '../common';
+import { configModule, loadConfig } from '../config';
+import { dataSourceOptions } from '../database';
+import { ProjectsService } from '../projects';
 
 /**
  * `npm run project:create -- <name>`: creates a project and prints

@@ -1,9 +1,8 @@
 import 'dotenv/config';
-import '../common/quiet-aws-sdk';
+import '../quiet-aws-sdk';
 import { Client } from 'pg';
-import { SecretBox } from '../common/secret-box';
-import { canaryMatches, SECRETS_CANARY, SECRETS_CANARY_SETTING } from '../common/secrets-key.check';
-import { loadSection } from '../config/configuration';
+import { canaryMatches, SecretBox, SECRETS_CANARY, SECRETS_CANARY_SETTING } from '../common';
+import { loadSection } from '../config';
 
 /**
  * Creates the database named in DATABASE_URL when it does not exist (connecting to the server's

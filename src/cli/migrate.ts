@@ -1,8 +1,8 @@
 import 'dotenv/config';
-import '../common/quiet-aws-sdk';
+import '../quiet-aws-sdk';
 import 'reflect-metadata';
-import { loadSection } from '../config/configuration';
-import { runMigrationsLocked } from '../database/migrate';
+import { loadSection } from '../config';
+import { runMigrationsLocked } from '../database';
 
 /**
  * `npm run migration:run`: applies pending migrations to DATABASE_URL under the same advisory lock

@@ -1,10 +1,10 @@
 import 'dotenv/config';
-import '../common/quiet-aws-sdk';
+import '../quiet-aws-sdk';
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildOpenApiDocument, createHttpApp } from '../app.setup';
-import { loadConfig } from '../config/configuration';
+import { loadConfig } from '../config';
 
 /** The committed OpenAPI document, at the repository root (npm scripts run there). */
 const OPENAPI_PATH = resolve(process.cwd(), 'openapi.json');

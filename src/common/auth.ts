@@ -8,8 +8,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Permission } from '../projects/entities/api-key.entity';
-import type { ProjectContext } from '../projects/projects.service';
+import type { Permission, ProjectContext } from '../projects';
 import { ErrorExampleName, errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import type { ProjectLimit } from './rate-limit';

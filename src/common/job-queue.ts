@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import type { DynamicModule } from '@nestjs/common';
 import type { JobOptions } from 'bull';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
+import { exportsConfig, ExportsConfig } from '../config';
 
 /**
  * Registers a Bull queue of jobs that run until their own record (an export, an import) says they

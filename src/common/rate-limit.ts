@@ -4,9 +4,7 @@ import Redis from 'ioredis';
 import { hkdfSync, createHmac } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
-import { LimitsConfig, limitsConfig, RateLimit, RateLimitConfig } from '../config/limits.config';
-import { RedisConfig, redisConfig } from '../config/redis.config';
-import { SecretsConfig, secretsConfig } from '../config/secrets.config';
+import { limitsConfig, LimitsConfig, RateLimit, RateLimitConfig, redisConfig, RedisConfig, secretsConfig, SecretsConfig } from '../config';
 import { TooManyRequestsError } from './errors';
 
 /** The per-project limits an endpoint counts against (`@RequiresKey(permission, limit)`). */

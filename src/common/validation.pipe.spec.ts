@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ArgumentMetadata } from '@nestjs/common';
-import { CreateS3ExportDto } from '../exports/dto/create-s3-export.dto';
-import { CreateProjectDto } from '../projects/dto/create-project.dto';
+import { CreateS3ExportDto } from '../exports';
+import { CreateProjectDto } from '../projects';
 import { ValidationError } from './errors';
 import { connectValidationPipe } from './validation.pipe';
 import { PROTOTYPE_NAMES } from '../../test/support/property-names';

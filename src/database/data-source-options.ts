@@ -4,10 +4,9 @@ import { InstanceSettings1764480000000 } from '../../migrations/1764480000000-In
 import { ExportsV21764490000000 } from '../../migrations/1764490000000-ExportsV2';
 import { ExportOwnership1764500000000 } from '../../migrations/1764500000000-ExportOwnership';
 import { EventImports1764510000000 } from '../../migrations/1764510000000-EventImports';
-import { Export } from '../exports/entities/export.entity';
-import { ApiKey } from '../projects/entities/api-key.entity';
-import { Project } from '../projects/entities/project.entity';
-import { QUERY_ANSWER_MARGIN_MS } from '../common/statement-timeout';
+import { Export } from '../exports';
+import { ApiKey, Project } from '../projects';
+import { QUERY_ANSWER_MARGIN_MS } from '../common';
 import { ClosingOnTimeoutClient } from './closing-client';
 
 /**

@@ -7,11 +7,16 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentProject, RequiresKey } from '../common/auth';
-import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import type { ProjectContext } from '../projects/projects.service';
+import {
+  COLLECTION_PARAM,
+  CollectionParam,
+  CurrentProject,
+  errorExamples,
+  ErrorMessageDto,
+  RequiresKey,
+  ValidationErrorDto,
+} from '../common';
+import type { ProjectContext } from '../projects';
 import { CollectionsService } from './collections.service';
 
 const COLLECTION_NOT_FOUND = {

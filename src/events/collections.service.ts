@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError } from '../common/errors';
+import { NotFoundError } from '../common';
 import { EventWriter } from './event-writer';
 
 /** Collections as a whole (Connect docs, "Deleting a collection"). A collection exists while it holds at least one event. */

@@ -1,6 +1,5 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { PayloadTooLargeError } from '../common/errors';
-import { ExactNumber, parseJsonText, stringifyJson } from '../common/json-text';
+import { ExactNumber, parseJsonText, PayloadTooLargeError, stringifyJson } from '../common';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH, validateEvent } from './event-validation';
 
 const NOW = new Date('2026-01-01T00:00:00Z');

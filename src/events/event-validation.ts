@@ -1,7 +1,15 @@
-import { parseIsoInstant } from '../common/iso-instant';
-import { isStorableText } from '../common/storable-text';
-import { BadRequestError, FieldError, PayloadTooLargeError, ValidationError } from '../common/errors';
-import { doublesWhereExact, exactNumberProblem, isExactNumber, stringifyJson } from '../common/json-text';
+import {
+  BadRequestError,
+  doublesWhereExact,
+  exactNumberProblem,
+  FieldError,
+  isExactNumber,
+  isStorableText,
+  parseIsoInstant,
+  PayloadTooLargeError,
+  stringifyJson,
+  ValidationError,
+} from '../common';
 
 /** Largest event, in bytes of its compact JSON (Connect docs, "Pushing events": "Maximum event size of 64kb"). */
 export const MAX_EVENT_BYTES = 64 * 1024;

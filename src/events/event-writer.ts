@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { stringifyJson } from '../common/json-text';
+import { stringifyJson } from '../common';
 import { ValidEvent } from './event-validation';
 
 /** One event to store, with its collection. */

@@ -9,12 +9,19 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentProject, RequiresKey } from '../common/auth';
-import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
-import { JsonBody, MAX_BATCH_BODY, MAX_EVENT_BODY } from '../common/json-body';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import type { ProjectContext } from '../projects/projects.service';
+import {
+  COLLECTION_PARAM,
+  CollectionParam,
+  CurrentProject,
+  errorExamples,
+  ErrorMessageDto,
+  JsonBody,
+  MAX_BATCH_BODY,
+  MAX_EVENT_BODY,
+  RequiresKey,
+  ValidationErrorDto,
+} from '../common';
+import type { ProjectContext } from '../projects';
 import { BatchPushResponse, EventsService } from './events.service';
 
 @ApiTags('events')

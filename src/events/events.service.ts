@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { collectionNameProblem } from '../common/collection-param';
-import { BadRequestError, ConnectError, PayloadTooLargeError, ValidationError } from '../common/errors';
-import { Metrics } from '../metrics/metrics';
+import { BadRequestError, collectionNameProblem, ConnectError, PayloadTooLargeError, ValidationError } from '../common';
+import { Metrics } from '../metrics';
 import { ValidEvent, validateEvent } from './event-validation';
 import { EventRow, EventWriter } from './event-writer';
 

@@ -7,8 +7,8 @@ import QueryStream from 'pg-query-stream';
 // pg's own conversion of a parameter value to its text (arrays to array literals, Dates to ISO text).
 import { prepareValue } from 'pg/lib/utils';
 import { DataSource } from 'typeorm';
-import { DatabaseConfig, databaseConfig } from '../config/database.config';
-import { QUERY_ANSWER_MARGIN_MS } from '../common/statement-timeout';
+import { databaseConfig, DatabaseConfig } from '../config';
+import { QUERY_ANSWER_MARGIN_MS } from '../common';
 import { ExportReadPool } from './export-read-pool';
 import { ExportScope, ExportsRepository, ReadPosition, ReadRange, SqlStatement } from './exports.repository';
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '../common/errors';
+import { ValidationError } from '../common';
 import { decodeExportCursor, encodeExportCursor } from './exports.service';
 
 describe('GET /exports cursor', () => {

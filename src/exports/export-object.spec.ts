@@ -1,5 +1,5 @@
-import { ValidationError } from '../common/errors';
-import type { S3Location } from '../s3/s3-location';
+import { ValidationError } from '../common';
+import type { S3Location } from '../s3';
 import { ExportCompression } from './entities/export.entity';
 import { exportObjectKey } from './export-object';
 

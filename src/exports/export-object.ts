@@ -1,5 +1,5 @@
-import { ValidationError } from '../common/errors';
-import type { S3Location } from '../s3/s3-location';
+import { ValidationError } from '../common';
+import type { S3Location } from '../s3';
 import { ExportCompression } from './entities/export.entity';
 
 /** The exported object's name: `<export id>.json`, or `<export id>.json.gz` with gzip compression (the monitor's `filename`). */

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { registerJobQueue } from '../common/job-queue';
+import { registerJobQueue } from '../common';
 import { EXPORT_JOB_OPTIONS, EXPORT_QUEUE, exportBackoff } from './exports.constants';
 
 /**

@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
-import { ServiceUnavailableError } from '../common/errors';
-import { DatabaseConfig, databaseConfig } from '../config/database.config';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { Metrics } from '../metrics/metrics';
+import { ServiceUnavailableError } from '../common';
+import { databaseConfig, DatabaseConfig, ExportsConfig, exportsConfig } from '../config';
+import { Metrics } from '../metrics';
 
 /** How long a small export waits for a streaming connection before answering 503, ms. */
 const ACQUIRE_TIMEOUT_MS = 2000;

@@ -9,7 +9,7 @@ import {
   manifestQuery,
   resumePlan,
 } from './export-runner';
-import { retryDelayMs } from '../common/retry-delay';
+import { retryDelayMs } from '../common';
 import { S3RequestTimeoutError } from './s3-multipart-uploader';
 
 const part = (partNumber: number, startAfterEventId: string | null, endEventId: string, isLast = false): CheckpointPart => ({

@@ -3,24 +3,27 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
-import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
-import { retryDelayMs } from '../common/retry-delay';
-import { isDependencyUnavailable } from '../common/dependency-errors';
-import { stringifyJson } from '../common/json-text';
-import { SecretBox } from '../common/secret-box';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { errorCodeOf } from '../logging/logger';
-import { isQueryCanceled } from '../common/statement-timeout';
-import { Metrics } from '../metrics/metrics';
-import type { EventSelection } from '../query/query.types';
+import {
+  AttemptWatch,
+  AttemptWatchErrors,
+  isDependencyUnavailable,
+  isQueryCanceled,
+  retryDelayMs,
+  SecretBox,
+  stringifyJson,
+} from '../common';
+import { exportsConfig, ExportsConfig } from '../config';
+import { errorCodeOf } from '../logging';
+import { Metrics } from '../metrics';
+import type { EventSelection } from '../query';
 import { Export, ExportCompression } from './entities/export.entity';
 import { EventReader, EventReadSession, ReadPosition } from './event-reader';
 import { CheckpointPart, ExportCheckpointsRepository } from './export-checkpoints.repository';
 import { ExportScope } from './exports.repository';
 import { deserializeSelection } from './frozen-selection';
 import { GZIP_LEVEL, ndjsonBlocks, ndjsonParts, Part } from './ndjson-parts';
-import type { S3Credentials } from '../s3/s3-client.factory';
-import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
+import type { S3Credentials } from '../s3';
+import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3';
 import { multipartEtag, S3MultipartUploader, S3RequestTimeoutError } from './s3-multipart-uploader';
 
 /** S3's limit on parts per upload, with room to spare: the part size grows when an export would need more. */

@@ -1,17 +1,15 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, LatestRuns } from '../common/bull-jobs';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { RedisConfig, redisConfig } from '../config/redis.config';
+import { isJobLost, LatestRuns, SecretBox } from '../common';
+import { exportsConfig, ExportsConfig, redisConfig, RedisConfig } from '../config';
 import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
 import { ExportsRepository } from './exports.repository';
 import { ExportsService } from './exports.service';
 import { ExportCheckpointsRepository } from './export-checkpoints.repository';
-import type { S3Credentials } from '../s3/s3-client.factory';
-import { SecretBox } from '../common/secret-box';
-import { Metrics } from '../metrics/metrics';
+import type { S3Credentials } from '../s3';
+import { Metrics } from '../metrics';
 
 /**
  * The export worker: takes `export-to-s3` jobs from Bull and hands them to ExportRunner.

@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import type { ExportsConfig } from '../config/exports.config';
+import type { ExportsConfig } from '../config';
 
 /** Queue and job names of the export pipeline, in one place. */
 export const EXPORT_QUEUE = 'exports';

@@ -14,13 +14,19 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentProject, RequiresKey } from '../common/auth';
-import { BaseUrl } from '../common/base-url';
-import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
-import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import type { ProjectContext } from '../projects/projects.service';
+import {
+  BaseUrl,
+  COLLECTION_PARAM,
+  CollectionParam,
+  CurrentProject,
+  errorExamples,
+  ErrorMessageDto,
+  JsonBody,
+  MAX_OTHER_BODY,
+  RequiresKey,
+  ValidationErrorDto,
+} from '../common';
+import type { ProjectContext } from '../projects';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
 import { ExportListDto, ListExportsQueryDto } from './dto/export-list.dto';

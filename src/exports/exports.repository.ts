@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { SqlParams } from '../common/sql-params';
-import { eventJsonSql } from '../events/event-json';
-import { compileWhere } from '../query/where-compiler';
-import type { EventSelection } from '../query/query.types';
+import { SqlParams } from '../common';
+import { eventJsonSql } from '../events';
+import { compileWhere } from '../query';
+import type { EventSelection } from '../query';
 import { Export, ExportStatus } from './entities/export.entity';
 
 /** What an export reads: one collection of one project, a selection, and optionally a row high-water mark. */

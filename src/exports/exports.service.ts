@@ -2,24 +2,31 @@ import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, StreamableFile } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
 import {
   ConflictError,
+  decodeKeysetCursor,
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  encodeKeysetCursor,
   NotFoundError,
+  SecretBox,
   ServiceUnavailableError,
   TooManyRequestsError,
   TooManyResultsError,
   ValidationError,
-} from '../common/errors';
-import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
-import { SecretBox } from '../common/secret-box';
-import { DatabaseConfig, databaseConfig } from '../config/database.config';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { LimitsConfig, limitsConfig } from '../config/limits.config';
-import { RedisConfig, redisConfig } from '../config/redis.config';
-import { parseExportQuery } from '../query/event-selection';
-import { parseQueryBody, parseQueryParam } from '../query/query-document';
-import type { FilterCondition } from '../query/query.types';
+  withTimeout,
+} from '../common';
+import {
+  DatabaseConfig,
+  databaseConfig,
+  ExportsConfig,
+  exportsConfig,
+  limitsConfig,
+  LimitsConfig,
+  redisConfig,
+  RedisConfig,
+} from '../config';
+import { parseExportQuery, parseQueryBody, parseQueryParam } from '../query';
+import type { FilterCondition } from '../query';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { ExportListDto, ExportListItemDto, ListExportsQueryDto } from './dto/export-list.dto';
 import { ExportStatusDto } from './dto/export-status.dto';
@@ -30,7 +37,7 @@ import { ExportListPosition, ExportScope, ExportsRepository } from './exports.re
 import { serializeSelection } from './frozen-selection';
 import { minRateReadable, SlowClientError } from './min-rate-readable';
 import { exportObjectKey } from './export-object';
-import { parseS3Path } from '../s3/s3-location';
+import { parseS3Path } from '../s3';
 
 /** Rows fetched per round trip while streaming a small export. */
 const STREAM_BATCH_ROWS = 500;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { ExactNumber, isExactNumber, parseJsonText, stringifyJson } from '../common/json-text';
-import { parseExportQuery } from '../query/event-selection';
+import { ExactNumber, isExactNumber, parseJsonText, stringifyJson } from '../common';
+import { parseExportQuery } from '../query';
 import { CreateS3ExportDto } from './dto/create-s3-export.dto';
 import { deserializeSelection, serializeSelection } from './frozen-selection';
 

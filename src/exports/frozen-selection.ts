@@ -1,5 +1,5 @@
-import { ExactNumber, isExactNumber } from '../common/json-text';
-import type { EventSelection, FilterCondition } from '../query/query.types';
+import { ExactNumber, isExactNumber } from '../common';
+import type { EventSelection, FilterCondition } from '../query';
 
 /**
  * An ExactNumber operand as stored: `{"exactNumber": "12345678901234567890"}`. The selection column

@@ -12,8 +12,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createS3Client, S3Credentials } from '../s3/s3-client.factory';
-import type { S3Location } from '../s3/s3-location';
+import { createS3Client, S3Credentials } from '../s3';
+import type { S3Location } from '../s3';
 
 /** Where one export's object goes. */
 export interface S3Target {

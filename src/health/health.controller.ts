@@ -2,9 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { HealthCheckResult } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto } from '../common/dto/error-response.dto';
-import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, errorExamples, ErrorMessageDto } from '../common';
 import { HealthService, Liveness, NOT_READY_MESSAGES } from './health.service';
 
 const up = { status: 'up' } as const;

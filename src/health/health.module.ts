@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ExportQueueModule } from '../exports/export-queue.module';
+import { ExportQueueModule } from '../exports';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { OPS_LISTENERS, OpsListener, OpsListenerSpec } from './ops-listener';

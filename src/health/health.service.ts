@@ -4,9 +4,8 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
-import { ServiceUnavailableError } from '../common/errors';
-import { EXPORT_QUEUE } from '../exports/exports.constants';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, ServiceUnavailableError, withTimeout } from '../common';
+import { EXPORT_QUEUE } from '../exports';
 
 /** Longest wait for one dependency's answer to the liveness check (GET /health), ms. */
 const LIVENESS_TIMEOUT_MS = 2000;

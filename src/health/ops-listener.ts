@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/dependency-errors';
-import { ConnectError } from '../common/errors';
-import { HttpConfig, httpConfig } from '../config/http.config';
-import { Metrics } from '../metrics/metrics';
+import { ConnectError, DEPENDENCY_RETRY_AFTER_SECONDS } from '../common';
+import { httpConfig, HttpConfig } from '../config';
+import { Metrics } from '../metrics';
 import { HealthService } from './health.service';
 
 /** A port of its own answering operators' GETs: `/metrics`, and with `health`, `/health` and `/health/ready`. */

@@ -2,22 +2,21 @@ import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } fro
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { AttemptWatch, AttemptWatchErrors } from '../common/attempt-watch';
-import { isDependencyUnavailable } from '../common/dependency-errors';
-import { MAX_BODY_DEPTH } from '../common/json-body';
-import { parseJsonText } from '../common/json-text';
-import { SecretBox } from '../common/secret-box';
-import { DatabaseConfig, databaseConfig } from '../config/database.config';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { ImportsConfig, importsConfig } from '../config/imports.config';
-import { errorCodeOf } from '../logging/logger';
-import { isQueryCanceled } from '../common/statement-timeout';
-import { Metrics } from '../metrics/metrics';
-import { DocumentEntry, documentEntry, documentOf, EventWriter } from '../events/event-writer';
-import { prepareEvent } from '../events/events.service';
-import { createS3Client, S3Credentials } from '../s3/s3-client.factory';
-import { isTransientS3Error, networkErrorCode, redactCredentials, s3RejectionHint } from '../s3/s3-errors';
-import { retryDelayMs } from '../common/retry-delay';
+import {
+  AttemptWatch,
+  AttemptWatchErrors,
+  isDependencyUnavailable,
+  isQueryCanceled,
+  MAX_BODY_DEPTH,
+  parseJsonText,
+  retryDelayMs,
+  SecretBox,
+} from '../common';
+import { DatabaseConfig, databaseConfig, ExportsConfig, exportsConfig, importsConfig, ImportsConfig } from '../config';
+import { errorCodeOf } from '../logging';
+import { Metrics } from '../metrics';
+import { DocumentEntry, documentEntry, documentOf, EventWriter, prepareEvent } from '../events';
+import { createS3Client, isTransientS3Error, networkErrorCode, redactCredentials, S3Credentials, s3RejectionHint } from '../s3';
 import { INVALID_JSON_MESSAGE, MAX_BATCH_BYTES, MAX_EVENT_ERRORS, MAX_LINE_BYTES } from './imports.constants';
 import { EventError, ImportOwnershipLostError, ImportRecord, ImportsRepository } from './imports.repository';
 import { LineBatch, ndjsonLineBatches } from './ndjson-lines';

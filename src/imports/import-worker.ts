@@ -1,11 +1,9 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, LatestRuns } from '../common/bull-jobs';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { ImportsConfig, importsConfig } from '../config/imports.config';
-import { RedisConfig, redisConfig } from '../config/redis.config';
-import { Metrics } from '../metrics/metrics';
+import { isJobLost, LatestRuns } from '../common';
+import { ExportsConfig, exportsConfig, importsConfig, ImportsConfig, redisConfig, RedisConfig } from '../config';
+import { Metrics } from '../metrics';
 import { IMPORT_JOB, IMPORT_QUEUE, ImportJobData } from './imports.constants';
 import { ImportRunner } from './import-runner';
 import { ImportsRepository } from './imports.repository';

@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import type { ExportsConfig } from '../config/exports.config';
+import type { ExportsConfig } from '../config';
 
 /** Queue and job names of bulk imports, in one place. */
 export const IMPORT_QUEUE = 'imports';

@@ -12,12 +12,17 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentProject, RequiresKey } from '../common/auth';
-import { BaseUrl } from '../common/base-url';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
-import type { ProjectContext } from '../projects/projects.service';
+import {
+  BaseUrl,
+  CurrentProject,
+  errorExamples,
+  ErrorMessageDto,
+  JsonBody,
+  MAX_OTHER_BODY,
+  RequiresKey,
+  ValidationErrorDto,
+} from '../common';
+import type { ProjectContext } from '../projects';
 import { CreateImportDto } from './dto/create-import.dto';
 import { ImportStatusDto } from './dto/import-status.dto';
 import { PENDING_IMPORTS_RETRY_AFTER_SECONDS } from './imports.constants';

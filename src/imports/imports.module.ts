@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventWriter } from '../events/event-writer';
+import { EventWriter } from '../events';
 import { ImportQueueModule } from './import-queue.module';
 import { ImportRunner } from './import-runner';
 import { ImportsController } from './imports.controller';

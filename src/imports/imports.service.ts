@@ -2,14 +2,19 @@ import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
-import { collectionNameProblem } from '../common/collection-param';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, withTimeout } from '../common/dependency-errors';
-import { ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, ValidationError } from '../common/errors';
-import { SecretBox } from '../common/secret-box';
-import { ExportsConfig, exportsConfig } from '../config/exports.config';
-import { ImportsConfig, importsConfig } from '../config/imports.config';
-import { RedisConfig, redisConfig } from '../config/redis.config';
-import { parseS3ObjectPath } from '../s3/s3-location';
+import {
+  collectionNameProblem,
+  ConflictError,
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  NotFoundError,
+  SecretBox,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  ValidationError,
+  withTimeout,
+} from '../common';
+import { ExportsConfig, exportsConfig, importsConfig, ImportsConfig, redisConfig, RedisConfig } from '../config';
+import { parseS3ObjectPath } from '../s3';
 import { CreateImportDto } from './dto/create-import.dto';
 import { ImportStatusDto } from './dto/import-status.dto';
 import {

@@ -2,8 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type pino from 'pino';
 import { pinoHttp } from 'pino-http';
-import { requestIdOf } from '../common/request-context';
-import type { ProjectContext } from '../projects/projects.service';
+import { requestIdOf } from '../common';
+import type { ProjectContext } from '../projects';
 
 /** The fields of an access line (docs/logging.md, "The access line"). */
 export interface AccessLine {

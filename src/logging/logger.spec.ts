@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { withRequestId } from '../common/request-context';
+import { withRequestId } from '../common';
 import { createLogger, errorCodeOf, pinoLevelOf, textLine } from './logger';
 
 /** A logger writing to an array, one entry per line. */

@@ -3,9 +3,9 @@ import type { LogLevel } from '@nestjs/common';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { requestLogFields } from '../common/request-context';
-import type { LogFormat as ConfiguredLogFormat, LoggingConfig, LogLevelName } from '../config/logging.config';
-import { networkErrorCode } from '../s3/s3-errors';
+import { requestLogFields } from '../common';
+import type { LogFormat as ConfiguredLogFormat, LoggingConfig, LogLevelName } from '../config';
+import { networkErrorCode } from '../s3';
 
 /** How log lines are written: one JSON object per line, or one line of plain text (docs/logging.md). */
 export type LogFormat = ConfiguredLogFormat;

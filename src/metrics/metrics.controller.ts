@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { RequiresAdminToken } from '../common/auth';
+import { RequiresAdminToken } from '../common';
 import { Metrics } from './metrics';
 
 /**

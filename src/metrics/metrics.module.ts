@@ -2,8 +2,8 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnModuleInit } from 
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { ExportQueueModule } from '../exports/export-queue.module';
-import { ImportQueueModule } from '../imports/import-queue.module';
+import { ExportQueueModule } from '../exports';
+import { ImportQueueModule } from '../imports';
 import { Metrics, MetricsScope } from './metrics';
 import { MetricsController } from './metrics.controller';
 import { QueueMetrics } from './queue-metrics';

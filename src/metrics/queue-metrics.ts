@@ -2,10 +2,10 @@ import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { Gauge } from 'prom-client';
-import { withTimeout } from '../common/dependency-errors';
-import { RedisConfig, redisConfig } from '../config/redis.config';
-import { EXPORT_QUEUE } from '../exports/exports.constants';
-import { IMPORT_QUEUE } from '../imports/imports.constants';
+import { withTimeout } from '../common';
+import { redisConfig, RedisConfig } from '../config';
+import { EXPORT_QUEUE } from '../exports';
+import { IMPORT_QUEUE } from '../imports';
 import { Metrics } from './metrics';
 
 /** Job states shown per queue. */

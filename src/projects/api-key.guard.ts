@@ -4,15 +4,17 @@ import type { Request, Response } from 'express';
 import {
   ADMIN_TOKEN_METADATA,
   AuthenticatedRequest,
+  ForbiddenError,
   PERMISSION_METADATA,
   PERMISSION_NAMES,
   PROJECT_LIMIT_METADATA,
+  ProjectLimit,
+  RateLimitService,
   sameSecret,
-} from '../common/auth';
-import { ForbiddenError, UnauthorizedError } from '../common/errors';
-import { ProjectLimit, RateLimitService } from '../common/rate-limit';
-import { setRequestProject } from '../common/request-context';
-import { SecretsConfig, secretsConfig } from '../config/secrets.config';
+  setRequestProject,
+  UnauthorizedError,
+} from '../common';
+import { secretsConfig, SecretsConfig } from '../config';
 import { Permission } from './entities/api-key.entity';
 import { INVALID_FILTERED_KEY_MESSAGE } from './filtered-key';
 import { ProjectsService } from './projects.service';

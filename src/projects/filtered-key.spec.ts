@@ -1,6 +1,6 @@
 import { createCipheriv } from 'node:crypto';
 import { encryptBlocks, makeFilteredKey } from '../../test/support/filtered-keys';
-import { ExactNumber } from '../common/json-text';
+import { ExactNumber } from '../common';
 import { decryptFilteredKey, isFilteredKeyForm, parseFilteredKeyDefinition, readFilteredKey } from './filtered-key';
 
 const MASTER = '0123456789abcdef0123456789abcdef';

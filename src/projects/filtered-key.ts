@@ -1,9 +1,8 @@
 import { createDecipheriv } from 'node:crypto';
-import { doublesWhereExact, parseJsonText } from '../common/json-text';
-import { parseFilter } from '../query/filter';
-import { isAbsent, isPlainObject } from '../query/json-guards';
-import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config/query-limits';
-import type { FilterCondition } from '../query/query.types';
+import { doublesWhereExact, parseJsonText } from '../common';
+import { isAbsent, isPlainObject, parseFilter } from '../query';
+import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config';
+import type { FilterCondition } from '../query';
 
 /**
  * The one message of every refused filtered key (docs/keys.md, "Filtered keys"), whichever step

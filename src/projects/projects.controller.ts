@@ -9,11 +9,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { RequiresAdminToken } from '../common/auth';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import { NotFoundError } from '../common/errors';
-import { JsonBody, MAX_OTHER_BODY } from '../common/json-body';
+import { errorExamples, ErrorMessageDto, JsonBody, MAX_OTHER_BODY, NotFoundError, RequiresAdminToken, ValidationErrorDto } from '../common';
 import { CreatedProjectDto, CreateProjectDto } from './dto/create-project.dto';
 import { ListProjectsQueryDto, ProjectListDto } from './dto/project-list.dto';
 import { ProjectsService } from './projects.service';

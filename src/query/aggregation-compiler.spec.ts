@@ -4,7 +4,7 @@ import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';
 import { MAX_GROUP_BY_PROPERTIES, MAX_QUERY_RESULTS, MAX_SELECT_ALIASES, POSTGRES_MAX_BIND_PARAMETERS } from './query.constants';
-import { MAX_CONFIGURABLE_FILTER_CONDITIONS } from '../config/query-limits';
+import { MAX_CONFIGURABLE_FILTER_CONDITIONS } from '../config';
 import { toLuxonZone } from './timezone';
 
 /**

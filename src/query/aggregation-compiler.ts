@@ -1,4 +1,4 @@
-import { SqlParams } from '../common/sql-params';
+import { SqlParams } from '../common';
 import { compileWhere } from './where-compiler';
 import { AggregationQuery } from './query.types';
 

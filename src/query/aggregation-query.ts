@@ -1,8 +1,8 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { FieldError, ValidationError } from '../common';
 import { collect, parseEventSelection } from './event-selection';
 import { parseGroupBy } from './group-by';
 import { INTERVAL_NEEDS_TIMEFRAME_DESCRIPTION, parseInterval } from './interval';
-import { QueryLimits } from '../config/query-limits';
+import { QueryLimits } from '../config';
 import { AggregationQuery, FilterCondition } from './query.types';
 import { parseSelect } from './select';
 

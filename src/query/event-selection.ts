@@ -1,7 +1,7 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { FieldError, ValidationError } from '../common';
 import { combineFilters, parseFilter } from './filter';
 import { isAbsent, isPlainObject } from './json-guards';
-import { QueryLimits } from '../config/query-limits';
+import { QueryLimits } from '../config';
 import { EventSelection, FilterCondition } from './query.types';
 import { resolveTimeframe, timeframeKind } from './timeframe';
 import { parseTimezone } from './timezone';

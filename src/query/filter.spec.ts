@@ -1,5 +1,5 @@
 import { errorsOf } from '../../test/support/validation-errors';
-import { ExactNumber } from '../common/json-text';
+import { ExactNumber } from '../common';
 import { combineFilters, parseFilter } from './filter';
 import type { FilterCondition } from './query.types';
 

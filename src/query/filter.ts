@@ -1,8 +1,15 @@
-import { FieldError, ValidationError } from '../common/errors';
-import { ExactNumber, exactNumberProblem, isExactNumber, isJsonNumber, stringifyJson } from '../common/json-text';
-import { isStorableText } from '../common/storable-text';
+import {
+  ExactNumber,
+  exactNumberProblem,
+  FieldError,
+  isExactNumber,
+  isJsonNumber,
+  isStorableText,
+  stringifyJson,
+  ValidationError,
+} from '../common';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
-import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config/query-limits';
+import { DEFAULT_QUERY_LIMITS, QueryLimits } from '../config';
 import { FilterCondition, FilterOperator } from './query.types';
 
 /** Every operator of Connect docs, "Filters", in the order error messages list them. */

@@ -1,4 +1,4 @@
-import { ValidationError } from '../common/errors';
+import { ValidationError } from '../common';
 import { describeValue, isAbsent, jsonTypeName } from './json-guards';
 import { propertyPathProblem } from './property-path';
 import { MAX_GROUP_BY_PROPERTIES } from './query.constants';

@@ -1,5 +1,5 @@
 import { DateTime, FixedOffsetZone, IANAZone, Zone } from 'luxon';
-import { TooManyResultsError, ValidationError } from '../common/errors';
+import { TooManyResultsError, ValidationError } from '../common';
 import { formatIntervalInstant, INTERVAL_UNITS, intervalBoundaries, parseInterval } from './interval';
 import { IntervalName } from './query.types';
 import { startOfUnit } from './timeframe';

@@ -1,5 +1,5 @@
 import { DateTime, Zone } from 'luxon';
-import { TooManyResultsError, ValidationError } from '../common/errors';
+import { TooManyResultsError, ValidationError } from '../common';
 import { isAbsent, jsonTypeName, quoteForMessage } from './json-guards';
 import { IntervalName, ResolvedTimeframe } from './query.types';
 import { RelativeUnit, startOfUnit } from './timeframe';

@@ -2,7 +2,7 @@
  * Small type guards and formatting helpers shared by the query parsers (query-document.ts,
  * filter.ts, timeframe.ts, timezone.ts, event-selection.ts). Pure functions, no I/O.
  */
-import { isExactNumber } from '../common/json-text';
+import { isExactNumber } from '../common';
 
 /** True for a JSON object (`{...}`): not null, not an array, not an ExactNumber (common/json-text.ts). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,4 @@
-import { ExactNumber } from '../common/json-text';
-import { ValidationError } from '../common/errors';
+import { ExactNumber, ValidationError } from '../common';
 import { errorsOf } from '../../test/support/validation-errors';
 import { parseQueryBody, parseQueryParam } from './query-document';
 

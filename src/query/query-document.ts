@@ -1,8 +1,7 @@
 import JSON5 from 'json5';
-import { ValidationError } from '../common/errors';
-import { doublesWhereExact, parseJsonText, stringifyJson } from '../common/json-text';
+import { doublesWhereExact, parseJsonText, stringifyJson, ValidationError } from '../common';
 import { isPlainObject } from './json-guards';
-import { DEFAULT_QUERY_LIMITS } from '../config/query-limits';
+import { DEFAULT_QUERY_LIMITS } from '../config';
 
 /** Connect's exact 422 description for an unreadable `query` parameter (Connect docs, "Query errors"). */
 export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.';

@@ -1,4 +1,4 @@
-import { ExactNumber } from '../common/json-text';
+import { ExactNumber } from '../common';
 import { FixedOffsetZone } from 'luxon';
 import { parseAggregationQuery } from './aggregation-query';
 import { intervalBoundaries } from './interval';

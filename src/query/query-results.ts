@@ -1,4 +1,4 @@
-import { ExactNumber, numericToJson, parseJsonText } from '../common/json-text';
+import { ExactNumber, numericToJson, parseJsonText } from '../common';
 import { aggregateColumn, BUCKET_COLUMN, COUNT_COLUMN, groupColumn } from './aggregation-compiler';
 import { IntervalResultDto, QueryResponseDto, QueryResultRow, ResultValue } from './dto/query-response.dto';
 import { formatIntervalInstant, IntervalBoundary } from './interval';

@@ -13,12 +13,17 @@ import {
   ApiUnprocessableEntityResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { CurrentProject, RequiresKey } from '../common/auth';
-import { COLLECTION_PARAM, CollectionParam } from '../common/collection-param';
-import { errorExamples } from '../common/dto/error-examples';
-import { ErrorMessageDto, ValidationErrorDto } from '../common/dto/error-response.dto';
-import { EtagInterceptor } from '../common/etag.interceptor';
-import type { ProjectContext } from '../projects/projects.service';
+import {
+  COLLECTION_PARAM,
+  CollectionParam,
+  CurrentProject,
+  errorExamples,
+  ErrorMessageDto,
+  EtagInterceptor,
+  RequiresKey,
+  ValidationErrorDto,
+} from '../common';
+import type { ProjectContext } from '../projects';
 import { QueryDocumentDto } from './dto/query-document.dto';
 import { IntervalResultDto, QueryResponseDto } from './dto/query-response.dto';
 import { QueryService } from './query.service';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TooManyResultsError } from '../common/errors';
-import { LimitsConfig, limitsConfig } from '../config/limits.config';
-import { Metrics } from '../metrics/metrics';
+import { TooManyResultsError } from '../common';
+import { limitsConfig, LimitsConfig } from '../config';
+import { Metrics } from '../metrics';
 import { compileAggregation } from './aggregation-compiler';
 import { parseAggregationQuery } from './aggregation-query';
 import { QueryResponseDto } from './dto/query-response.dto';

@@ -1,4 +1,4 @@
-import type { ExactNumber } from '../common/json-text';
+import type { ExactNumber } from '../common';
 /**
  * The typed form of Connect's query document (Connect docs, "Querying"), shared by querying and
  * exporting. Parsing (query-document.ts, filter.ts, timeframe.ts, timezone.ts) turns the JSON the

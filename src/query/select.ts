@@ -1,4 +1,4 @@
-import { FieldError, ValidationError } from '../common/errors';
+import { FieldError, ValidationError } from '../common';
 import { describeValue, isAbsent, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { propertyPathProblem } from './property-path';
 import { MAX_SELECT_ALIASES } from './query.constants';

@@ -1,6 +1,5 @@
 import { DateTime, DurationLikeObject, Zone } from 'luxon';
-import { FieldError, ValidationError } from '../common/errors';
-import { ISO_INSTANT_DESCRIPTION, MAX_INSTANT_MS, MIN_INSTANT_MS, parseIsoInstant } from '../common/iso-instant';
+import { FieldError, ISO_INSTANT_DESCRIPTION, MAX_INSTANT_MS, MIN_INSTANT_MS, parseIsoInstant, ValidationError } from '../common';
 import { describeValue, isPlainObject, jsonTypeName, quoteForMessage } from './json-guards';
 import { QueryTimezone, ResolvedTimeframe } from './query.types';
 import { toLuxonZone } from './timezone';

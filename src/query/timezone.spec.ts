@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { ValidationError } from '../common/errors';
+import { ValidationError } from '../common';
 import { parseTimezone, toLuxonZone } from './timezone';
 
 function fieldsOf(run: () => unknown): string[] {

@@ -1,5 +1,5 @@
 import { FixedOffsetZone, IANAZone, Zone } from 'luxon';
-import { ValidationError } from '../common/errors';
+import { ValidationError } from '../common';
 import { jsonTypeName, quoteForMessage } from './json-guards';
 import { QueryTimezone } from './query.types';
 

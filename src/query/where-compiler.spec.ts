@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { testDatabaseUrl } from '../../test/support/test-database';
-import { SqlParams } from '../common/sql-params';
+import { SqlParams } from '../common';
 import { parseFilter } from './filter';
 import { compileWhere } from './where-compiler';
 import { EventSelection, ResolvedTimeframe } from './query.types';

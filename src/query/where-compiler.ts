@@ -1,5 +1,4 @@
-import { ExactNumber, isJsonNumber, stringifyJson } from '../common/json-text';
-import { SqlParams } from '../common/sql-params';
+import { ExactNumber, isJsonNumber, SqlParams, stringifyJson } from '../common';
 import { EventSelection, FilterCondition, ResolvedTimeframe } from './query.types';
 
 /** Table aliases are written into SQL text, so only plain identifiers are allowed (set by our code, never by clients). */

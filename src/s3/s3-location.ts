@@ -1,5 +1,4 @@
-import { ValidationError } from '../common/errors';
-import { isStorableText } from '../common/storable-text';
+import { isStorableText, ValidationError } from '../common';
 
 /** Where an export goes (or an import reads from): an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
 export interface S3Location {

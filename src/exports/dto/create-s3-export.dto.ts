@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { isExactNumber } from '../../common/json-text';
+import { isExactNumber, RawJson } from '../../common';
 import {
   IsIn,
   IsNotEmpty,
@@ -11,8 +11,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { RawJson } from '../../common/validation.pipe';
-import { S3CredentialsDto } from '../../s3/s3-credentials.dto';
+import { S3CredentialsDto } from '../../s3';
 import { ExportCompression } from '../entities/export.entity';
 
 @ValidatorConstraint({ name: 'isQueryDocument' })

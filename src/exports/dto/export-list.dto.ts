@@ -12,7 +12,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { collectionNameProblem } from '../../common/collection-param';
+import { collectionNameProblem } from '../../common';
 import { ExportStatus } from '../entities/export.entity';
 import { ExportStatusDto } from './export-status.dto';
 

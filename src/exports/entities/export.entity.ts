@@ -1,5 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { Project } from '../../projects/entities/project.entity';
+import { Project } from '../../projects';
 
 /** Export statuses of the seed (Connect docs, "Exporting events": "Monitoring the export"). */
 export enum ExportStatus {

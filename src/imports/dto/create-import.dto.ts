@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { S3CredentialsDto } from '../../s3/s3-credentials.dto';
+import { S3CredentialsDto } from '../../s3';
 
 /** Body of `POST /event-import` (Connect docs, "Importing events"). */
 export class CreateImportDto extends S3CredentialsDto {

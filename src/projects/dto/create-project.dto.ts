@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { IsCleanText } from '../../common/validators';
+import { IsCleanText } from '../../common';
 
 export class CreateProjectDto {
   @ApiProperty({ example: 'Flower shop', description: 'A name for operators; 1–200 characters.' })

@@ -1,4 +1,4 @@
-import type { ExactNumber } from '../../common/json-text';
+import type { ExactNumber } from '../../common';
 import { ApiProperty } from '@nestjs/swagger';
 import { INTERVAL_UNITS } from '../interval';
 import type { IntervalName } from '../query.types';

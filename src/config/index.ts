@@ -1,0 +1,20 @@
+/** The public face of config/: what other modules import (eslint.config.mjs, "Module boundaries"). */
+export { configModule, loadConfig, loadSection } from './configuration';
+export type { AppConfig } from './configuration';
+export { databaseConfig } from './database.config';
+export type { DatabaseConfig } from './database.config';
+export { exportsConfig } from './exports.config';
+export type { ExportsConfig } from './exports.config';
+export { httpConfig } from './http.config';
+export type { HttpConfig } from './http.config';
+export { importsConfig } from './imports.config';
+export type { ImportsConfig } from './imports.config';
+export { limitsConfig } from './limits.config';
+export type { LimitsConfig, RateLimit, RateLimitConfig } from './limits.config';
+export type { LogFormat, LogLevelName, LoggingConfig } from './logging.config';
+export { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS } from './query-limits';
+export type { QueryLimits } from './query-limits';
+export { redisConfig } from './redis.config';
+export type { RedisConfig } from './redis.config';
+export { secretsConfig } from './secrets.config';
+export type { SecretsConfig } from './secrets.config';
