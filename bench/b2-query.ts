@@ -235,7 +235,7 @@ export async function runQueries(ctx: BenchContext): Promise<QueryBenchResult> {
       };
       const viaSql = async (): Promise<{ ms: number; rows: Array<Record<string, unknown>> }> => {
         const t = performance.now();
-        const { rows } = await client.query(q.sql, values);
+        const { rows } = await client.query<Record<string, unknown>>(q.sql, values);
         return { ms: since(t), rows };
       };
       const serviceMs: number[] = [];

@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
+main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

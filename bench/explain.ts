@@ -31,14 +31,15 @@ interface Statement {
 /** A stand-in for TypeORM's DataSource that records statements instead of running them. */
 function recordingDataSource(recorded: Statement[], answer: unknown = []): unknown {
   return {
-    query: async (text: string, values: unknown[] = []) => {
+    query: (text: string, values: unknown[] = []) => {
       recorded.push({ text, values });
-      return answer;
+      return Promise.resolve(answer);
     },
     getRepository: () => ({}),
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the built dist/ code, whose path is known only at run time
 const load = (relative: string): Record<string, unknown> => require(distPath(relative)) as Record<string, unknown>;
 
 async function explain(client: Client, title: string, statement: Statement): Promise<void> {
@@ -91,7 +92,7 @@ async function queries(client: Client, projectId: string): Promise<void> {
   };
   for (const q of queriesForExplain()) {
     const recorded: Statement[] = [];
-    const service = new QueryService({ aggregate: async (s: Statement) => (recorded.push(s), []) });
+    const service = new QueryService({ aggregate: (s: Statement) => (recorded.push(s), Promise.resolve([])) });
     await service.query(projectId, q.collection, JSON.stringify(q.doc));
     await explain(client, `B2 ${q.id}: service`, recorded[0]);
     await explain(client, `B2 ${q.id}: hand-written`, { text: q.sql, values: [projectId, q.collection, ...q.values] });
@@ -112,7 +113,7 @@ function exportsRepository(): ExportsRepositoryLike {
 }
 
 function selectionOf(query: unknown): unknown {
-  const { parseExportQuery } = load('src/query/event-selection.js') as { parseExportQuery(doc: unknown, now: Date): unknown };
+  const { parseExportQuery } = load('src/query/event-selection.js') as { parseExportQuery: (doc: unknown, now: Date) => unknown };
   return parseExportQuery(query, new Date());
 }
 
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  console.error(error.stack ?? error.message);
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

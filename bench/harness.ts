@@ -79,7 +79,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   // At the start: the service was just built from this state of the work tree.
   const git = gitState();
   const runDir = path.join(options.workDir, 'runs', startedAt.toISOString().replace(/[:.]/g, '-'));
-  log(`${options.command}`);
+  log(options.command);
   log(`logs${options.cpuProf ? ' and CPU profiles' : ''}: ${runDir}`);
 
   let t = performance.now();

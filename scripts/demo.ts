@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     for (const [i, line] of lines.entries()) {
       const event = JSON.parse(line) as Record<string, unknown>;
       const original = byId.get(event.id as string);
-      if (!original) throw new Error(`line ${i}: unknown or repeated id ${event.id}`);
+      if (!original) throw new Error(`line ${i}: unknown or repeated id ${String(event.id)}`);
       if (JSON.stringify(sortKeys(event)) !== JSON.stringify(sortKeys(original)))
         throw new Error(`line ${i} differs from the pushed event`);
       if ((event.timestamp as string) < previous) throw new Error(`line ${i} is out of timestamp order`);
@@ -229,7 +229,7 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-main().catch((error: Error) => {
-  console.error(`\n\x1b[31mdemo failed:\x1b[0m ${error.message}`);
+main().catch((error: unknown) => {
+  console.error(`\n\x1b[31mdemo failed:\x1b[0m ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

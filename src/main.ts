@@ -50,7 +50,7 @@ try {
 const logger = processLogger(config.logging);
 Logger.overrideLogger(nestLogger(logger));
 logProcessWarnings(logger, config.logging.logFormat);
-bootstrap(config).catch((error: Error) => {
-  logger.fatal({ context: 'Bootstrap' }, `could not start: ${error.message}`);
+bootstrap(config).catch((error: unknown) => {
+  logger.fatal({ context: 'Bootstrap' }, `could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

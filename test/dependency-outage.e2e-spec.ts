@@ -130,7 +130,7 @@ describe('PostgreSQL frozen on open connections (the proxy keeps them but drops 
     await proxy.restore();
     // The frozen connections are gone from the pool: fresh ones answer.
     const deadline = Date.now() + 10_000;
-    let statuses: number[] = [];
+    let statuses: number[];
     do {
       statuses = (await Promise.all(Array.from({ length: 8 }, () => query()))).map((r) => r.status);
     } while (statuses.some((s) => s !== 200) && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 500, true))));

@@ -228,7 +228,7 @@ describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
           ? auth(project, pick(['master', 'push', 'query', 'pushQuery'] as const))
           : { 'X-Project-Id': project.projectId, 'X-Api-Key': 'f'.repeat(32) };
       let req;
-      let sent = '';
+      let sent: string;
       if (kind === 'push') {
         sent = toText(mutate(VALID_EVENT));
         req = t.http.post(`/events/${collection}`).set(headers).set('Content-Type', 'application/json').send(sent);

@@ -71,13 +71,10 @@ describe('imports under attack', () => {
     return waitFor(res.headers.location);
   };
   const stored = async (collection: string) =>
-    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [
-      project.projectId,
-      collection,
-    ])) as Array<{
-      id: unknown;
-      properties: Record<string, unknown>;
-    }>;
+    db.query<Array<{ id: unknown; properties: Record<string, unknown> }>>(
+      `SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`,
+      [project.projectId, collection],
+    );
   const storedText = async (collection: string) =>
     (
       await db.query(`SELECT properties::text AS p FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [

@@ -77,13 +77,10 @@ describe('bulk import POST /event-import, GET /event-import/:id (Connect docs, "
     return { created: res, ...(await waitFor(res.headers.location, p)) };
   };
   const stored = async (collection: string, p: CreatedProject = project) =>
-    (await db.query(`SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`, [
-      p.projectId,
-      collection,
-    ])) as Array<{
-      id: unknown;
-      properties: Record<string, unknown>;
-    }>;
+    db.query<Array<{ id: unknown; properties: Record<string, unknown> }>>(
+      `SELECT event_id AS id, properties FROM events WHERE project_id = $1 AND collection = $2 ORDER BY id`,
+      [p.projectId, collection],
+    );
 
   it('imports an NDJSON object line for line, answering 201 with Location and the eleven-field monitor document', async () => {
     const lines = Array.from({ length: 250 }, (_, i) =>

@@ -27,8 +27,8 @@ function startProcess(databaseUrl: string, children: ChildProcess[]): Promise<'s
       output += chunk.toString();
       if (output.includes('export worker started')) resolve('started');
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       if (!output.includes('export worker started')) {
         process.stderr.write(output);

@@ -30,6 +30,7 @@ describe('query: aggregations GET /events/:collection?query=', () => {
         { timestamp: '2015-02-01T00:00:06Z', price: [1, 2], label: 'g' },
         { timestamp: '2015-02-01T00:00:07Z', label: 'h' },
       ],
+      // eslint-disable-next-line no-loss-of-precision -- on purpose: 2^53 + 1 reaches the API as the double 2^53 (see the test below)
       exact: [{ x: 0.1 }, { x: 0.2 }, { x: 9007199254740993 }, { x: -9007199254740993 }, { x: 1e-7 }],
       flowers: [
         { product: '12 red roses', price: 34.95, category: 'Bikes', gender: 'f', size: 1, paid: true },

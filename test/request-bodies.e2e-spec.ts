@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 // The module object itself (not an interop copy), so jest can spy on its functions.
-import zlib = require('node:zlib');
+import * as zlib from 'node:zlib';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 
@@ -46,7 +46,8 @@ function rawExchange(
       clearTimeout(timer);
       if (error) {
         socket.destroy();
-        return reject(error);
+        reject(error);
+        return;
       }
       const text = received.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
@@ -95,7 +96,8 @@ function rawExchange(
         sentAtAnswer = null;
         limit = body.length;
         continued = true;
-        return pump();
+        pump();
+        return;
       }
       if (complete()) setTimeout(() => finish(null, socket.readableEnded), 50);
     });

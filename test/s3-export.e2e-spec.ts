@@ -217,7 +217,7 @@ describe('S3 export POST /events/:collection/export (Connect docs, "Exporting ev
     expect(unreachable.final.status).toBe('Failed');
     expect(unreachable.final.error).toBe(
       'Could not reach S3 to upload s3://bucket/' +
-        unreachable.created.body.filename +
+        String(unreachable.created.body.filename) +
         ' at http://127.0.0.1:9: ECONNREFUSED. Gave up after 2 attempts.',
     );
   });

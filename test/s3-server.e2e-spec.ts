@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, randomBytes, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -222,7 +222,7 @@ describe('hand-signed requests (an independent signer: @smithy/signature-v4)', (
     const signed = await signer().sign(
       requestFor('PUT', `/${BUCKET}/denied-hash/mismatch`, { 'x-amz-content-sha256': sha256(Buffer.from('abc')) }),
     );
-    const res = await rawRequest('PUT', signed.path, signed.headers as Record<string, string>, Buffer.from('abd'));
+    const res = await rawRequest('PUT', signed.path, signed.headers, Buffer.from('abd'));
     expect(res.status).toBe(400);
     expect(res.body.toString()).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
     expect(await server.listKeys(BUCKET, 'denied-hash/')).toEqual([]);
@@ -677,7 +677,10 @@ describe('fault injection', () => {
     for (let i = 1; i <= 20; i++) {
       const r = await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `faults/every/${i}`, Body: 'x' })).then(
         () => 'ok',
-        (e: { name: string; $metadata?: { httpStatusCode?: number } }) => `${e.$metadata?.httpStatusCode} ${e.name}`,
+        (error: unknown) => {
+          const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
+          return `${String(e.$metadata?.httpStatusCode)} ${e.name}`;
+        },
       );
       outcomes.push(r);
     }
@@ -774,7 +777,10 @@ describe('fault injection', () => {
       // Send the body slowly, 64 KiB every 20 ms, so a reset can only come from the server mid-body.
       const piece = Buffer.alloc(64 * 1024);
       const timer = setInterval(() => {
-        if (socket.destroyed || sent >= total) return clearInterval(timer);
+        if (socket.destroyed || sent >= total) {
+          clearInterval(timer);
+          return;
+        }
         socket.write(piece);
         sent += piece.length;
       }, 20);
@@ -901,7 +907,7 @@ function signingKey(secret: string, date: string, region: string): Buffer {
 
 /** The sha256 constructor @smithy/signature-v4 wants (hash, or HMAC when given a secret). */
 class NodeSha256 {
-  private readonly h: Hash | Hmac;
+  private readonly h: Hash | ReturnType<typeof createHmac>;
   constructor(secret?: SourceData) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
   }

@@ -52,8 +52,8 @@ describe('ROLE=worker with HEALTH_PORT', () => {
             .catch(() => null)
         )?.status === 200,
       30_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; worker stderr: ${stderr}`);
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; worker stderr: ${stderr}`);
     });
   });
   afterAll(async () => {

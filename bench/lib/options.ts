@@ -133,7 +133,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--help':
       case '-h':
         process.stdout.write(USAGE);
-        process.exit(0);
+        return process.exit(0);
       default:
         fail(`unknown option '${flag}'`);
     }

@@ -75,8 +75,8 @@ async function startChild(opts: SpawnOptions): Promise<{ child: Child; json?: un
       onLine?.(line);
     }
   };
-  proc.stdout!.on('data', feed);
-  proc.stderr!.on('data', feed);
+  proc.stdout.on('data', feed);
+  proc.stderr.on('data', feed);
 
   let stopping: Promise<void> | undefined;
   const child: Child = {
@@ -143,7 +143,7 @@ async function startChild(opts: SpawnOptions): Promise<{ child: Child; json?: un
     return { child, json };
   } catch (error) {
     await child.stop(2000);
-    throw new Error(`${(error as Error).message}; the end of ${opts.logFile}:\n${tail()}`);
+    throw new Error(`${(error as Error).message}; the end of ${opts.logFile}:\n${tail()}`, { cause: error });
   }
 }
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint, directory: server.directory })}\n`);
 }
 
-main().catch((error: Error) => {
-  console.error(error.stack ?? error.message);
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

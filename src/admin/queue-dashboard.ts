@@ -41,7 +41,10 @@ function requireAdminToken(token: string, limits: RateLimitService): RequestHand
     const given = offeredToken(request);
     void (async () => {
       await limits.refuseIfBlocked(request, response, { adminToken: given });
-      if (given && sameSecret(given, token)) return next();
+      if (given && sameSecret(given, token)) {
+        next();
+        return;
+      }
       if (given) await limits.recordFailure(request, response, { adminToken: given });
       response.setHeader('WWW-Authenticate', DASHBOARD_CHALLENGE);
       response

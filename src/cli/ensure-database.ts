@@ -75,7 +75,7 @@ async function claimDatabase(url: string, secretBox: SecretBox): Promise<boolean
   return ownsDatabase(url, secretBox);
 }
 
-main().catch((error: Error) => {
-  console.error(error.message);
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   console.log(applied.length === 0 ? 'no pending migrations' : applied.map((name) => `applied migration ${name}`).join('\n'));
 }
 
-main().catch((error: Error) => {
-  console.error(error.message);
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   console.log(`wrote ${OPENAPI_PATH}`);
 }
 
-main().catch((error: Error) => {
+main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { ValidationError } from './errors';
-import { isStorableText } from './storable-text';
+import { hasControlCharacter, isStorableText } from './storable-text';
 
 /** Longest collection name, in characters. */
 export const MAX_COLLECTION_LENGTH = 255;
@@ -26,8 +26,7 @@ export function collectionNameProblem(name: string): string | null {
   if ([...name].length > MAX_COLLECTION_LENGTH) {
     return `Collection names must be at most ${MAX_COLLECTION_LENGTH} characters.`;
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f/]/.test(name) || !isStorableText(name)) {
+  if (hasControlCharacter(name) || name.includes('/') || !isStorableText(name)) {
     return "Collection names cannot contain control characters or '/'.";
   }
   return null;

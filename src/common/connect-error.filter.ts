@@ -89,11 +89,11 @@ export class ConnectErrorFilter implements ExceptionFilter {
 
   private httpMessage(exception: HttpException): string {
     const response = exception.getResponse();
-    if (exception.getStatus() === HttpStatus.NOT_FOUND) {
+    if (exception.getStatus() === (HttpStatus.NOT_FOUND as number)) {
       return 'Not found.';
     }
     if (typeof response === 'object' && response !== null && 'message' in response) {
-      const message = (response as { message: unknown }).message;
+      const message = response.message;
       return Array.isArray(message) ? message.join('; ') : String(message);
     }
     return exception.message;

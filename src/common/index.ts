@@ -67,6 +67,6 @@ export { SecretBox } from './secret-box';
 export { SECRETS_CANARY, SECRETS_CANARY_SETTING, SecretsKeyCheck, canaryMatches } from './secrets-key.check';
 export { SqlParams } from './sql-params';
 export { QUERY_ANSWER_MARGIN_MS, isQueryCanceled } from './statement-timeout';
-export { isStorableText } from './storable-text';
+export { hasControlCharacter, isStorableText } from './storable-text';
 export { RawJson, connectValidationPipe } from './validation.pipe';
 export { IsCleanText } from './validators';

@@ -35,7 +35,7 @@ export function addressKey(ip: string): string {
   const full =
     tail === undefined
       ? groups(head)
-      : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+      : [...groups(head), ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
   return `${full
     .slice(0, 4)
     .map((g) => parseInt(g, 16).toString(16))

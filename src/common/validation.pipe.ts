@@ -23,14 +23,14 @@ const RAW_JSON_KEYS = Symbol('connect:rawJsonKeys');
  */
 export function RawJson(): PropertyDecorator {
   return (target, propertyKey) => {
-    const keys: string[] = Reflect.getOwnMetadata(RAW_JSON_KEYS, target.constructor) ?? [];
+    const keys = (Reflect.getOwnMetadata(RAW_JSON_KEYS, target.constructor) as string[] | undefined) ?? [];
     Reflect.defineMetadata(RAW_JSON_KEYS, [...keys, String(propertyKey)], target.constructor);
   };
 }
 
 /** The `@RawJson()` properties of a DTO class (none for other types). */
 export function rawJsonKeys(metatype: unknown): string[] {
-  return typeof metatype === 'function' ? (Reflect.getMetadata(RAW_JSON_KEYS, metatype) ?? []) : [];
+  return typeof metatype === 'function' ? ((Reflect.getMetadata(RAW_JSON_KEYS, metatype) as string[] | undefined) ?? []) : [];
 }
 
 /**
@@ -51,7 +51,7 @@ class ConnectValidationPipe extends ValidationPipe {
     for (const key of keys) {
       if (Object.hasOwn(rest, key)) {
         raw[key] = rest[key];
-        delete rest[key];
+        Reflect.deleteProperty(rest, key);
       }
     }
     return this.detached.run(raw, () => super.transform(rest, metadata));

@@ -1,5 +1,5 @@
 import { registerDecorator, ValidationOptions } from 'class-validator';
-import { isStorableText } from './storable-text';
+import { hasControlCharacter, isStorableText } from './storable-text';
 
 /**
  * A string PostgreSQL can store (no NUL, no unpaired surrogates), without control characters, and
@@ -14,7 +14,7 @@ export function IsCleanText(options?: ValidationOptions): PropertyDecorator {
       options: { message: '$property must be text without control characters, and not only spaces', ...options },
       validator: {
         validate: (value: unknown) =>
-          typeof value === 'string' && isStorableText(value) && !/[\u0000-\u001f\u007f]/.test(value) && value.trim().length > 0,
+          typeof value === 'string' && isStorableText(value) && !hasControlCharacter(value) && value.trim().length > 0,
       },
     });
 }

@@ -71,7 +71,7 @@ export function loadConfig(env: Env = process.env, sections: readonly SectionNam
     config[name] = reading.value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return config as Partial<AppConfig>;
+  return config;
 }
 
 /**

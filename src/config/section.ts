@@ -30,6 +30,7 @@ export type ConfigSection<N extends string, T> = (() => T) &
  * throws a `ConfigError`; `loadConfig` (configuration.ts) reads sections from an explicit environment
  * and lists the problems of all of them at once.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- registerAs takes Record<string, any>; section interfaces have no index signature for `unknown`
 export function defineSection<N extends string, V extends object, T extends Record<string, any>>(
   name: N,
   schema: new () => V,

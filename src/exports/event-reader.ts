@@ -33,8 +33,8 @@ export function inlineStatement({ text, values }: SqlStatement): string {
 /** The parts of pg's protocol for submitted queries that `reportsItsEnd` takes part in. */
 interface SubmittedQuery {
   callback?: (error?: Error) => void;
-  handleReadyForQuery(...args: unknown[]): void;
-  handleError(...args: unknown[]): void;
+  handleReadyForQuery: (this: unknown, ...args: unknown[]) => void;
+  handleError: (this: unknown, ...args: unknown[]) => void;
 }
 
 /**
@@ -133,10 +133,10 @@ export class EventReadSession {
   }
 
   /** The scope's lines (at most `limit`), `batchRows` per round trip, through a cursor; one cursor at a time. */
-  lines(scope: ExportScope, limit: number, batchRows: number): AsyncIterator<[string]> {
+  lines(scope: ExportScope, limit: number, batchRows: number): AsyncIterator<[string], undefined> {
     const { text, values } = this.statements.linesStatement(scope, limit);
     this.cursor = this.client.query(new QueryStream(text, values, { batchSize: batchRows, rowMode: 'array' }));
-    return (this.cursor as AsyncIterable<[string]>)[Symbol.asyncIterator]();
+    return (this.cursor as AsyncIterable<[string], undefined>)[Symbol.asyncIterator]();
   }
 
   /** Closes the cursor of `lines`, once PostgreSQL has closed its portal. */

@@ -133,7 +133,9 @@ export class ExportCheckpointsRepository {
   parts(id: string, uploadId: string): Promise<CheckpointPart[]> {
     return this.dataSource
       .query(`SELECT ${PART_COLUMNS} FROM export_parts WHERE export_id = $1 AND upload_id = $2 ORDER BY part_number`, [id, uploadId])
-      .then((rows: CheckpointPart[]) => rows.map((r) => ({ ...r, rawBytes: Number(r.rawBytes), bytes: Number(r.bytes) })));
+      .then((rows: Array<Omit<CheckpointPart, 'rawBytes' | 'bytes'> & { rawBytes: string; bytes: string }>) =>
+        rows.map((r) => ({ ...r, rawBytes: Number(r.rawBytes), bytes: Number(r.bytes) })),
+      );
   }
 
   /**

@@ -422,7 +422,7 @@ export class ExportRunner {
         const body = gzip ? gzipSync(Buffer.alloc(0), { level: GZIP_LEVEL }) : Buffer.alloc(0);
         const etag = await uploader.put(record.s3Key, body, gzip ? 'application/gzip' : 'application/x-ndjson');
         this.metrics.exportBytes.inc(body.length);
-        return finish(0, body.length, createHash('sha256').update(body).digest('hex'), etag);
+        return await finish(0, body.length, createHash('sha256').update(body).digest('hex'), etag);
       }
 
       let uploadId = record.uploadId;
@@ -532,7 +532,7 @@ export class ExportRunner {
     };
     const range = { after: await positionOf(segment.afterEventId), until: await positionOf(segment.untilEventId) };
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown = null;
+    let failure = null as Error | null; // set by the upload callbacks, which control-flow narrowing does not see
     let startAfter = segment.afterEventId;
     let lastNumber = segment.firstPartNumber - 1;
     const send = (part: Part, isLast: boolean, startAfterEventId: string | null) => {
@@ -558,8 +558,9 @@ export class ExportRunner {
         if (!recorded) throw await this.lostOwnership(record);
         watch.tick();
       })().catch((error: unknown) => {
-        failure ??= error;
-        watch.abort(error instanceof Error ? error : new Error(String(error)));
+        const failed = error instanceof Error ? error : new Error(String(error));
+        failure ??= failed;
+        watch.abort(failed);
       });
       const tracked = upload.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);

@@ -119,7 +119,7 @@ export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Aborts an ended export's upload with its (sealed) credentials, read here unless the caller has them. */
   private async abortUpload(exportId: string, known?: string | null): Promise<void> {
     const sealed = known !== undefined ? known : await this.checkpoints.credentialsOf(exportId);
-    let credentials: S3Credentials | null = null;
+    let credentials: S3Credentials | null;
     try {
       credentials = sealed ? (JSON.parse(this.secretBox.decrypt(sealed)) as S3Credentials) : null;
     } catch {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlParams } from '../common';
 import { eventJsonSql } from '../events';
 import { compileWhere } from '../query';
@@ -86,7 +85,7 @@ export class ExportsRepository {
   async countMatching(scope: ExportScope, limit: number): Promise<{ count: number; maxEventRowId: number }> {
     const params = new SqlParams();
     const where = scopeWhere(scope, params);
-    const [row] = await this.dataSource.query(
+    const [row]: Array<{ count: string; max_event_row_id: string }> = await this.dataSource.query(
       `SELECT (SELECT count(*) FROM (SELECT 1 FROM events e WHERE ${where} LIMIT ${params.add(limit + 1)}) m) AS count,
               (SELECT coalesce(max(id), 0) FROM events) AS max_event_row_id`,
       params.values,
@@ -173,7 +172,7 @@ export class ExportsRepository {
       if (row.count >= maxUnfinished) {
         return null;
       }
-      await manager.insert(Export, record as QueryDeepPartialEntity<Export>);
+      await manager.insert(Export, record);
       return manager.findOneByOrFail(Export, { id: record.id });
     });
   }

@@ -184,7 +184,7 @@ export class ExportsService {
       while (!complete && chars < READ_AHEAD_CHARS) {
         const next = await rows.next();
         complete = next.done === true;
-        if (!complete) {
+        if (!next.done) {
           head.push(next.value[0]);
           chars += next.value[0].length;
         }

@@ -67,10 +67,14 @@ export class OpsListener implements OnApplicationBootstrap, OnModuleDestroy {
     const path = (request.url ?? '/').split('?')[0];
     const known = path === '/metrics' || (spec.health && (path === '/health' || path === '/health/ready'));
     try {
-      if (!known) return json(response, 404, { errorMessage: 'Not found.' });
+      if (!known) {
+        json(response, 404, { errorMessage: 'Not found.' });
+        return;
+      }
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.setHeader('Allow', 'GET, HEAD');
-        return json(response, 405, { errorMessage: `${path} answers GET only.` });
+        json(response, 405, { errorMessage: `${path} answers GET only.` });
+        return;
       }
       if (path === '/metrics') {
         const text = await this.metrics.render();
@@ -86,7 +90,8 @@ export class OpsListener implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (error) {
       if (error instanceof ConnectError && error.retryAfterSeconds !== null) {
         response.setHeader('Retry-After', String(error.retryAfterSeconds));
-        return json(response, 503, { errorMessage: error.message });
+        json(response, 503, { errorMessage: error.message });
+        return;
       }
       this.logger.error(`${request.method} ${path} on port ${spec.port} failed: ${(error as Error).stack ?? String(error)}`);
       json(response, 500, { errorMessage: 'An error occurred while processing your request' });

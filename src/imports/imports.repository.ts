@@ -78,11 +78,11 @@ const BIGINTS = ['objectBytes', 'positionBytes', 'readBytes', 'lineIndex', 'impo
 const IMPORT_CAP_LOCK_NAMESPACE = 0x494d5031; // 'IMP1'
 
 function toRecord(row: Record<string, unknown>): ImportRecord {
-  const record = { ...row } as unknown as ImportRecord & Record<string, unknown>;
+  const record = { ...row };
   for (const name of BIGINTS) {
     if (record[name] !== null) record[name] = Number(record[name]);
   }
-  return record;
+  return record as unknown as ImportRecord;
 }
 
 /** Raised inside `commitBatch` when the attempt may no longer write (cancelled, or taken over). */
@@ -177,7 +177,7 @@ export class ImportsRepository {
 
   /** Whether attempt `attempts` still owns the import. */
   async ownership(id: string, attempts: number): Promise<'running' | 'ended' | 'superseded'> {
-    const [row]: Array<{ status: string; attempts: number }> = await this.dataSource.query(
+    const [row]: Array<{ status: ImportStatus; attempts: number }> = await this.dataSource.query(
       'SELECT status, attempts FROM event_imports WHERE id = $1',
       [id],
     );

@@ -33,7 +33,7 @@ function accessLine(request: Request, response: Answered, durationMs: number): A
   const line: AccessLine = {
     context: 'HttpAccess',
     event: 'http.request',
-    reqId: String(request.id),
+    reqId: typeof request.id === 'object' ? JSON.stringify(request.id) : String(request.id),
     method: request.method,
     route: typeof path === 'string' ? path : null,
     status: response.headersSent ? response.statusCode : null,

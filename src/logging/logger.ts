@@ -61,6 +61,15 @@ export function errorCodeOf(error: unknown): string {
 }
 
 const LEVEL_COLOURS: Record<string, string> = { fatal: '35', error: '31', warn: '33', info: '32', debug: '36', trace: '90' };
+/** One of pino's JSON lines: its own fields are text or numbers; the rest are the line's bindings. */
+interface PinoLine extends Record<string, unknown> {
+  level?: string | number;
+  time?: string | number;
+  msg?: string;
+  context?: string;
+  reqId?: string | number;
+}
+
 /** Fields a text line shows in its own place rather than in the trailing JSON. */
 const TEXT_LINE_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'context', 'msg', 'reqId', 'err']);
 const ACCESS_MESSAGE_FIELDS = ['event', 'method', 'route', 'status', 'durationMs', 'aborted'];
@@ -70,9 +79,9 @@ const ACCESS_MESSAGE_FIELDS = ['event', 'method', 'route', 'status', 'durationMs
  * then the stack of an `err` field. ANSI colours (the level) only when `colours` is set.
  */
 export function textLine(line: string, colours: boolean): string {
-  let entry: Record<string, unknown>;
+  let entry: PinoLine;
   try {
-    entry = JSON.parse(line) as Record<string, unknown>;
+    entry = JSON.parse(line) as PinoLine;
   } catch {
     return line.endsWith('\n') ? line : `${line}\n`;
   }
@@ -82,12 +91,12 @@ export function textLine(line: string, colours: boolean): string {
   const shown = entry.event === 'http.request' ? new Set([...TEXT_LINE_FIELDS, ...ACCESS_MESSAGE_FIELDS]) : TEXT_LINE_FIELDS;
   const rest = Object.fromEntries(Object.entries(entry).filter(([key]) => !shown.has(key)));
   // A message of several lines (a stack) keeps the fields on its first line.
-  const text = entry.msg === undefined ? '' : String(entry.msg);
+  const text = entry.msg ?? '';
   const newline = text.indexOf('\n');
   const parts = [
     String(entry.time ?? new Date().toISOString()),
     colours ? `\x1b[${LEVEL_COLOURS[level] ?? '0'}m${label}\x1b[0m` : label,
-    entry.context ? `[${String(entry.context)}]` : '',
+    entry.context ? `[${entry.context}]` : '',
     entry.reqId ? `request ${String(entry.reqId)}` : '',
     newline === -1 ? text : text.slice(0, newline),
     Object.keys(rest).length > 0 ? JSON.stringify(rest) : '',
@@ -104,6 +113,7 @@ export function textLine(line: string, colours: boolean): string {
  */
 export function logDestination(
   format: LogFormat,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- isTTY is undefined, not false, on a pipe
   colours = process.stdout.isTTY === true && !('NO_COLOR' in process.env),
 ): pino.DestinationStream {
   if (format === 'json') return { write: (line: string) => void process.stdout.write(line) };

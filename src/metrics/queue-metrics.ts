@@ -60,7 +60,7 @@ export class QueueMetrics {
       queues.map(async (queue) => {
         try {
           const counts = await withTimeout(queue.getJobCounts(), this.redisConfig.commandTimeoutMs, () => new Error('timeout'));
-          return { queue: queue.name, counts: Object.fromEntries(STATES.map((s) => [s, Number(counts[s] ?? 0)])) as Sample['counts'] };
+          return { queue: queue.name, counts: Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Sample['counts'] };
         } catch {
           return { queue: queue.name, counts: null };
         }

@@ -62,10 +62,10 @@ export function shapeQueryResponse(query: AggregationQuery, rows: AggregateRow[]
  */
 export function toJsonNumber(value: unknown): number | ExactNumber | null {
   if (value === null || value === undefined) return null;
-  return typeof value === 'number' ? value : numericToJson(String(value));
+  return typeof value === 'number' ? value : numericToJson(value as string); // pg's numeric text
 }
 
 /** A group's value from its jsonb text (null for the null group), numbers with every digit as stored. */
 function groupValue(text: unknown): ResultValue {
-  return text === null || text === undefined ? null : (parseJsonText(String(text)) as ResultValue);
+  return text === null || text === undefined ? null : (parseJsonText(text as string) as ResultValue);
 }

@@ -13,7 +13,7 @@ export const COUNT_KEY = '_count';
 
 const SHAPE =
   'Each alias maps to "count" or to an object with exactly one of ' +
-  `${PROPERTY_OPERATIONS.map((op) => `{"${op}": "<property path>"}`).join(', ')}`;
+  PROPERTY_OPERATIONS.map((op) => `{"${op}": "<property path>"}`).join(', ');
 
 export const EMPTY_SELECT_DESCRIPTION =
   'The query needs a select with at least one aggregation, e.g. {"select": {"itemsSold": "count", "totalPrice": {"sum": "price"}}}.';

@@ -1,4 +1,4 @@
-import { isStorableText, ValidationError } from '../common';
+import { hasControlCharacter, isStorableText, ValidationError } from '../common';
 
 /** Where an export goes (or an import reads from): an AWS bucket (endpoint null) or a bucket of an allowed S3-compatible endpoint. */
 export interface S3Location {
@@ -44,7 +44,7 @@ export function normalisePrefix(rawPath: string): string {
   } catch {
     throw invalid('s3Path is not correctly URL-encoded.');
   }
-  if (/[\u0000-\u001f\u007f]/.test(decoded) || !isStorableText(decoded)) {
+  if (hasControlCharacter(decoded) || !isStorableText(decoded)) {
     throw invalid('The s3Path prefix cannot contain control characters or unpaired surrogates.');
   }
   const segments = decoded.split('/').filter((s) => s.length > 0);

@@ -865,7 +865,7 @@ class ProxyHandler {
       const uploads = this.cfg.uploads;
       let upload: StoredUpload | undefined;
       if (info.operation === 'ListMultipartUploads') {
-        sendXml(req, res, 200, await uploads.listXml(info.bucket!, parseQuery(queryString(url))));
+        sendXml(req, res, 200, await uploads.listXml(info.bucket, parseQuery(queryString(url))));
         return;
       }
       if (
@@ -904,7 +904,7 @@ class ProxyHandler {
         checkDecodedLength(body, req.headers['x-amz-decoded-content-length']);
         if (method === 'PUT') checkChecksums(body, { ...pickHeaders(req, headerChecksums), ...decoded.trailers });
         // Hand s3rver a plain body: it would otherwise store the chunk framing as object data.
-        const encodings = String(req.headers['content-encoding'] ?? '')
+        const encodings = (req.headers['content-encoding'] ?? '')
           .split(',')
           .map((e) => e.trim())
           .filter((e) => e !== '' && e !== 'aws-chunked');
@@ -1280,7 +1280,7 @@ class FaultInjector {
     for (const [index, r] of this.rules.entries()) {
       const { rule } = r;
       const operations = Array.isArray(rule.operation) ? rule.operation : [rule.operation];
-      if (!operations.includes('*' as S3Operation) && !operations.includes(info.operation)) continue;
+      if (!operations.includes('*') && !operations.includes(info.operation)) continue;
       if (rule.bucket !== undefined && rule.bucket !== info.bucket) continue;
       if (rule.key !== undefined && rule.key !== info.key) continue;
       if (rule.uploadId !== undefined && rule.uploadId !== info.uploadId) continue;
@@ -1298,8 +1298,8 @@ class FaultInjector {
 
 function faultKind(fault: S3Fault): S3FaultKind {
   if ('status' in fault && typeof fault.status === 'number' && typeof fault.code === 'string') return 'status';
-  if ('reset' in fault && fault.reset === true) return 'reset';
-  if ('stall' in fault && fault.stall === true) return 'stall';
+  if ('reset' in fault && fault.reset) return 'reset';
+  if ('stall' in fault && fault.stall) return 'stall';
   if ('delayMs' in fault && typeof fault.delayMs === 'number' && fault.delayMs >= 0) return 'delay';
   throw new TypeError(`unknown fault ${JSON.stringify(fault)}`);
 }
@@ -1347,7 +1347,10 @@ async function injectFault(
       seen += chunk.length;
       if (seen >= threshold) reset();
     };
-    if (threshold <= 0) return reset();
+    if (threshold <= 0) {
+      reset();
+      return;
+    }
     req.on('data', onData);
     req.once('end', reset);
     req.once('error', reset);

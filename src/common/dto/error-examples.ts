@@ -205,5 +205,5 @@ export type ErrorExampleName = keyof typeof ERROR_EXAMPLES;
 
 /** The named examples of a response (`examples` of an `@Api…Response` decorator), from ERROR_EXAMPLES and route-specific ones. */
 export function errorExamples(...named: Array<ErrorExampleName | Record<string, ErrorExample>>): Record<string, ErrorExample> {
-  return Object.assign({}, ...named.map((n) => (typeof n === 'string' ? { [n]: ERROR_EXAMPLES[n] } : n)));
+  return Object.assign({}, ...named.map((n) => (typeof n === 'string' ? { [n]: ERROR_EXAMPLES[n] } : n))) as Record<string, ErrorExample>;
 }

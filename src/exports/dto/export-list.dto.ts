@@ -56,7 +56,7 @@ export class ListExportsQueryDto {
     description: `Exports per page, 1–${MAX_EXPORT_LIST_LIMIT}.`,
   })
   // Only plain decimal digits become a number ('1e1', ' 5', '0x10' stay text and are refused).
-  @Transform(({ value }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
   @IsOptional()
   @IsInt({ message: `limit must be an integer from 1 to ${MAX_EXPORT_LIST_LIMIT}` })
   @Min(1, { message: `limit must be an integer from 1 to ${MAX_EXPORT_LIST_LIMIT}` })

@@ -22,7 +22,7 @@ export class ListProjectsQueryDto {
     description: `Projects per page, 1–${MAX_PROJECT_LIST_LIMIT}.`,
   })
   // Only plain decimal digits become a number ('1e1', ' 5', '0x10' stay text and are refused).
-  @Transform(({ value }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value))
   @IsOptional()
   @IsInt({ message: LIMIT_MESSAGE })
   @Min(1, { message: LIMIT_MESSAGE })
