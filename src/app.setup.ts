@@ -186,7 +186,6 @@ export async function createHttpApp(config: AppConfig, logger?: LogLevel[] | fal
   // as a plain request lets `readJsonBody` send `100 Continue` only once the request is
   // authenticated, so such a client never sends the body of a request that is refused.
   server.on('checkContinue', (request: unknown, response: unknown) => server.emit('request', request, response));
-  app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -1,13 +1,16 @@
 import 'dotenv/config';
 import './quiet-aws-sdk';
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { WorkerModule } from './app.module';
 import { createHttpApp } from './app.setup';
+import { HttpDrain, stopGracefullyOnSignals, type JobDrain } from './common';
 import { AppConfig, loadConfig } from './config';
 import { runMigrationsLocked } from './database';
+import { ExportWorker } from './exports';
+import { ImportWorker } from './imports';
 import { createLogger, logProcessWarnings, nestLogger, processLogger } from './logging';
 
 /** Applies pending migrations before anything serves (synchronize is never used), one process at a time. */
@@ -17,7 +20,13 @@ async function migrate(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Starts the API and/or the export worker, as ROLE says (all | api | worker). */
+/** The job queues this process works on: none for ROLE=api. */
+function workersOf(app: INestApplicationContext, config: AppConfig): JobDrain[] {
+  if (config.http.role === 'api') return [];
+  return [app.get(ExportWorker, { strict: false }).drain, app.get(ImportWorker, { strict: false }).drain];
+}
+
+/** Starts the API and/or the export worker, as ROLE says (all | api | worker); SIGTERM or SIGINT stops it gracefully (docs/shutdown.md). */
 async function bootstrap(config: AppConfig): Promise<void> {
   await migrate(config.database.url);
   if (config.http.role === 'worker') {
@@ -26,12 +35,14 @@ async function bootstrap(config: AppConfig): Promise<void> {
       logger: nestLogger(processLogger(config.logging)),
     });
     worker.useLogger(worker.get(PinoNestLogger));
-    worker.enableShutdownHooks();
+    stopGracefullyOnSignals({ app: worker, http: null, workers: workersOf(worker, config), graceMs: config.shutdown.shutdownGraceMs });
     Logger.log('export worker started', 'Bootstrap');
     return;
   }
   const app = await createHttpApp(config);
   const { host, port, role } = config.http;
+  const http = new HttpDrain(app.getHttpServer());
+  stopGracefullyOnSignals({ app, http, workers: workersOf(app, config), graceMs: config.shutdown.shutdownGraceMs });
   await app.listen(port, host);
   Logger.log(`listening on ${host} port ${port} (role ${role}); Swagger UI at /docs`, 'Bootstrap');
 }

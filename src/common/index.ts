@@ -14,7 +14,8 @@ export {
 } from './auth';
 export type { AuthenticatedRequest } from './auth';
 export { BaseUrl } from './base-url';
-export { LatestRuns, isJobLost } from './bull-jobs';
+export { JobDrain, JobReleasedError, LatestRuns, giveJobBack, isJobLost } from './bull-jobs';
+export { HttpDrain, stopGracefullyOnSignals } from './graceful-shutdown';
 export { COLLECTION_PARAM, CollectionParam, collectionNameProblem } from './collection-param';
 export { ConnectErrorFilter } from './connect-error.filter';
 export { DEPENDENCY_RETRY_AFTER_SECONDS, isDependencyUnavailable, withTimeout } from './dependency-errors';

@@ -129,6 +129,21 @@ export class ExportCheckpointsRepository {
     return count === 1;
   }
 
+  /**
+   * Uncounts attempt `attempt`, which stopped at a checkpoint because its worker shut down
+   * (docs/shutdown.md): `attempts` goes back to what it was before the claim, so a shutdown does not
+   * spend the export's EXPORT_MAX_ATTEMPTS. Only once the attempt wrote its last: the next claim
+   * reuses the number as its fence.
+   * @returns false when the export is no longer Running or no longer this attempt's.
+   */
+  async release(id: string, attempt: number): Promise<boolean> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `UPDATE exports SET attempts = attempts - 1 WHERE id = $1 AND status = 'Running' AND attempts = $2`,
+      [id, attempt],
+    );
+    return count === 1;
+  }
+
   /** The parts of this upload S3 acknowledged, by part number. */
   parts(id: string, uploadId: string): Promise<CheckpointPart[]> {
     return this.dataSource

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import {
   AttemptWatch,
   AttemptWatchErrors,
+  JobReleasedError,
   isDependencyUnavailable,
   isQueryCanceled,
   retryDelayMs,
@@ -202,7 +203,10 @@ export function manifestKey(objectKey: string): string {
  * exponential, jittered delay, within EXPORT_MAX_ATTEMPTS and EXPORT_RETRY_BUDGET_MS; the export
  * stays Running meanwhile. Final ones, a cancel, or a spent budget end the export (Failed, clear
  * secret-free error) and abort its multipart upload. Credentials are wiped once the upload is closed.
- * @throws ExportRetryLaterError, ExportWaitTurnError (to Bull); PostgreSQL errors of the claim.
+ * When `release` aborts (the worker shuts down, docs/shutdown.md), the attempt stops at its next
+ * checkpoint: it reads no further, lets the parts in flight be acknowledged and recorded, and is not
+ * counted (attempts back to what it was before the claim); the export stays Running for another worker.
+ * @throws ExportRetryLaterError, ExportWaitTurnError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
  */
 @Injectable()
 export class ExportRunner {
@@ -216,7 +220,7 @@ export class ExportRunner {
     private readonly metrics: Metrics,
   ) {}
 
-  async run(exportId: string): Promise<void> {
+  async run(exportId: string, release: AbortSignal = new AbortController().signal): Promise<void> {
     const claim = await this.checkpoints.claim(exportId, this.exportsConfig.maxRunningPerProject);
     if (claim.kind === 'finished') return;
     if (claim.kind === 'wait') throw new ExportWaitTurnError(`export ${exportId} waits for its project's turn`);
@@ -264,7 +268,7 @@ export class ExportRunner {
       EXPORT_WATCH_ERRORS,
     );
     try {
-      const result = await this.attempt(record, credentials, watch);
+      const result = await this.attempt(record, credentials, watch, release);
       if (result) {
         const durationMs = Date.now() - started;
         this.logger.log({
@@ -280,6 +284,17 @@ export class ExportRunner {
       this.metrics.exportEnded(result ? 'complete' : 'cancelled', record.startedAt);
     } catch (thrown) {
       const error = watch.reasonFor(thrown);
+      if (error instanceof JobReleasedError) {
+        // Not counted: the next attempt, on another worker, has this one's number (the fence: this one writes nothing more).
+        const uncounted = await this.checkpoints.release(exportId, record.attempts).catch(() => false);
+        this.logger.log({
+          msg: `export ${exportId}: attempt ${record.attempts} stopped at its checkpoint for a shutdown${uncounted ? '' : ' (counted)'}`,
+          event: 'export.released',
+          ...ids,
+          attempt: record.attempts,
+        });
+        throw error;
+      }
       if (error instanceof ExportSupersededError) {
         this.logger.warn({
           msg: `export ${exportId}: attempt ${record.attempts} stopped, a later attempt took the export over`,
@@ -384,12 +399,15 @@ export class ExportRunner {
     );
   }
 
-  /** One attempt; null when the export was cancelled after its object was complete. */
+  /** One attempt; null when the export was cancelled after its object was complete. @throws JobReleasedError when `release` stopped it. */
   private async attempt(
     record: Export,
     credentials: S3Credentials,
     watch: AttemptWatch,
+    release: AbortSignal,
   ): Promise<{ events: number; bytes: number } | null> {
+    const released = () => new JobReleasedError(`export ${record.id}: released for a shutdown`);
+    if (release.aborted) throw released();
     const gzip = record.compression === ExportCompression.Gzip;
     const selection = deserializeSelection(record.selection);
     const scope: ExportScope = {
@@ -451,7 +469,8 @@ export class ExportRunner {
       // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
       const hash = acknowledged.length === 0 ? createHash('sha256') : null;
       for (const segment of plan) {
-        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record);
+        if (release.aborted) throw released();
+        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record, release);
       }
       await session.close();
 
@@ -511,7 +530,11 @@ export class ExportRunner {
     }
   }
 
-  /** Streams one segment's rows and uploads its parts, EXPORT_QUEUE_SIZE at once, each recorded as S3 acknowledges it. */
+  /**
+   * Streams one segment's rows and uploads its parts, EXPORT_QUEUE_SIZE at once, each recorded as S3
+   * acknowledges it. Once `release` aborts, no further part is sent; those in flight are recorded.
+   * @throws JobReleasedError when released before its last part was sent.
+   */
   private async uploadSegment(
     session: EventReadSession,
     scope: ExportScope,
@@ -523,6 +546,7 @@ export class ExportRunner {
     hash: Hash | null,
     watch: AttemptWatch,
     record: Export,
+    release: AbortSignal,
   ): Promise<void> {
     const positionOf = async (eventId: string | null): Promise<ReadPosition | null> => {
       if (eventId === null) return null;
@@ -533,6 +557,7 @@ export class ExportRunner {
     const range = { after: await positionOf(segment.afterEventId), until: await positionOf(segment.untilEventId) };
     const inFlight = new Set<Promise<void>>();
     let failure = null as Error | null; // set by the upload callbacks, which control-flow narrowing does not see
+    let released = false;
     let startAfter = segment.afterEventId;
     let lastNumber = segment.firstPartNumber - 1;
     const send = (part: Part, isLast: boolean, startAfterEventId: string | null) => {
@@ -575,6 +600,11 @@ export class ExportRunner {
         })();
         let held: { part: Part; startAfter: string | null } | null = null;
         for await (const part of ndjsonParts(ndjsonBlocks(ticking), { firstPartNumber: segment.firstPartNumber, partSizeBytes, gzip })) {
+          if (release.aborted) {
+            // The held part and this one were never sent: the next attempt reads them again after the last recorded part.
+            released = true;
+            break;
+          }
           hash?.update(part.body);
           lastNumber = part.partNumber;
           if (held) {
@@ -586,14 +616,16 @@ export class ExportRunner {
           held = { part, startAfter };
           startAfter = part.endEventId;
         }
-        if (held) send(held.part, segment.lastPartNumber === null, held.startAfter);
+        if (held && !released) send(held.part, segment.lastPartNumber === null, held.startAfter);
         await Promise.all(inFlight);
       });
     } catch (error) {
-      throw failure ?? error;
+      // Leaving the stream early (released) ends the COPY before its end; that is no failure.
+      if (failure || !released) throw failure ?? error;
     }
     await Promise.all(inFlight);
     if (failure) throw failure;
+    if (released) throw new JobReleasedError(`export ${record.id}: released for a shutdown`);
     if (segment.lastPartNumber !== null && lastNumber !== segment.lastPartNumber) {
       throw new ExportDataChangedError(
         `parts ${segment.firstPartNumber}–${segment.lastPartNumber} came out as ${segment.firstPartNumber}–${lastNumber}`,

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, LatestRuns, SecretBox } from '../common';
+import { isJobLost, JobDrain, LatestRuns, SecretBox } from '../common';
 import { exportsConfig, ExportsConfig, redisConfig, RedisConfig } from '../config';
 import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
@@ -36,6 +36,8 @@ export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private readonly latestRuns = new LatestRuns();
+  /** The jobs this worker runs, for a graceful shutdown (docs/shutdown.md). */
+  readonly drain: JobDrain;
 
   constructor(
     @InjectQueue(EXPORT_QUEUE) private readonly queue: Queue<ExportJobData>,
@@ -47,19 +49,23 @@ export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
     @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.drain = new JobDrain(queue, 'export', this.logger);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.queue.on('failed', (job: Job<ExportJobData>, error: Error) => void this.onFailed(job, error));
-    void this.queue.process(EXPORT_JOB, this.exportsConfig.concurrency, (job: Job<ExportJobData>) => this.handle(job.data.exportId));
+    void this.queue.process(EXPORT_JOB, this.exportsConfig.concurrency, (job: Job<ExportJobData>) =>
+      this.drain.process(job, (release) => this.handle(job.data.exportId, release)),
+    );
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.exportsConfig.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
-  /** Runs one job's attempt (see LatestRuns: a superseded attempt's job outlives it). */
-  private handle(exportId: string): Promise<void> {
-    return this.latestRuns.run(exportId, () => this.runner.run(exportId));
+  /** Runs one job's attempt (see LatestRuns: a superseded attempt's job outlives it); `release` stops it at its next checkpoint. */
+  private handle(exportId: string, release: AbortSignal): Promise<void> {
+    return this.latestRuns.run(exportId, () => this.runner.run(exportId, release));
   }
 
   onModuleDestroy(): void {
@@ -68,7 +74,7 @@ export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One sweep at a time; a sweep that fails (PostgreSQL or Redis down) is logged and tried at the next interval. */
   private async sweep(): Promise<void> {
-    if (this.sweeping) return;
+    if (this.sweeping || this.drain.stopped) return;
     this.sweeping = true;
     try {
       await this.requeueOrphans();

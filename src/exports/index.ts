@@ -4,3 +4,4 @@ export { Export } from './entities/export.entity';
 export { ExportQueueModule } from './export-queue.module';
 export { EXPORT_QUEUE } from './exports.constants';
 export { ExportsModule } from './exports.module';
+export { ExportWorker } from './export-worker';

@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import {
   AttemptWatch,
   AttemptWatchErrors,
+  JobReleasedError,
   isDependencyUnavailable,
   isQueryCanceled,
   MAX_BODY_DEPTH,
@@ -183,7 +184,10 @@ interface PreparedBatch {
  * Failures: transient ones (ImportRetryLaterError) go back to Bull within EXPORT_MAX_ATTEMPTS and
  * EXPORT_RETRY_BUDGET_MS; final ones, or a spent budget, end the import Failed with a clear,
  * secret-free `error`. Credentials are wiped when the import ends.
- * @throws ImportRetryLaterError (to Bull); PostgreSQL errors of the claim.
+ * When `release` aborts (the worker shuts down, docs/shutdown.md), the attempt stops once the batch
+ * being committed is committed, and is not counted (attempts back to what it was before the claim);
+ * the import stays Running for another worker, which continues after that batch.
+ * @throws ImportRetryLaterError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
  */
 @Injectable()
 export class ImportRunner {
@@ -199,7 +203,7 @@ export class ImportRunner {
     private readonly metrics: Metrics,
   ) {}
 
-  async run(importId: string): Promise<void> {
+  async run(importId: string, release: AbortSignal = new AbortController().signal): Promise<void> {
     const claim = await this.imports.claim(importId);
     if (!claim) return;
     const { record } = claim;
@@ -249,7 +253,7 @@ export class ImportRunner {
       IMPORT_WATCH_ERRORS,
     );
     try {
-      const done = await this.attempt(record, credentials, watch);
+      const done = await this.attempt(record, credentials, watch, release);
       const durationMs = Date.now() - started;
       this.logger.log({
         msg: `import ${importId} complete: ${done.imported} events stored, ${done.duplicates} duplicates, ${done.errors} event errors in ${durationMs} ms`,
@@ -265,6 +269,17 @@ export class ImportRunner {
       this.metrics.importEnded('complete', record.startedAt);
     } catch (thrown) {
       let error = watch.reasonFor(thrown);
+      if (error instanceof JobReleasedError) {
+        // Not counted: the next attempt, on another worker, has this one's number (the fence: this one writes nothing more).
+        const uncounted = await this.imports.release(importId, record.attempts).catch(() => false);
+        this.logger.log({
+          msg: `import ${importId}: attempt ${record.attempts} stopped after its last commit for a shutdown${uncounted ? '' : ' (counted)'}`,
+          event: 'import.released',
+          ...ids,
+          attempt: record.attempts,
+        });
+        throw error;
+      }
       if (error instanceof ImportOwnershipLostError) {
         error =
           (await this.imports.ownership(importId, record.attempts)) === 'superseded'
@@ -326,7 +341,9 @@ export class ImportRunner {
     record: ImportRecord,
     credentials: S3Credentials,
     watch: AttemptWatch,
+    release: AbortSignal,
   ): Promise<{ imported: number; duplicates: number; errors: number; bytes: number }> {
+    if (release.aborted) throw new JobReleasedError(`import ${record.id}: released for a shutdown`);
     const client = createS3Client(
       { endpoint: record.s3Endpoint, region: record.s3Region, bucket: record.s3Bucket, prefix: '' },
       credentials,
@@ -356,7 +373,7 @@ export class ImportRunner {
         }
       }
       if (objectBytes > 0 && (gzip || record.positionBytes < objectBytes)) {
-        await this.importLines(client, { ...record, objectBytes, objectEtag, gzip }, watch, totals);
+        await this.importLines(client, { ...record, objectBytes, objectEtag, gzip }, watch, totals, release);
       }
       if (!(await this.imports.complete(record.id, record.attempts))) throw new ImportOwnershipLostError('lost');
       return { ...totals, bytes: objectBytes };
@@ -381,6 +398,7 @@ export class ImportRunner {
     record: ImportRecord & { objectBytes: number; gzip: boolean },
     watch: AttemptWatch,
     totals: { imported: number; duplicates: number; errors: number },
+    release: AbortSignal,
   ): Promise<void> {
     const from = record.gzip ? 0 : record.positionBytes;
     const response = await client.send(
@@ -485,6 +503,7 @@ export class ImportRunner {
         return prepared;
       };
       const iterator = batches[Symbol.asyncIterator]();
+      let released = false;
       const prepareNext = async (): Promise<PreparedBatch | null> => {
         const next = await iterator.next();
         return next.done ? null : prepare(next.value);
@@ -492,6 +511,11 @@ export class ImportRunner {
       try {
         for (let prepared = await prepareNext(); prepared !== null; prepared = await prepareNext()) {
           if (pending) await pending;
+          // Released: the batch just prepared is not committed; the next attempt reads it again after the last commit.
+          if (release.aborted) {
+            released = true;
+            break;
+          }
           const commit = this.commit(record, prepared, totals).then(() => watch.tick());
           commit.catch(() => undefined); // awaited before the next commit, or below
           pending = commit;
@@ -500,6 +524,9 @@ export class ImportRunner {
         await iterator.return?.(undefined).catch(() => undefined);
       }
       if (pending) await pending;
+      if (released) {
+        throw new JobReleasedError(`import ${record.id}: released for a shutdown`);
+      }
     } finally {
       watch.signal.removeEventListener('abort', onAbort);
       body.destroy();

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, LatestRuns } from '../common';
+import { isJobLost, JobDrain, LatestRuns } from '../common';
 import { ExportsConfig, exportsConfig, importsConfig, ImportsConfig, redisConfig, RedisConfig } from '../config';
 import { Metrics } from '../metrics';
 import { IMPORT_JOB, IMPORT_QUEUE, ImportJobData } from './imports.constants';
@@ -22,6 +22,8 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private readonly latestRuns = new LatestRuns();
+  /** The jobs this worker runs, for a graceful shutdown (docs/shutdown.md). */
+  readonly drain: JobDrain;
 
   constructor(
     @InjectQueue(IMPORT_QUEUE) private readonly queue: Queue<ImportJobData>,
@@ -32,12 +34,14 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(exportsConfig.KEY) private readonly exportsConfig: ExportsConfig,
     @Inject(redisConfig.KEY) private readonly redisConfig: RedisConfig,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.drain = new JobDrain(queue, 'import', this.logger);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.queue.on('failed', (job: Job<ImportJobData>, error: Error) => void this.onFailed(job, error));
     void this.queue.process(IMPORT_JOB, this.importsConfig.concurrency, (job: Job<ImportJobData>) =>
-      this.latestRuns.run(job.data.importId, () => this.runner.run(job.data.importId)),
+      this.drain.process(job, (release) => this.latestRuns.run(job.data.importId, () => this.runner.run(job.data.importId, release))),
     );
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.exportsConfig.sweepIntervalMs);
@@ -72,7 +76,7 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Queues every unfinished import whose job is lost; one sweep at a time, a failed sweep is tried at the next interval. */
   private async sweep(): Promise<void> {
-    if (this.sweeping) return;
+    if (this.sweeping || this.drain.stopped) return;
     this.sweeping = true;
     try {
       for (const id of await this.imports.unfinishedIds(this.redisConfig.queuePrefix)) {

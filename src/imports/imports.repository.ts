@@ -175,6 +175,20 @@ export class ImportsRepository {
     return { record: toRecord(rest), credentials: credentials as string | null };
   }
 
+  /**
+   * Uncounts attempt `attempts`, which stopped after a committed batch because its worker shut down
+   * (docs/shutdown.md): `attempts` goes back to what it was before the claim, so a shutdown does not
+   * spend the import's EXPORT_MAX_ATTEMPTS; the next claim reuses the number as its fence.
+   * @returns false when the import is no longer Running or no longer this attempt's.
+   */
+  async release(id: string, attempts: number): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE event_imports SET attempts = attempts - 1 WHERE id = $1 AND attempts = $2 AND status = 'Running'`,
+      [id, attempts],
+    );
+    return affected === 1;
+  }
+
   /** Whether attempt `attempts` still owns the import. */
   async ownership(id: string, attempts: number): Promise<'running' | 'ended' | 'superseded'> {
     const [row]: Array<{ status: ImportStatus; attempts: number }> = await this.dataSource.query(

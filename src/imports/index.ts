@@ -2,3 +2,4 @@
 export { ImportQueueModule } from './import-queue.module';
 export { IMPORT_QUEUE } from './imports.constants';
 export { ImportsModule } from './imports.module';
+export { ImportWorker } from './import-worker';
