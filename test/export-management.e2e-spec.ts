@@ -3,7 +3,7 @@ import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { ExportStatus } from './support/exports';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TestApp, testKeyPrefix } from './support/test-app';
 
 /** Nothing listens there: with ROLE api no upload is ever tried, and the path only has to be allowed. */
 const S3_ENDPOINT = 'http://127.0.0.1:9';
@@ -137,7 +137,7 @@ describe('S3 export management: cancel, list, pending cap, compression', () => {
     });
 
     it('a cancelled Pending export never starts, even when a worker takes its job', async () => {
-      const prefix = `cancel-${process.pid}-${Date.now()}`;
+      const prefix = testKeyPrefix('cancel');
       const api = await startTestApp({ ROLE: 'api', QUEUE_PREFIX: prefix, S3_ALLOWED_ENDPOINTS: S3_ENDPOINT });
       let worker: TestApp | null = null;
       try {

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';
-import { auth, startTestApp } from './support/test-app';
+import { auth, startTestApp, testKeyPrefix } from './support/test-app';
 
 describe('an export whose Redis job was lost', () => {
   let s3: TestS3Server;
@@ -13,7 +13,7 @@ describe('an export whose Redis job was lost', () => {
   afterAll(() => s3.close());
 
   it('is queued again when a worker starts, and completes (monitoring lives in PostgreSQL)', async () => {
-    const prefix = `recovery-${process.pid}-${Date.now()}`;
+    const prefix = testKeyPrefix('recovery');
     const api = await startTestApp({ ROLE: 'api', QUEUE_PREFIX: prefix, S3_ALLOWED_ENDPOINTS: s3.endpoint });
     const project = await api.createProject();
     await api.http.post('/events/lost').set(auth(project, 'push')).send({ n: 1, timestamp: '2020-01-01T00:00:00Z' }).expect(200);

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TestApp, testKeyPrefix } from './support/test-app';
 
 /**
  * Several workers sweep the same queue every 100 ms while an export runs: the export still runs
@@ -20,7 +20,7 @@ describe('the export sweep with several workers', () => {
   });
 
   it('runs an export exactly once', async () => {
-    const env = { QUEUE_PREFIX: `sweep-${process.pid}-${Date.now()}`, EXPORT_SWEEP_INTERVAL_MS: '100', S3_ALLOWED_ENDPOINTS: s3.endpoint };
+    const env = { QUEUE_PREFIX: testKeyPrefix('sweep'), EXPORT_SWEEP_INTERVAL_MS: '100', S3_ALLOWED_ENDPOINTS: s3.endpoint };
     apps.push(await startTestApp(env), await startTestApp(env), await startTestApp(env));
     const [first] = apps;
     const project = await first.createProject();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { recreateDatabase } from '../scripts/lib/databases';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { TEST_SECRETS_KEY } from './support/test-app';
+import { TEST_SECRETS_KEY, testKeyPrefix } from './support/test-app';
 
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
 
@@ -15,7 +15,7 @@ function startProcess(databaseUrl: string, children: ChildProcess[]): Promise<'s
       ...process.env,
       ROLE: 'worker',
       DATABASE_URL: databaseUrl,
-      QUEUE_PREFIX: `test-migrations-${process.pid}-${Date.now()}`,
+      QUEUE_PREFIX: testKeyPrefix('migrations'),
       SECRETS_KEY: TEST_SECRETS_KEY,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import { STATEMENT_TIMEOUT_MESSAGE } from '../src/common/statement-timeout';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, waitForExport } from './support/exports';
 import { startS3Server, TestS3Server } from './support/s3-server';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TestApp, testKeyPrefix } from './support/test-app';
 
 /**
  * What one authenticated query may cost: caps on the query document (422 before any SQL) and a
@@ -246,7 +246,7 @@ describe('statement timeouts (QUERY_STATEMENT_TIMEOUT_MS, EXPORT_STATEMENT_TIMEO
 
   beforeAll(async () => {
     s3 = await startS3Server({ buckets: [BUCKET] });
-    const queue = `test-timeouts-${process.pid}-${Date.now()}`;
+    const queue = testKeyPrefix('timeouts');
     loader = await startTestApp({ ROLE: 'api', QUEUE_PREFIX: queue, S3_ALLOWED_ENDPOINTS: s3.endpoint, QUERY_STATEMENT_TIMEOUT_MS: '0' });
     tight = await startTestApp({ QUEUE_PREFIX: queue, S3_ALLOWED_ENDPOINTS: s3.endpoint, QUERY_STATEMENT_TIMEOUT_MS: '100' });
     project = await loader.createProject();
@@ -313,7 +313,7 @@ describe('statement timeouts (QUERY_STATEMENT_TIMEOUT_MS, EXPORT_STATEMENT_TIMEO
     const lines = (await s3.getObject(BUCKET, final.filename)).toString('utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(EVENTS);
 
-    const queue = `test-timeouts-worker-${process.pid}-${Date.now()}`;
+    const queue = testKeyPrefix('timeouts-worker');
     const api = await startTestApp({
       ROLE: 'api',
       QUEUE_PREFIX: queue,

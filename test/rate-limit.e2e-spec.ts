@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { Response } from 'supertest';
 import { ProjectsService } from '../src/projects/projects.service';
 import { startTestRedis, TestRedis } from './support/redis-server';
-import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
+import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp, testKeyPrefix } from './support/test-app';
 
 /**
  * Rate limits (src/common/rate-limit.ts), on real Redis: failed authentications per client address
@@ -15,7 +15,7 @@ const QUERY = { query: JSON.stringify({ select: { n: 'count' } }) };
 const wrongKey = () => randomBytes(16).toString('hex');
 
 /** A unique rate-limit prefix, so that apps of one test share limits and no other test's do. */
-const prefix = () => `test-rl-${process.pid}-${randomBytes(4).toString('hex')}`;
+const prefix = () => testKeyPrefix('rl');
 
 function expectTooMany(res: Response, limit: number, maxWindowSeconds: number): void {
   expect(res.status).toBe(429);

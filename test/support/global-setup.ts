@@ -5,7 +5,9 @@ import { runMigrationsLocked } from '../../src/database/migrate';
 
 /**
  * Jest global setup: a fresh test database with every migration applied, handed to the test
- * workers through DATABASE_URL. (Each test app also gets a Bull queue prefix of its own.)
+ * workers through DATABASE_URL; and TEST_REDIS_PREFIX, which every Redis key prefix of the run
+ * starts with (testKeyPrefix: each test app gets a Bull queue and rate-limit prefix of its own), so
+ * that global-teardown deletes what the run left in the shared Redis.
  */
 export default async function globalSetup(): Promise<void> {
   // Same server and credentials as the app's DATABASE_URL, but a database of the tests' own, one
@@ -17,4 +19,5 @@ export default async function globalSetup(): Promise<void> {
   );
   await runMigrationsLocked(process.env.DATABASE_URL);
   process.env.TEST_DATABASE_READY = '1'; // testDatabaseUrl() (test-database.ts)
+  process.env.TEST_REDIS_PREFIX = `test-${checkout}-${Date.now().toString(36)}`;
 }

@@ -11,6 +11,15 @@ import { ProjectsService, CreatedProject } from '../../src/projects/projects.ser
 
 let apps = 0;
 
+/**
+ * A Redis key prefix (QUEUE_PREFIX, RATE_LIMIT_PREFIX) of this test run's own, unique to `name` and
+ * this call: it starts with TEST_REDIS_PREFIX (set by global-setup), under which global-teardown
+ * deletes every key the run left in the shared Redis.
+ */
+export function testKeyPrefix(name: string): string {
+  return `${process.env.TEST_REDIS_PREFIX ?? 'test'}-${name}-${process.pid}-${++apps}`;
+}
+
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_SECRETS_KEY = 'test-secrets-key-0123456789abcdef0123456789';
 
@@ -29,7 +38,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({
     ...process.env,
     // A queue of this app's own, so no other test file's in-process worker takes its jobs.
-    QUEUE_PREFIX: `test-${process.pid}-${++apps}-${Date.now()}`,
+    QUEUE_PREFIX: testKeyPrefix('app'),
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SECRETS_KEY: TEST_SECRETS_KEY,
     ...env,
