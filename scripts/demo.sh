@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The run command: set-up (scripts/setup.sh), then start the service (API + export worker) and run
-# the demo against it (scripts/demo.ts). With --keep the service stays up afterwards (Ctrl-C stops it).
+# the demo against it (scripts/demo.ts). With --keep the service and the demo's S3 server (with the
+# exported object) stay up afterwards; Ctrl-C stops both.
 # PORT (default 3000) and DEMO_S3_PORT (default 4569) choose the ports; the environment wins over .env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,16 +29,15 @@ load_env # again: a first run has only now written .env (secrets, maybe a databa
 printf '\033[1m==> %s\033[0m\n' "Starting the service on port ${PORT} (log: service.log)"
 node dist/src/main.js > service.log 2>&1 &
 service=$!
-trap 'kill "$service" 2>/dev/null || true' EXIT
+# On the way out, stop the service gracefully (SIGTERM) and wait for it, so that nothing is left behind.
+trap 'kill "$service" 2>/dev/null && wait "$service" 2>/dev/null; true' EXIT
 for _ in $(seq 1 60); do
   curl -fsS "${API_URL}/health" >/dev/null 2>&1 && break
   kill -0 "$service" 2>/dev/null || { cat service.log; echo "the service did not start" >&2; exit 1; }
   sleep 0.5
 done
 
-node dist/scripts/demo.js
-
-if [ "${1:-}" = "--keep" ]; then
-  echo "The service is running at ${API_URL} (Swagger UI: ${API_URL}/docs). Ctrl-C stops it."
-  wait "$service"
-fi
+# With --keep the demo keeps its S3 server up, and returns only on Ctrl-C (then the trap stops the service).
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
+DEMO_KEEP="$keep" node dist/scripts/demo.js

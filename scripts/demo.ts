@@ -6,7 +6,9 @@
  * new collection (bulk import from S3), checking that every event arrived once.
  *
  * Environment: API_URL (default http://127.0.0.1:3000), ADMIN_TOKEN, DEMO_EVENTS (default 100000),
- * DEMO_SEED (default 2015), DEMO_S3_PORT (default 4569; must be in the service's S3_ALLOWED_ENDPOINTS).
+ * DEMO_SEED (default 2015), DEMO_S3_PORT (default 4569; must be in the service's S3_ALLOWED_ENDPOINTS),
+ * DEMO_KEEP=1 (`npm run demo -- --keep`): the demo's S3 server keeps running after the demo, with the
+ * exported object in it, until Ctrl-C (SIGINT) or SIGTERM.
  */
 import '../src/quiet-aws-sdk';
 import { startS3Server } from '../test/support/s3-server';
@@ -17,6 +19,7 @@ const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? '';
 const COUNT = Number(process.env.DEMO_EVENTS ?? 100_000);
 const SEED = Number(process.env.DEMO_SEED ?? 2015);
 const S3_PORT = Number(process.env.DEMO_S3_PORT ?? 4569);
+const KEEP = process.env.DEMO_KEEP === '1';
 const WINDOW_END = new Date(process.env.DEMO_END ?? '2026-11-30T00:00:00Z');
 const BATCH = 5000;
 const CONCURRENCY = 4;
@@ -211,10 +214,24 @@ async function main(): Promise<void> {
     console.log(
       `   ${imported.importedEvents.toLocaleString('en-US')} events imported, 0 duplicates, 0 errors; count query on purchases_copy: ${JSON.stringify(copy.body)}`,
     );
-  } finally {
+  } catch (error) {
     await s3.close();
+    throw error;
   }
   console.log(bold('\nDemo complete.'));
+  if (KEEP) {
+    console.log(`The service is running at ${API} (Swagger UI: ${API}/docs).`);
+    console.log(
+      `The demo's S3 server is running at ${s3.endpoint}: bucket demo-exports (the export is under exports/), ` +
+        `access key ${s3.accessKeyId}, secret key ${s3.secretAccessKey}, data in ${s3.directory}.`,
+    );
+    console.log('Ctrl-C stops both.');
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
+  await s3.close();
 }
 
 function sortKeys(value: unknown): unknown {
