@@ -41,6 +41,8 @@ describe('parseTimezone', () => {
     ['not IANA (sent by the .NET tests)', 'Japan/Tokyo'],
     ['empty string', ''],
     ['an offset string', '+10:00'],
+    ['a negative offset string (a time zone to Node 24 Intl)', '-08:00'],
+    ['an offset string with a minus sign (U+2212)', '\u221205:30'],
     ['too far west', -12.5],
     ['too far east', 14.5],
     ['not whole minutes', 10.01],

@@ -10,6 +10,13 @@ export const MAX_OFFSET_HOURS = 14;
 /** A decimal number written as a string: "10", "-8", "+5.5", "10.5". */
 const NUMERIC_STRING = /^[+-]?\d+(?:\.\d+)?$/;
 
+/**
+ * An offset written as a zone ("+10:00", "-0800", "+05"). Node 24's Intl (and so luxon's
+ * `isValidZone`) accepts these as time zones, but no IANA name starts with a sign, and PostgreSQL
+ * would read "+10:00" as a POSIX zone, ten hours *west* of UTC: they are refused on every Node version.
+ */
+const OFFSET_STRING = /^[+\-\u2212]/;
+
 const ACCEPTED =
   `expected a number of hours from UTC between ${MIN_OFFSET_HOURS} and ${MAX_OFFSET_HOURS} ` +
   '(e.g. 10, -8 or 10.5) or an IANA time zone name (e.g. "Australia/Brisbane")';
@@ -24,7 +31,7 @@ const ACCEPTED =
  *   Connect documents only numbers, but a numeric string can never be an IANA name, so reading it
  *   as hours is unambiguous and helps clients that stringify every URL value.
  * - other string → an IANA zone name checked with luxon's `IANAZone.isValidZone` (so "UTC",
- *   "Asia/Tokyo" pass, "Japan/Tokyo" fails): `{kind: 'iana', name, input}`.
+ *   "Asia/Tokyo" pass, "Japan/Tokyo" and offset strings such as "+10:00" fail): `{kind: 'iana', name, input}`.
  *
  * @throws ValidationError with field `timezone` for any other type, an out-of-range or fractional-minute
  *   offset, or an unknown zone name.
@@ -33,7 +40,7 @@ export function parseTimezone(value: unknown): QueryTimezone {
   if (typeof value === 'number') return parseOffsetHours(value);
   if (typeof value === 'string') {
     if (NUMERIC_STRING.test(value)) return parseOffsetHours(Number(value));
-    if (IANAZone.isValidZone(value)) return { kind: 'iana', name: value, input: value };
+    if (!OFFSET_STRING.test(value) && IANAZone.isValidZone(value)) return { kind: 'iana', name: value, input: value };
     throw ValidationError.of('timezone', `Unknown time zone ${quoteForMessage(value)}; ${ACCEPTED}.`);
   }
   throw ValidationError.of('timezone', `The timezone must be a number or a string, not ${jsonTypeName(value)}; ${ACCEPTED}.`);
