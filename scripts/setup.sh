@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by scripts/demo.sh and scripts/test.sh, for a Debian machine with
-# Node 20: checks Node, starts PostgreSQL and Redis when installed but stopped (or says what to
+# Node 24 (or 20.19+): checks Node, starts PostgreSQL and Redis when installed but stopped (or says what to
 # install), writes .env on first run, installs npm dependencies, builds, creates the database and
 # applies migrations.
 set -euo pipefail
@@ -11,7 +11,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # --- Node.js ---------------------------------------------------------------------------------
-command -v node >/dev/null || die "Node.js 20 is not installed. Install Node.js >= 20.19 (https://nodejs.org or 'apt-get install nodejs' from NodeSource)."
+command -v node >/dev/null || die "Node.js is not installed. Install Node.js 24 (or 20.19+) (https://nodejs.org or 'apt-get install nodejs' from NodeSource)."
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
   || die "Node.js >= 20.19 is required (found $(node -v))."
 
