@@ -100,7 +100,8 @@ export async function giveJobBack(queue: Queue, job: Job): Promise<number> {
  * Bull recorded it) or given back.
  */
 export class JobDrain {
-  private readonly running = new Map<string, { release: AbortController; ended: () => void; done: Promise<void> }>();
+  /** By Bull's Job object: a job lost and queued again while it ran has two processors at once, with one id. */
+  private readonly running = new Map<Job, { release: AbortController; ended: () => void; done: Promise<void> }>();
   private stopping = false;
 
   /** Whether `stopTaking` was called: the worker is shutting down. */
@@ -115,7 +116,7 @@ export class JobDrain {
     private readonly logger: Logger,
   ) {
     // Bull records a job's end (moveToCompleted / moveToFailed) after its processor settled; only then is it no longer this worker's.
-    const recorded = (job: Job) => this.running.get(String(job.id))?.ended();
+    const recorded = (job: Job) => this.running.get(job)?.ended();
     queue.on('completed', recorded);
     queue.on('failed', recorded);
   }
@@ -134,11 +135,11 @@ export class JobDrain {
       release,
       done,
       ended: () => {
-        if (this.running.get(id) === entry) this.running.delete(id);
+        this.running.delete(job);
         resolve();
       },
     };
-    this.running.set(id, entry);
+    this.running.set(job, entry);
     try {
       if (this.stopping) throw new JobReleasedError(`${this.kind} job ${id} arrived while the worker stops`);
       await attempt(release.signal);
@@ -163,7 +164,7 @@ export class JobDrain {
 
   /** Ids of the jobs this worker holds. */
   jobIds(): string[] {
-    return [...this.running.keys()];
+    return [...this.running.keys()].map((job) => String(job.id));
   }
 
   /** Stops this worker taking jobs (Bull's local pause, not waiting for the jobs running). */
