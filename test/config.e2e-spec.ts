@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TEST_SECRETS_KEY } from './support/test-app';
+import { TEST_SECRETS_KEY, testKeyPrefix } from './support/test-app';
 
 const DIST = join(__dirname, '..', 'dist', 'src');
 
@@ -21,7 +21,7 @@ function run(script: string, env: Record<string, string>, timeoutMs = 15_000, ar
   }
   const started = Date.now();
   const child = spawn(process.execPath, [path, ...args], {
-    env: { ...process.env, QUEUE_PREFIX: `test-config-${process.pid}`, SECRETS_KEY: TEST_SECRETS_KEY, ...env },
+    env: { ...process.env, QUEUE_PREFIX: testKeyPrefix('config'), SECRETS_KEY: TEST_SECRETS_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

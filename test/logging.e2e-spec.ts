@@ -9,6 +9,7 @@ import { recreateDatabase } from '../scripts/lib/databases';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { makeFilteredKey } from './support/filtered-keys';
 import { startS3Server, TestS3Server } from './support/s3-server';
+import { testKeyPrefix } from './support/test-app';
 
 /**
  * Logs of the real built service (docs/logging.md): `node dist/src/main.js` as a child process,
@@ -145,7 +146,7 @@ describe('logs (docs/logging.md)', () => {
     beforeAll(async () => {
       service = await startService({
         DATABASE_URL: databaseUrl,
-        QUEUE_PREFIX: `test-logging-${process.pid}-${Date.now()}`,
+        QUEUE_PREFIX: testKeyPrefix('logging'),
         SECRETS_KEY: secretsKey,
         ADMIN_TOKEN: adminToken,
         LOG_FORMAT: 'json',
@@ -364,7 +365,7 @@ describe('logs (docs/logging.md)', () => {
       service = await startService(
         {
           DATABASE_URL: databaseUrl,
-          QUEUE_PREFIX: `test-logging-pretty-${process.pid}-${Date.now()}`,
+          QUEUE_PREFIX: testKeyPrefix('logging-pretty'),
           SECRETS_KEY: secretsKey,
           LOG_FORMAT: 'pretty',
           FORCE_COLOR: '1',

@@ -11,7 +11,7 @@ import type { CreatedProject } from '../src/projects/projects.service';
 import { bulkLoad } from './support/bulk-load';
 import { startTestRedis, TestRedis } from './support/redis-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
-import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
+import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp, testKeyPrefix } from './support/test-app';
 
 /**
  * Every error example of the committed openapi.json (what Swagger UI at /docs shows under each
@@ -176,7 +176,7 @@ describe('error examples of openapi.json are real answers', () => {
   let redisDown: TestApp;
   let project: CreatedProject;
   let pgDownProject: CreatedProject;
-  const prefix = () => `test-examples-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const prefix = () => testKeyPrefix('examples');
   const s3Body = { s3Path: 's3://examples-bucket/exports/', s3AccessKeyId: 'AKIAEXAMPLE', s3SecretAccessKey: 'example-secret' };
   const importBody = {
     collection: COLLECTION,

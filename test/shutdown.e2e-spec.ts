@@ -87,9 +87,9 @@ describe('graceful shutdown', () => {
       env: {
         ...process.env,
         NO_COLOR: '1',
-        DATABASE_URL: t.config.databaseUrl,
-        REDIS_URL: t.config.redisUrl,
-        QUEUE_PREFIX: t.config.queuePrefix,
+        DATABASE_URL: t.config.database.url,
+        REDIS_URL: t.config.redis.url,
+        QUEUE_PREFIX: t.config.redis.queuePrefix,
         SECRETS_KEY: TEST_SECRETS_KEY,
         ADMIN_TOKEN: TEST_ADMIN_TOKEN,
         S3_ALLOWED_ENDPOINTS: s3.endpoint,
@@ -139,7 +139,7 @@ describe('graceful shutdown', () => {
     t = await startTestApp({ ROLE: 'api', S3_ALLOWED_ENDPOINTS: s3.endpoint });
     project = await t.createProject();
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'orders', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'product', jsonb_build_object('name', 'Product ' || (n % 97), 'price', n % 1000 + 0.99),
@@ -150,7 +150,7 @@ describe('graceful shutdown', () => {
     );
     // 10,000 events of 2 KB: a small export of 20 MB, far more than socket buffers hold.
     await bulkLoad(
-      t.config.databaseUrl,
+      t.config.database.url,
       `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
          SELECT $1, 'big', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
                 jsonb_build_object('n', n, 'note', repeat('x', 2000))
@@ -308,8 +308,8 @@ describe('graceful shutdown', () => {
     const job = await exportQueue.getJob(id);
     expect(await job!.getState()).toBe('waiting');
     expect({ attemptsMade: job!.attemptsMade, failedReason: job!.failedReason ?? null }).toEqual({ attemptsMade: 0, failedReason: null });
-    expect(await exportQueue.client.exists(`${t.config.queuePrefix}:${EXPORT_QUEUE}:${id}:lock`)).toBe(0);
-    expect(await exportQueue.client.hget(`${t.config.queuePrefix}:${EXPORT_QUEUE}:${id}`, 'stalledCounter')).toBeNull();
+    expect(await exportQueue.client.exists(`${t.config.redis.queuePrefix}:${EXPORT_QUEUE}:${id}:lock`)).toBe(0);
+    expect(await exportQueue.client.hget(`${t.config.redis.queuePrefix}:${EXPORT_QUEUE}:${id}`, 'stalledCounter')).toBeNull();
     const [row] = await db().query('SELECT status, attempts FROM exports WHERE id = $1', [id]);
     expect(row).toEqual({ status: 'Running', attempts: 0 });
     // Every part S3 acknowledged was recorded (none was cut off in flight), and the export is mid-way.
