@@ -51,7 +51,10 @@ async function freePort(): Promise<number> {
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -100,8 +103,8 @@ describe('graceful shutdown', () => {
       },
     });
     let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     const service: Service = {
       child,
       output: () => text,

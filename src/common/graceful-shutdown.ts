@@ -109,8 +109,8 @@ export function stopGracefullyOnSignals(targets: ShutdownTargets): void {
       deadline.unref();
       shutdown(targets, signal, logger, startedAt).then(
         () => exit(0),
-        (error: Error) => {
-          logger.error(`shutdown failed: ${error.message}; exited (1)`);
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}; exited (1)`);
           exit(1);
         },
       );
@@ -137,7 +137,7 @@ async function shutdown(targets: ShutdownTargets, signal: NodeJS.Signals, logger
   })();
   const jobs = (async () => {
     if (workers.length === 0) return;
-    await Promise.all(workers.map((w) => w.stopTaking().catch((e: Error) => logger.warn(`${w.kind} queue: ${e.message}`))));
+    await Promise.all(workers.map((w) => w.stopTaking().catch((e: unknown) => logger.warn(`${w.kind} queue: ${String(e)}`))));
     const running = () => workers.flatMap((w) => w.jobIds().map((id) => `${w.kind} job ${id}`));
     logger.log(`stopped taking jobs; running: ${running().join(', ') || 'none'}`);
     // The first half of the grace to finish; the second for the parts or batch in flight once released.
@@ -151,7 +151,7 @@ async function shutdown(targets: ShutdownTargets, signal: NodeJS.Signals, logger
   })();
   await Promise.all([requests, jobs]);
   // Only now: in role `all`, requests still in flight above could still queue an export or an import.
-  for (const w of workers) await w.close().catch((e: Error) => logger.warn(`${w.kind} queue: ${e.message}`));
+  for (const w of workers) await w.close().catch((e: unknown) => logger.warn(`${w.kind} queue: ${String(e)}`));
   await targets.app.close();
   logger.log(`closed queues, pools and connections; exited (0) after ${Date.now() - startedAt} ms`);
 }
