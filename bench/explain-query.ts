@@ -1,6 +1,6 @@
 /**
  * EXPLAIN of the aggregation SQL of `GET /events/:collection?query=` on a 1,000,000-event collection
- * (README, "Queries": index use): which index serves a timeframe + equality-filter query.
+ * (docs/query-language.md, "Queries": index use): which index serves a timeframe + equality-filter query.
  *
  *   npm run build && node dist/bench/explain-query.js [--events 1000000] [--keep]
  *
@@ -29,7 +29,7 @@ const DATABASE = 'connect_explain';
 const PROJECT_ID = 'e'.repeat(24);
 const INDEX = 'events_collection_timestamp_idx';
 
-/** The queries explained: the first is the one the README quotes. */
+/** The queries explained: the first is the one docs/query-language.md quotes. */
 const QUERIES: Array<{ title: string; doc: Record<string, unknown>; expectIndex: boolean }> = [
   {
     title: 'timeframe (one day) + equality filter',

@@ -9,7 +9,7 @@ import { startS3Server, TestS3Server } from './support/s3-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
-/** The promised bound on any answer while PostgreSQL or Redis is down, ms (README, Limits). */
+/** The promised bound on any answer while PostgreSQL or Redis is down, ms (docs/limits.md; docs/operations.md, "When PostgreSQL or Redis is down"). */
 const ANSWER_BOUND_MS = 5000;
 const UNAVAILABLE = { errorMessage: 'The service cannot reach its database or queue right now; try again shortly.' };
 

@@ -5,7 +5,7 @@ import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
 /**
- * Numbers round-trip with every digit (README.md, "Pushing events": numbers): jsonb stores `numeric`, and the API
+ * Numbers round-trip with every digit (docs/api.md, "Pushing events": numbers): jsonb stores `numeric`, and the API
  * never reads a number a double would change into a double. Bodies and answers are compared as
  * text, since JSON.parse in the test would itself round them.
  */

@@ -62,7 +62,7 @@ describe('S3 export attacks', () => {
   };
   const attempts = async (id: string): Promise<number> => (await db.query(`SELECT attempts FROM exports WHERE id = $1`, [id]))[0].attempts;
 
-  // docs/exports.md, "Settings" / README "Limits": the worker's reads are bounded by
+  // docs/exports.md, "Settings" / docs/limits.md: the worker's reads are bounded by
   // EXPORT_STATEMENT_TIMEOUT_MS (10 min), not by the API's QUERY_STATEMENT_TIMEOUT_MS. The COPY is
   // sent on the app pool's connection without its own query_timeout, so pg's pool-wide read timeout
   // (QUERY_STATEMENT_TIMEOUT_MS + 2 s, 12 s by default) cuts every COPY that stays open longer, and
@@ -103,8 +103,8 @@ describe('S3 export attacks', () => {
       expect(keys).toEqual([`out/${id}.json`, `out/${id}.manifest.json`]);
     }
   }, 120_000);
-  // The brief's rule and README "Limits" (body nesting → 400): every status an endpoint answers is in
-  // Swagger and openapi.json. POST /events/:collection/export answers 400 for a body that is not
+  // Every status an endpoint answers is in Swagger and openapi.json (docs/limits.md: body nesting → 400).
+  // POST /events/:collection/export answers 400 for a body that is not
   // JSON or nests past 100 levels, but its documented statuses have no 400 (POST /events has it).
   it('POST /events/:collection/export documents the 400 it answers for a malformed or too deep body', async () => {
     const bad = await t.http
@@ -123,7 +123,7 @@ describe('S3 export attacks', () => {
     const doc = buildOpenApiDocument(t.app) as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(Object.keys(doc.paths['/events/{collection}/export'].post.responses)).toContain('400');
   });
-  // README "S3 exports": "prefixes with `.`/`..` segments (even encoded) → 422 on s3Path, so the
+  // docs/api.md, "S3 exports": "prefixes with `.`/`..` segments (even encoded) → 422 on s3Path, so the
   // service cannot be aimed at internal addresses or outside the named bucket". WHATWG URL parsing
   // resolves `..`, `%2e%2e`, `.%2e` and `%2e` segments before the prefix is checked, so a path-style
   // s3Path naming one bucket is answered 201 and the export is written into another bucket.

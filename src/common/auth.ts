@@ -44,7 +44,7 @@ const FILTERED_KEY_FORM =
  */
 export const SECURITY_SCHEMES = { projectId: 'projectId', apiKey: 'apiKey', adminToken: 'adminToken' } as const;
 
-/** Which keys an endpoint takes (README, "Keys and projects"; docs/keys.md), shown in its 403's description. */
+/** Which keys an endpoint takes (docs/api.md, "Keys and projects"; docs/keys.md), shown in its 403's description. */
 const API_KEY_DOCS: Record<Permission, string> = {
   push: `The master, push/query or push key of the project, or a filtered key with \`"canPush": true\`: ${FILTERED_KEY_FORM}.`,
   query:
@@ -94,7 +94,7 @@ const FAILED_AUTH_DOC =
 
 /**
  * Marks an endpoint as needing `X-Project-Id` + `X-Api-Key` with a key that has `permission`
- * (README, "Keys and projects"; filtered keys: docs/keys.md). 401 for a missing or unknown
+ * (docs/api.md, "Keys and projects"; filtered keys: docs/keys.md). 401 for a missing or unknown
  * project/key or an invalid filtered key, 403 for a key of the wrong type (or a filtered key without the permission),
  * 429 when a rate limit is used up: failed authentications, or the project's `limit` (counted
  * per request once the key is verified; success answers then carry `RateLimit-*` headers).

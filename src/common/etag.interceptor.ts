@@ -10,7 +10,7 @@ export function strongEtag(jsonText: string): string {
 }
 
 /**
- * Writes a JSON GET endpoint's body and its caching headers (README, "Queries": ETag, 304). The body is
+ * Writes a JSON GET endpoint's body and its caching headers (docs/query-language.md, "Queries": ETag, 304). The body is
  * written here, with `stringifyJson`, so ExactNumbers (common/json-text.ts: aggregates a double would
  * round) go out digit for digit, and the tag is the hash of exactly the bytes sent.
  *

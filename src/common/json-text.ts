@@ -1,7 +1,7 @@
 import { compareNumber, isLosslessNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 
 /**
- * JSON text in and out without losing digits (README.md, "Pushing events": numbers).
+ * JSON text in and out without losing digits (docs/api.md, "Pushing events": numbers).
  *
  * PostgreSQL's `jsonb` stores numbers as `numeric`: every digit, and the trailing zeros of a fraction
  * (`1.50` stays `1.50`). `JSON.parse` reads them into doubles, which keep about 15–17 significant

@@ -62,7 +62,7 @@ export function decryptFilteredKey(apiKey: string, masterKey: string): string {
 /**
  * Reads a decrypted key definition: `{"filters": {...}, "canQuery": bool, "canPush": bool}`.
  *
- * - `filters` is a filter of the query language (README, "Filters and timeframes"; both the
+ * - `filters` is a filter of the query language (docs/query-language.md, "Filters and timeframes"; both the
  *   `{"path": value}` shorthand and the operator form), parsed by `parseFilter` with the service's
  *   limits, so a key holds at most QUERY_MAX_FILTER_CONDITIONS conditions. connect-net names it
  *   `filter` (it serialises a query: `{"filter": {...}, "canPush": …, "canQuery": …}`), so `filter`

@@ -156,7 +156,7 @@ export class ProjectsService {
   }
 
   /**
-   * Finds what a project id and API key may do (README, "Keys and projects"; docs/keys.md).
+   * Finds what a project id and API key may do (docs/api.md, "Keys and projects"; docs/keys.md).
    *
    * A plain key is looked up by its SHA-256 in `api_keys`. A key of the filtered form
    * (`<32 hex>-<hex>`) is decrypted with the project's master key and parsed, once per process and

@@ -34,7 +34,7 @@ export class QueryService {
    * @param keyFilters the conditions of a filtered key (ProjectContext.keyFilters), ANDed with the query's (docs/keys.md).
    * @returns the body of Connect docs, "Query results" (plain, grouped, interval or interval + grouped);
    *   counted in `queries_total{kind}` (docs/monitoring.md).
-   * @throws ValidationError (422) for an invalid query (README, "Filters and timeframes"), or one over a cap of LimitsConfig.query;
+   * @throws ValidationError (422) for an invalid query (docs/query-language.md, "Filters and timeframes"), or one over a cap of LimitsConfig.query;
    *         TooManyResultsError (413) for more than 10,000 buckets or result rows.
    */
   async query(
