@@ -2,12 +2,12 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recreateDatabase } from '../scripts/lib/databases';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { makeFilteredKey } from './support/filtered-keys';
+import { freePort } from './support/ports';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { testKeyPrefix } from './support/test-app';
 
@@ -16,14 +16,6 @@ import { testKeyPrefix } from './support/test-app';
  * its stdout and stderr captured whole.
  */
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,8 @@ import { EXPORT_QUEUE } from '../src/exports/exports.constants';
 import { IMPORT_QUEUE } from '../src/imports/imports.constants';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, until, waitForExport } from './support/exports';
-import { freePort, parseMetrics, PromSample, sampleValue } from './support/prometheus';
+import { freePort } from './support/ports';
+import { parseMetrics, PromSample, sampleValue } from './support/prometheus';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 

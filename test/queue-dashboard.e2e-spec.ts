@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './support/chromium';
 import { startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 
 /** Debian's chromium (CI installs it with apt). Missing, the browser test fails: it never skips. */
-const CHROMIUM = '/usr/bin/chromium';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -65,18 +63,7 @@ describe('queue dashboard /admin/queues', () => {
   });
 
   it('shows the export and import queues in headless Chromium, logged in with HTTP Basic, within the CSP', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium).`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ httpCredentials: { username: 'admin', password: TEST_ADMIN_TOKEN } });
       const page = await context.newPage();

@@ -5,13 +5,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { EXPORT_QUEUE } from '../src/exports/exports.constants';
 import { IMPORT_QUEUE } from '../src/imports/imports.constants';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { bulkLoad } from './support/bulk-load';
+import { freePort } from './support/ports';
 import { pathOf, until, waitForExport } from './support/exports';
 import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TEST_SECRETS_KEY, TestApp } from './support/test-app';
@@ -35,17 +36,6 @@ const BIG_EVENTS = 10_000;
 const IMPORT_LINES = 120_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
 function listening(port: number): Promise<boolean> {

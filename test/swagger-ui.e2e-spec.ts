@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { CreatedProject } from '../src/projects/projects.service';
+import { launchChromium } from './support/chromium';
 import { auth, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -10,7 +10,6 @@ import { auth, startTestApp, TestApp } from './support/test-app';
  * "Try it out" on POST /events/{collection} pushes an event the API really stores. Runs under the
  * app's own helmet Content-Security-Policy, against the test server's origin.
  */
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('Swagger UI (/docs) in headless Chromium', () => {
   let t: TestApp;
@@ -20,20 +19,9 @@ describe('Swagger UI (/docs) in headless Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM)).toBe(true); // apt-get install chromium
     t = await startTestApp();
     project = await t.createProject('swagger-ui');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     // A CSP violation or a script error would break the UI without failing any click below.
     page.on('console', (message) => {

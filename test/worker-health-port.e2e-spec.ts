@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { CreatedProject } from '../src/projects/projects.service';
 import { pathOf, until, waitForExport } from './support/exports';
-import { freePort, parseMetrics, sampleValue } from './support/prometheus';
+import { freePort } from './support/ports';
+import { parseMetrics, sampleValue } from './support/prometheus';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TEST_ADMIN_TOKEN, TEST_SECRETS_KEY, TestApp } from './support/test-app';
 

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-
 /** One sample of a Prometheus text exposition: `name{labels} value`. */
 export interface PromSample {
   name: string;
@@ -31,16 +29,4 @@ export function sampleValue(samples: PromSample[], name: string, labels: Record<
   );
   if (found.length > 1) throw new Error(`${found.length} samples ${name}${JSON.stringify(labels)}`);
   return found[0]?.value;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (for listeners that take a fixed port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

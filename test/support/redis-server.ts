@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './ports';
 
 /**
  * A redis-server of the test's own on a free loopback port (never the machine's shared Redis), so
@@ -16,17 +17,6 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty); a no-op while it runs. */
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function answersPing(port: number): Promise<boolean> {
