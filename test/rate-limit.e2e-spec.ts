@@ -28,6 +28,20 @@ function expectTooMany(res: Response, limit: number, maxWindowSeconds: number): 
   expect(Number(res.headers['ratelimit-reset'])).toBeLessThanOrEqual(maxWindowSeconds);
 }
 
+describe('test apps', () => {
+  // A regression: the prefix once counted apps per module registry, so the next test file in the same jest
+  // worker got the previous file's prefix, with its failed-authentication counters (429 for right keys).
+  it('get a rate-limit and queue prefix of their own, also across test files run by one jest worker', () => {
+    const prefixes: string[] = [];
+    for (let file = 0; file < 2; file++) {
+      jest.isolateModules(() => {
+        prefixes.push(jest.requireActual<{ testKeyPrefix: typeof testKeyPrefix }>('./support/test-app').testKeyPrefix('app'));
+      });
+    }
+    expect(new Set(prefixes).size).toBe(2);
+  });
+});
+
 describe('rate limits', () => {
   describe('failed authentication', () => {
     let t: TestApp;

@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bull';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createHttpApp } from '../../src/app.setup';
@@ -9,15 +10,15 @@ import { EXPORT_QUEUE } from '../../src/exports/exports.constants';
 import { IMPORT_QUEUE } from '../../src/imports/imports.constants';
 import { ProjectsService, CreatedProject } from '../../src/projects/projects.service';
 
-let apps = 0;
-
 /**
  * A Redis key prefix (QUEUE_PREFIX, RATE_LIMIT_PREFIX) of this test run's own, unique to `name` and
  * this call: it starts with TEST_REDIS_PREFIX (set by global-setup), under which global-teardown
- * deletes every key the run left in the shared Redis.
+ * deletes every key the run left in the shared Redis. Random, not counted: jest runs several test
+ * files in one worker process, each with a fresh module registry, and a counter restarting at 1
+ * would hand a later file the rate-limit counters of an earlier one.
  */
 export function testKeyPrefix(name: string): string {
-  return `${process.env.TEST_REDIS_PREFIX ?? 'test'}-${name}-${process.pid}-${++apps}`;
+  return `${process.env.TEST_REDIS_PREFIX ?? 'test'}-${name}-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
