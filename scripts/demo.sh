@@ -26,11 +26,12 @@ fi
 bash scripts/setup.sh
 load_env # again: a first run has only now written .env (secrets, maybe a database of its own)
 
-printf '\033[1m==> %s\033[0m\n' "Starting the service on port ${PORT} (log: service.log)"
+say "Starting the service on port ${PORT} (log: service.log)"
 node dist/src/main.js > service.log 2>&1 &
 service=$!
-# On the way out, stop the service gracefully (SIGTERM) and wait for it, so that nothing is left behind.
-trap 'kill "$service" 2>/dev/null && wait "$service" 2>/dev/null; true' EXIT
+# On the way out (the demo's end, an error, Ctrl-C or SIGTERM), stop the service and the demo (with
+# its S3 server) gracefully and wait for them, so that nothing is left behind.
+trap 'pkill -TERM -P $$ 2>/dev/null; wait 2>/dev/null; true' EXIT
 for _ in $(seq 1 60); do
   curl -fsS "${API_URL}/health" >/dev/null 2>&1 && break
   kill -0 "$service" 2>/dev/null || { cat service.log; echo "the service did not start" >&2; exit 1; }

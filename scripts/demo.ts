@@ -24,7 +24,18 @@ const WINDOW_END = new Date(process.env.DEMO_END ?? '2026-11-30T00:00:00Z');
 const BATCH = 5000;
 const CONCURRENCY = 4;
 
-const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+const TTY = process.stdout.isTTY && !process.env.NO_COLOR;
+const bold = (s: string) => (TTY ? `\x1b[1m${s}\x1b[0m` : s);
+let lastProgressAt = 0;
+/** A progress line: redrawn in place on a terminal; in a file or a pipe, one line every 5 s (no `\r`). */
+function progress(line: string): void {
+  if (TTY) {
+    process.stdout.write(`\r${line}`);
+  } else if (Date.now() - lastProgressAt >= 5000) {
+    lastProgressAt = Date.now();
+    process.stdout.write(`${line}\n`);
+  }
+}
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 async function api<T>(
@@ -79,12 +90,14 @@ async function main(): Promise<void> {
         const failed = res.body.purchases.find((r) => !r.success);
         if (failed) throw new Error(`an event was refused: ${failed.message}`);
         pushed += batch.length;
-        process.stdout.write(`\r   ${pushed.toLocaleString('en-US')} events stored`);
+        progress(`   ${pushed.toLocaleString('en-US')} events stored`);
       }
     }),
   );
   const seconds = (Date.now() - started) / 1000;
-  console.log(` in ${seconds.toFixed(1)} s (${Math.round(pushed / seconds).toLocaleString('en-US')} events/s)`);
+  console.log(
+    `${TTY ? '' : `   ${pushed.toLocaleString('en-US')} events stored`} in ${seconds.toFixed(1)} s (${Math.round(pushed / seconds).toLocaleString('en-US')} events/s)`,
+  );
 
   console.log(bold('\n3. Small export: expensive bikes in the last 7 days (GET /events/purchases/export)'));
   const query = {
@@ -142,8 +155,8 @@ async function main(): Promise<void> {
       status = (await api<typeof status>('GET', monitorPath, queryHeaders)).body;
       const width = 40;
       const filled = Math.round((status.percentDone / 100) * width);
-      process.stdout.write(
-        `\r   [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${status.percentDone.toFixed(1).padStart(5)}%  ` +
+      progress(
+        `   [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${status.percentDone.toFixed(1).padStart(5)}%  ` +
           `${mb(status.transferredBytes)} / ${mb(status.totalBytes)}  ${status.status.padEnd(8)}`,
       );
     } while (status.status === 'Pending' || status.status === 'Running');
@@ -193,8 +206,8 @@ async function main(): Promise<void> {
     do {
       await new Promise((r) => setTimeout(r, 200));
       imported = (await api<typeof imported>('GET', importPath, pushHeaders)).body;
-      process.stdout.write(
-        `\r   ${imported.percentComplete.toFixed(1).padStart(5)}%  ${imported.importedEvents.toLocaleString('en-US')} events  ${imported.insertRate}  ${imported.status.padEnd(8)}`,
+      progress(
+        `   ${imported.percentComplete.toFixed(1).padStart(5)}%  ${imported.importedEvents.toLocaleString('en-US')} events  ${imported.insertRate}  ${imported.status.padEnd(8)}`,
       );
     } while (imported.status === 'Pending' || imported.status === 'Running');
     console.log('');
@@ -247,6 +260,6 @@ function sortKeys(value: unknown): unknown {
 }
 
 main().catch((error: unknown) => {
-  console.error(`\n\x1b[31mdemo failed:\x1b[0m ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`\n${TTY ? '\x1b[31mdemo failed:\x1b[0m' : 'demo failed:'} ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

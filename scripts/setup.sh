@@ -7,8 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/env.sh
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # --- Node.js ---------------------------------------------------------------------------------
 command -v node >/dev/null || die "Node.js is not installed. Install Node.js 24 (or 20.19+) (https://nodejs.org or 'apt-get install nodejs' from NodeSource)."
@@ -73,10 +71,13 @@ use_own_database() {
 }
 
 # --- database ----------------------------------------------------------------------------------
+# Its own messages are shown unless this script handles the case itself (a database taken by another
+# deployment, for a new checkout).
 set +e
-node dist/src/cli/ensure-database.js
+ensure_output=$(node dist/src/cli/ensure-database.js 2>&1)
 status=$?
 set -e
+{ [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; } || [ -z "$ensure_output" ] || printf '%s\n' "$ensure_output"
 if [ "$status" = 3 ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && grep -q '^DATABASE_URL=postgres://postgres@' .env; then
   # A fresh Debian PostgreSQL asks for a password over TCP: as root, give the postgres role a
   # random one and keep it in .env (readable by this user only).
@@ -98,9 +99,10 @@ npm run --silent migration:run >/dev/null
 # Claim the database for this SECRETS_KEY now, not when the service first starts, so a second
 # checkout set up before this one ever ran still sees that the database is taken.
 set +e
-node dist/src/cli/ensure-database.js --claim
+ensure_output=$(node dist/src/cli/ensure-database.js --claim 2>&1)
 status=$?
 set -e
+{ [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; } || [ -z "$ensure_output" ] || printf '%s\n' "$ensure_output"
 if [ "$status" = 4 ] && [ "$fresh_env" = 1 ]; then
   use_own_database
   npm run --silent migration:run >/dev/null

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib/env.sh
 bash scripts/setup.sh
 load_env
-printf '\033[1m==> %s\033[0m\n' "Type-checking"
+say "Type-checking"
 npx tsc --noEmit -p tsconfig.json
-printf '\033[1m==> %s\033[0m\n' "Running tests"
+say "Running tests"
 # The AWS SDK warns every process that its 2027 releases need Node 22; it is noise in test output.
 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx jest --config jest.config.js "$@"

@@ -16,6 +16,34 @@ describe('OpenAPI document', () => {
     expect(buildOpenApiDocument(t.app)).toEqual(committed);
   });
 
+  it('pre-fills no optional query parameter in Swagger UI: "Try it out" sends what the user typed, not an example', () => {
+    // A regression: GET /projects' `cursor` and GET /exports' `collection` had examples, which Swagger UI
+    // fills in, so "Try it out" listed an empty page. `limit` (20) and a sample `query` are meant to be tried.
+    const doc = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8')) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { parameters?: Array<{ in: string; name: string; required?: boolean; example?: unknown; schema?: { example?: unknown } }> }
+        >
+      >;
+    };
+    const prefilled = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) =>
+        (operation.parameters ?? [])
+          .filter(
+            (p) =>
+              p.in === 'query' &&
+              p.required !== true &&
+              (p.example ?? p.schema?.example) !== undefined &&
+              !['limit', 'query'].includes(p.name),
+          )
+          .map((p) => `${method.toUpperCase()} ${path} ?${p.name}`),
+      ),
+    );
+    expect(prefilled).toEqual([]);
+  });
+
   it('serves Swagger UI at /docs and the document at /docs-json', async () => {
     const ui = await t.http.get('/docs');
     expect(ui.status).toBe(200);

@@ -9,3 +9,15 @@ load_env() {
     [ -n "${!key+x}" ] || export "$line"
   done < .env
 }
+
+# Headings and errors of the scripts: bold and red on a terminal, plain text in a file or a pipe.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+else
+  say() { printf '==> %s\n' "$*"; }
+fi
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+  die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+else
+  die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+fi

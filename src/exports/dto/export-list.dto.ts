@@ -38,7 +38,7 @@ class IsCollectionName implements ValidatorConstraintInterface {
  * as an array and is a 422 on that field; unknown parameters are ignored.
  */
 export class ListExportsQueryDto {
-  @ApiPropertyOptional({ description: 'Only exports of this collection (exact name, as in the export path).', example: 'purchases' })
+  @ApiPropertyOptional({ description: 'Only exports of this collection (exact name, as in the export path).' })
   @IsOptional()
   @Validate(IsCollectionName)
   collection?: string;
@@ -65,7 +65,6 @@ export class ListExportsQueryDto {
 
   @ApiPropertyOptional({
     description: 'The `next` value of the previous page; absent for the first page.',
-    example: 'MjAyNi0wMS0wMlQwMzowNDowNS4xMjM0NTZaLDU1YjgwZGQ0ZWI2NzQyNDgxYzYyYzA1ZQ',
   })
   @IsOptional()
   @IsString({ message: 'cursor must be given once, as the `next` value of an earlier answer' })

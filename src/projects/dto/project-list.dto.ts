@@ -31,7 +31,6 @@ export class ListProjectsQueryDto {
 
   @ApiPropertyOptional({
     description: 'The `next` value of the previous page; absent for the first page.',
-    example: 'MjAyNi0wMS0wMlQwMzowNDowNS4xMjM0NTZaLDU1OWRlMjAxMWYyZGRkMTg2MGJkMjlmYg',
   })
   @IsOptional()
   @IsString({ message: 'cursor must be given once, as the `next` value of an earlier answer' })
