@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { AppConfig, CONFIG_SECTIONS, ConfigError, configModule, loadConfig, loadSection } from './configuration';
 import { databaseConfig } from './database.config';
 import { exportsConfig } from './exports.config';
-import { variablesOf } from './variables';
+import { MAX_TIMER_MS, variablesOf } from './variables';
+
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 const SECRETS_KEY = 'x'.repeat(32);
 const BASE = { SECRETS_KEY };
@@ -190,7 +192,7 @@ describe('loadConfig: the one error listing every problem', () => {
     ).toThrow(
       new Error(
         'Invalid configuration:\n' +
-          '  - PORT must be an integer >= 0\n' +
+          '  - PORT must be an integer from 0 to 65535\n' +
           '  - DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/connect\n' +
           '  - REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379\n' +
           '  - SECRETS_KEY must be set to a random string of at least 32 characters (e.g. `openssl rand -hex 32`)\n' +
@@ -199,7 +201,7 @@ describe('loadConfig: the one error listing every problem', () => {
           '  - RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379\n' +
           '  - LOG_LEVEL must be one of fatal, error, warn, info, debug, trace\n' +
           '  - HEALTH_PORT must be a port from 1 to 65535\n' +
-          '  - SHUTDOWN_GRACE_MS must be an integer >= 0',
+          '  - SHUTDOWN_GRACE_MS must be an integer from 0 to 2147483647',
       ),
     );
   });
@@ -218,48 +220,48 @@ describe('loadConfig: the one error listing every problem', () => {
 describe('loadConfig: integer bounds', () => {
   // [variable, lowest valid value, highest valid value or null]
   it.each([
-    ['PORT', 0, null],
-    ['HTTP_IDLE_TIMEOUT_MS', 1000, null],
-    ['HTTP_CLOSE_LINGER_MS', 0, null],
-    ['DATABASE_CONNECT_TIMEOUT_MS', 100, null],
-    ['QUERY_STATEMENT_TIMEOUT_MS', 0, null],
-    ['EXPORT_STATEMENT_TIMEOUT_MS', 0, null],
-    ['REDIS_COMMAND_TIMEOUT_MS', 100, null],
+    ['PORT', 0, 65535],
+    ['HTTP_IDLE_TIMEOUT_MS', 1000, MAX_TIMER_MS],
+    ['HTTP_CLOSE_LINGER_MS', 0, MAX_TIMER_MS],
+    ['DATABASE_CONNECT_TIMEOUT_MS', 100, MAX_TIMER_MS],
+    ['QUERY_STATEMENT_TIMEOUT_MS', 0, MAX_TIMER_MS],
+    ['EXPORT_STATEMENT_TIMEOUT_MS', 0, MAX_TIMER_MS],
+    ['REDIS_COMMAND_TIMEOUT_MS', 100, MAX_TIMER_MS],
     ['EXPORT_MAX_PENDING_PER_PROJECT', 1, null],
-    ['EXPORT_LOCK_DURATION_MS', 1000, null],
-    ['EXPORT_STALLED_INTERVAL_MS', 500, null],
+    ['EXPORT_LOCK_DURATION_MS', 1000, MAX_TIMER_MS],
+    ['EXPORT_STALLED_INTERVAL_MS', 500, MAX_TIMER_MS],
     ['EXPORT_MAX_STALLED_COUNT', 1, null],
     ['EXPORT_PART_SIZE_BYTES', 5 * 1024 * 1024, null],
     ['EXPORT_QUEUE_SIZE', 1, null],
     ['EXPORT_CONCURRENCY', 1, null],
     ['EXPORT_MAX_RUNNING_PER_PROJECT', 1, null],
     ['EXPORT_MAX_ATTEMPTS', 1, 1000],
-    ['EXPORT_RETRY_BUDGET_MS', 0, null],
-    ['EXPORT_RETRY_BASE_DELAY_MS', 10, null],
-    ['EXPORT_RETRY_MAX_DELAY_MS', 10, null],
-    ['EXPORT_STALL_TIMEOUT_MS', 500, null],
-    ['EXPORT_S3_REQUEST_TIMEOUT_MS', 100, null],
+    ['EXPORT_RETRY_BUDGET_MS', 0, MAX_TIMER_MS],
+    ['EXPORT_RETRY_BASE_DELAY_MS', 10, MAX_TIMER_MS],
+    ['EXPORT_RETRY_MAX_DELAY_MS', 10, MAX_TIMER_MS],
+    ['EXPORT_STALL_TIMEOUT_MS', 500, MAX_TIMER_MS],
+    ['EXPORT_S3_REQUEST_TIMEOUT_MS', 100, MAX_TIMER_MS],
     ['EXPORT_STREAM_CONNECTIONS', 1, null],
     ['EXPORT_STREAM_CONNECTIONS_PER_PROJECT', 1, null],
     ['EXPORT_STREAM_MIN_BYTES_PER_SECOND', 0, null],
-    ['EXPORT_STREAM_GRACE_MS', 100, null],
-    ['EXPORT_SWEEP_INTERVAL_MS', 100, null],
+    ['EXPORT_STREAM_GRACE_MS', 100, MAX_TIMER_MS],
+    ['EXPORT_SWEEP_INTERVAL_MS', 100, MAX_TIMER_MS],
     ['IMPORT_CONCURRENCY', 1, null],
     ['IMPORT_BATCH_LINES', 1, 50000],
     ['IMPORT_MAX_PENDING_PER_PROJECT', 1, null],
     ['QUERY_MAX_FILTER_CONDITIONS', 1, 10000],
     ['QUERY_MAX_IN_VALUES', 1, 100000],
     ['QUERY_MAX_DOCUMENT_CHARS', 2, 262144],
-    ['RATE_LIMIT_REDIS_TIMEOUT_MS', 10, null],
+    ['RATE_LIMIT_REDIS_TIMEOUT_MS', 10, MAX_TIMER_MS],
     ['RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS', 1, null],
     ['RATE_LIMIT_AUTH_FAILURES_PER_KEY', 1, null],
-    ['RATE_LIMIT_AUTH_WINDOW_SECONDS', 1, null],
+    ['RATE_LIMIT_AUTH_WINDOW_SECONDS', 1, MAX_TIMER_SECONDS],
     ['RATE_LIMIT_PUSHES', 1, null],
     ['RATE_LIMIT_QUERIES', 1, null],
     ['RATE_LIMIT_SMALL_EXPORTS', 1, null],
     ['RATE_LIMIT_S3_EXPORTS', 1, null],
-    ['RATE_LIMIT_WINDOW_SECONDS', 1, null],
-    ['SHUTDOWN_GRACE_MS', 0, null],
+    ['RATE_LIMIT_WINDOW_SECONDS', 1, MAX_TIMER_SECONDS],
+    ['SHUTDOWN_GRACE_MS', 0, MAX_TIMER_MS],
   ] as Array<[string, number, number | null]>)('%s: from %d to %s', (name, min, max) => {
     const problem = max === null ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`;
     expect(problemsOf({ ...BASE, [name]: String(min) })).toEqual([]);
@@ -433,7 +435,7 @@ describe('loadConfig: limits (query caps and rate limits)', () => {
           "  - TRUST_PROXY entry '10.0.0.0/33' is not true, false, a hop count, loopback, linklocal, uniquelocal, an IP address or a subnet\n" +
           "  - TRUST_PROXY entry 'proxy.example.com' is not true, false, a hop count, loopback, linklocal, uniquelocal, an IP address or a subnet\n" +
           '  - RATE_LIMIT_ENABLED must be true or false\n' +
-          '  - RATE_LIMIT_REDIS_TIMEOUT_MS must be an integer >= 10\n' +
+          '  - RATE_LIMIT_REDIS_TIMEOUT_MS must be an integer from 10 to 2147483647\n' +
           '  - RATE_LIMIT_PUSHES must be an integer >= 1',
       ),
     );
@@ -463,6 +465,17 @@ describe('loadConfig: logging, metrics, shutdown', () => {
 
   it('SHUTDOWN_GRACE_MS', () => {
     expect(loadSection('shutdown', { SHUTDOWN_GRACE_MS: '0' })).toEqual({ shutdownGraceMs: 0 });
+  });
+
+  it("refuses durations past Node's timer limit, whose timers would fire after 1 ms (a grace that exits at once, a sweep every ms)", () => {
+    expect(loadSection('shutdown', { SHUTDOWN_GRACE_MS: String(MAX_TIMER_MS) })).toEqual({ shutdownGraceMs: 2147483647 });
+    expect(
+      problemsOf({ ...BASE, SHUTDOWN_GRACE_MS: '99999999999', EXPORT_SWEEP_INTERVAL_MS: '1e21', RATE_LIMIT_WINDOW_SECONDS: '3e6' }),
+    ).toEqual([
+      'EXPORT_SWEEP_INTERVAL_MS must be an integer from 100 to 2147483647',
+      'RATE_LIMIT_WINDOW_SECONDS must be an integer from 1 to 2147483',
+      'SHUTDOWN_GRACE_MS must be an integer from 0 to 2147483647',
+    ]);
   });
 });
 

@@ -1,18 +1,18 @@
 import { defineSection } from './section';
-import { Integer, UrlOf } from './variables';
+import { Milliseconds, UrlOf } from './variables';
 
 /** PostgreSQL: where it is, how long to wait for a connection, and how long a statement may run. */
 export class DatabaseVariables {
   @UrlOf(['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/connect')
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/connect';
 
-  @Integer(100)
+  @Milliseconds(100)
   DATABASE_CONNECT_TIMEOUT_MS = 2000;
 
-  @Integer(0)
+  @Milliseconds(0)
   QUERY_STATEMENT_TIMEOUT_MS = 10_000;
 
-  @Integer(0)
+  @Milliseconds(0)
   EXPORT_STATEMENT_TIMEOUT_MS = 600_000;
 }
 

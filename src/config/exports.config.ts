@@ -1,5 +1,5 @@
 import { defineSection } from './section';
-import { Integer, Variable } from './variables';
+import { Integer, Milliseconds, Variable } from './variables';
 
 /** S3's smallest multipart upload part (but the last), bytes. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -37,10 +37,10 @@ export class ExportsVariables {
   @Integer(1)
   EXPORT_MAX_PENDING_PER_PROJECT = 20;
 
-  @Integer(1000)
+  @Milliseconds(1000)
   EXPORT_LOCK_DURATION_MS = 30_000;
 
-  @Integer(500)
+  @Milliseconds(500)
   EXPORT_STALLED_INTERVAL_MS = 15_000;
 
   @Integer(1)
@@ -61,19 +61,19 @@ export class ExportsVariables {
   @Integer(1, 1000)
   EXPORT_MAX_ATTEMPTS = 10;
 
-  @Integer(0)
+  @Milliseconds(0)
   EXPORT_RETRY_BUDGET_MS = 3_600_000;
 
-  @Integer(10)
+  @Milliseconds(10)
   EXPORT_RETRY_BASE_DELAY_MS = 2000;
 
-  @Integer(10)
+  @Milliseconds(10)
   EXPORT_RETRY_MAX_DELAY_MS = 60_000;
 
-  @Integer(500)
+  @Milliseconds(500)
   EXPORT_STALL_TIMEOUT_MS = 120_000;
 
-  @Integer(100)
+  @Milliseconds(100)
   EXPORT_S3_REQUEST_TIMEOUT_MS = 60_000;
 
   @Integer(1)
@@ -85,10 +85,10 @@ export class ExportsVariables {
   @Integer(0)
   EXPORT_STREAM_MIN_BYTES_PER_SECOND = 1024;
 
-  @Integer(100)
+  @Milliseconds(100)
   EXPORT_STREAM_GRACE_MS = 30_000;
 
-  @Integer(100)
+  @Milliseconds(100)
   EXPORT_SWEEP_INTERVAL_MS = 30_000;
 }
 

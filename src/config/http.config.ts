@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { defineSection } from './section';
-import { Integer, OneOf, Text, Variable } from './variables';
+import { Integer, Milliseconds, OneOf, Text, Variable } from './variables';
 
 export const PROCESS_ROLES = ['all', 'api', 'worker'] as const;
 export type ProcessRole = (typeof PROCESS_ROLES)[number];
@@ -42,7 +42,7 @@ export class HttpVariables {
   })
   HOST = '0.0.0.0';
 
-  @Integer(0)
+  @Integer(0, 65_535)
   PORT = 3000;
 
   @OneOf(PROCESS_ROLES)
@@ -69,10 +69,10 @@ export class HttpVariables {
   })
   TRUST_PROXY: TrustProxy = false;
 
-  @Integer(1000)
+  @Milliseconds(1000)
   HTTP_IDLE_TIMEOUT_MS = 60_000;
 
-  @Integer(0)
+  @Milliseconds(0)
   HTTP_CLOSE_LINGER_MS = 2000;
 
   @Text()

@@ -1,6 +1,6 @@
 import { DEFAULT_QUERY_LIMITS, MAX_CONFIGURABLE_FILTER_CONDITIONS, QueryLimits } from './query-limits';
 import { defineSection } from './section';
-import { Bool, Integer, Text, UrlOf } from './variables';
+import { Bool, Integer, Milliseconds, Seconds, Text, UrlOf } from './variables';
 
 /** A rate limit: at most `points` requests (or failures) per `windowSeconds` fixed window. */
 export interface RateLimit {
@@ -53,7 +53,7 @@ export class LimitsVariables {
   @Text()
   RATE_LIMIT_PREFIX: string | null = null;
 
-  @Integer(10)
+  @Milliseconds(10)
   RATE_LIMIT_REDIS_TIMEOUT_MS = 250;
 
   @Integer(1)
@@ -62,7 +62,7 @@ export class LimitsVariables {
   @Integer(1)
   RATE_LIMIT_AUTH_FAILURES_PER_KEY = 20;
 
-  @Integer(1)
+  @Seconds(1)
   RATE_LIMIT_AUTH_WINDOW_SECONDS = 600;
 
   @Integer(1)
@@ -77,7 +77,7 @@ export class LimitsVariables {
   @Integer(1)
   RATE_LIMIT_S3_EXPORTS = 60;
 
-  @Integer(1)
+  @Seconds(1)
   RATE_LIMIT_WINDOW_SECONDS = 60;
 }
 

@@ -1,5 +1,5 @@
 import { defineSection } from './section';
-import { Integer, Text, UrlOf } from './variables';
+import { Milliseconds, Text, UrlOf } from './variables';
 
 /** Redis of the Bull queues (exports, imports). */
 export class RedisVariables {
@@ -9,7 +9,7 @@ export class RedisVariables {
   @Text()
   QUEUE_PREFIX = 'connect';
 
-  @Integer(100)
+  @Milliseconds(100)
   REDIS_COMMAND_TIMEOUT_MS = 2000;
 }
 

@@ -1,9 +1,9 @@
 import { defineSection } from './section';
-import { Integer } from './variables';
+import { Milliseconds } from './variables';
 
 /** What happens after SIGTERM or SIGINT. */
 export class ShutdownVariables {
-  @Integer(0)
+  @Milliseconds(0)
   SHUTDOWN_GRACE_MS = 25_000;
 }
 

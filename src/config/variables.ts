@@ -52,6 +52,23 @@ export function Integer(min: number, max?: number): PropertyDecorator {
   });
 }
 
+/**
+ * Node's longest timer delay, ms (2^31 - 1, about 24.8 days): a longer `setTimeout` or
+ * `setInterval` fires after 1 ms instead (TimeoutOverflowWarning), and PostgreSQL's
+ * `statement_timeout` stops there too.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in ms from `min` to MAX_TIMER_MS: a larger one would make its timer fire at once (a shutdown's grace, a sweep's interval). */
+export function Milliseconds(min: number): PropertyDecorator {
+  return Integer(min, MAX_TIMER_MS);
+}
+
+/** A duration in seconds from `min` to MAX_TIMER_MS / 1000 (the rate limits' windows, whose in-memory fallback times them in ms). */
+export function Seconds(min: number): PropertyDecorator {
+  return Integer(min, Math.floor(MAX_TIMER_MS / 1000));
+}
+
 /** A TCP port from 1 to 65535, or unset (null). */
 export function OptionalPort(): PropertyDecorator {
   return Variable({
