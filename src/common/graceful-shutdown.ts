@@ -11,6 +11,17 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  */
 const REPEAT_WINDOW_MS = 500;
 
+/** Marks a response whose connection a shutdown closes when it ends (HttpDrain). */
+const CLOSES_FOR_SHUTDOWN = Symbol('closesForShutdown');
+
+/**
+ * Whether a shutdown asked for `response`'s connection to close when it ends: `Connection: close`
+ * must then stay, also once its body has been read (readJsonBody lifts closeUnreadBodies' close).
+ */
+export function closesForShutdown(response: ServerResponse): boolean {
+  return (response as ServerResponse & { [CLOSES_FOR_SHUTDOWN]?: true })[CLOSES_FOR_SHUTDOWN] === true;
+}
+
 /**
  * An HTTP server's requests in flight, so that a shutdown lets them finish: `stop` stops accepting
  * connections and closes idle keep-alive ones; each response still running then closes its connection
@@ -62,7 +73,9 @@ export class HttpDrain {
   }
 
   private closeWhenDone(response: ServerResponse): void {
-    if (!response.headersSent) response.setHeader('Connection', 'close');
+    if (response.headersSent) return;
+    response.setHeader('Connection', 'close');
+    (response as ServerResponse & { [CLOSES_FOR_SHUTDOWN]?: true })[CLOSES_FOR_SHUTDOWN] = true;
   }
 }
 

@@ -7,6 +7,7 @@ import { Observable } from 'rxjs';
 import { errorExamples } from './dto/error-examples';
 import { ErrorMessageDto } from './dto/error-response.dto';
 import { BadRequestError, ConnectError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
+import { closesForShutdown } from './graceful-shutdown';
 import { parseJsonBody } from './json-text';
 
 /** Largest body of `POST /events` (a batch of up to 5,000 events), bytes (32 MiB). */
@@ -198,8 +199,8 @@ export async function readJsonBody(request: Request, response: Response, spec: J
       ? new PayloadTooLargeError(TOO_LARGE)
       : new BadRequestError('The request body could not be read.');
   }
-  // The whole body is in: the connection can serve the client's next request.
-  response.removeHeader('Connection');
+  // The whole body is in: the connection can serve the client's next request (unless the server is stopping).
+  if (!closesForShutdown(response)) response.removeHeader('Connection');
   if (raw.length === 0) {
     return undefined;
   }
