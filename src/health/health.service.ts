@@ -49,6 +49,15 @@ function answers(ping: Promise<unknown>, ms: number): Promise<boolean> {
   );
 }
 
+/**
+ * A PING of the queues' Redis client, failing at once while it is not connected: ioredis would
+ * hold the PING in its offline queue until Redis is back (or it gives up, tens of seconds later),
+ * one per probe, so that unauthenticated probes during an outage piled up in memory.
+ */
+function ping(queue: Queue): Promise<unknown> {
+  return queue.client.status === 'ready' ? queue.client.ping() : Promise.reject(new Error('Redis is not connected.'));
+}
+
 /** The liveness answer (GET /health). */
 export interface Liveness {
   status: 'ok';
@@ -88,7 +97,7 @@ export class HealthService {
   async liveness(): Promise<Liveness> {
     const [postgres, redis] = await Promise.all([
       answers(this.dataSource.query('SELECT 1'), LIVENESS_TIMEOUT_MS),
-      answers(this.queue.client.ping(), LIVENESS_TIMEOUT_MS),
+      answers(ping(this.queue), LIVENESS_TIMEOUT_MS),
     ]);
     if (!postgres || !redis) {
       const down = [!postgres && 'PostgreSQL', !redis && 'Redis'].filter(Boolean).join(' and ');
@@ -135,7 +144,7 @@ export class HealthService {
 
   private async checkRedis(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
-    const problem = await failure(this.queue.client.ping());
+    const problem = await failure(ping(this.queue));
     return problem === null ? check.up() : check.down({ message: NOT_READY_MESSAGES.redis[problem] });
   }
 
