@@ -35,7 +35,8 @@ function accessLine(request: Request, response: Answered, durationMs: number): A
     event: 'http.request',
     reqId: typeof request.id === 'object' ? JSON.stringify(request.id) : String(request.id),
     method: request.method,
-    route: typeof path === 'string' ? path : null,
+    // A mounted router's route (the queue dashboard's API) with its mount path, as the metrics' `route` label.
+    route: typeof path === 'string' ? `${request.baseUrl}${path}` : null,
     status: response.headersSent ? response.statusCode : null,
     durationMs,
     ...(project ? { projectId: project.projectId, keyType: project.keyType } : {}),
