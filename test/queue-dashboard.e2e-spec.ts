@@ -43,8 +43,10 @@ describe('queue dashboard /admin/queues', () => {
       const page = await t.http.get('/admin/queues').set(headers);
       expect(page.status).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.headers['cache-control']).toBe('no-store');
       const api = await t.http.get('/admin/queues/api/queues').set(headers);
       expect(api.status).toBe(200);
+      expect(api.headers['cache-control']).toBe('no-store');
       expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['exports', 'imports']);
       expect(api.body.queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
     }

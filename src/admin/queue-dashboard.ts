@@ -38,6 +38,8 @@ function offeredToken(request: Request): string {
  */
 function requireAdminToken(token: string, limits: RateLimitService): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
+    // Job data and errors are the operator's: no shared cache or browser history keeps them.
+    response.setHeader('Cache-Control', 'no-store');
     const given = offeredToken(request);
     void (async () => {
       await limits.refuseIfBlocked(request, response, { adminToken: given });

@@ -47,6 +47,7 @@ export {
   MAX_EVENT_BODY,
   MAX_OTHER_BODY,
   closeUnreadBodies,
+  nestsDeeperThan,
 } from './json-body';
 export {
   ExactNumber,

@@ -113,12 +113,14 @@ export function closeUnreadBodies(lingerMs: number): (request: Request, response
  * (brackets inside strings do not count), run before parsing so that no recursive code later
  * (serialisation, validation) can be driven into a stack overflow.
  */
-export function nestsDeeperThan(json: Buffer, limit: number): boolean {
+export function nestsDeeperThan(json: Buffer | string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   let escaped = false;
+  const text = typeof json === 'string';
   for (let i = 0; i < json.length; i++) {
-    const byte = json[i];
+    // Only ASCII characters are structural, so a string's UTF-16 code units serve as well as bytes.
+    const byte = text ? json.charCodeAt(i) : json[i];
     if (inString) {
       if (escaped) escaped = false;
       else if (byte === 0x5c) escaped = true;

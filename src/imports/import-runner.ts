@@ -9,6 +9,7 @@ import {
   isDependencyUnavailable,
   isQueryCanceled,
   MAX_BODY_DEPTH,
+  nestsDeeperThan,
   parseJsonText,
   retryDelayMs,
   SecretBox,
@@ -80,23 +81,6 @@ const OTHER_COMPRESSIONS: Array<[string, number[]]> = [
   ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
   ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
 ];
-
-/** Whether JSON text nests objects/arrays deeper than `limit` (brackets in strings do not count), without parsing it. */
-function nestsDeeper(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
 
 /** Whether an attempt's error may pass on its own: S3 5xx and throttling, timeouts, lost connections, a stalled attempt. */
 export function isTransientImportError(error: unknown): boolean {
@@ -483,7 +467,7 @@ export class ImportRunner {
             addError(line.index, `The line is longer than ${MAX_LINE_BYTES} bytes (1 MB), the most one event may take.`);
             continue;
           }
-          if (nestsDeeper(trimmed, MAX_BODY_DEPTH)) {
+          if (nestsDeeperThan(trimmed, MAX_BODY_DEPTH)) {
             addError(line.index, `The event is nested deeper than ${MAX_BODY_DEPTH} levels.`);
             continue;
           }
