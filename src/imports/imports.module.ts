@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventWriter } from '../events';
+import { EventWriterModule } from '../events';
 import { ImportQueueModule } from './import-queue.module';
 import { ImportRunner } from './import-runner';
 import { ImportsController } from './imports.controller';
@@ -13,13 +13,13 @@ export class ImportsModule {
   static register(options: { http: boolean; worker: boolean }): DynamicModule {
     return {
       module: ImportsModule,
-      imports: [ImportQueueModule],
+      imports: [ImportQueueModule, EventWriterModule],
       controllers: options.http ? [ImportsController] : [],
       providers: [
         ImportsService,
         ImportsRepository,
-        // Lines are stored by the same statement as pushes.
-        ...(options.worker ? [ImportRunner, ImportWorker, EventWriter] : []),
+        // Lines are stored by the same statement as pushes (EventWriterModule).
+        ...(options.worker ? [ImportRunner, ImportWorker] : []),
       ],
     };
   }
