@@ -1,4 +1,5 @@
 import type { JobOptions } from 'bull';
+import { jobRetryDelayMs } from '../common';
 import type { ExportsConfig } from '../config';
 
 /** Queue and job names of the export pipeline, in one place. */
@@ -36,10 +37,8 @@ export const WAIT_TURN_DELAY_MS = 500;
  * EXPORT_RETRY_MAX_DELAY_MS.
  */
 export function exportBackoff(config: ExportsConfig): (attemptsMade: number, error: Error) => number {
-  return (attemptsMade, error) => {
-    const chosen = (error as { delayMs?: unknown }).delayMs;
-    if (typeof chosen === 'number') return chosen;
-    if (error?.name === 'ExportWaitTurnError') return WAIT_TURN_DELAY_MS + Math.round(Math.random() * WAIT_TURN_DELAY_MS);
-    return Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
-  };
+  return (attemptsMade, error) =>
+    error?.name === 'ExportWaitTurnError'
+      ? WAIT_TURN_DELAY_MS + Math.round(Math.random() * WAIT_TURN_DELAY_MS)
+      : jobRetryDelayMs(attemptsMade, error, config);
 }

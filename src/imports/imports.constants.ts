@@ -1,4 +1,5 @@
 import type { JobOptions } from 'bull';
+import { jobRetryDelayMs } from '../common';
 import type { ExportsConfig } from '../config';
 
 /** Queue and job names of bulk imports, in one place. */
@@ -37,9 +38,5 @@ export const IMPORT_JOB_OPTIONS: JobOptions = {
  * EXPORT_RETRY_MAX_DELAY_MS.
  */
 export function importBackoff(config: ExportsConfig): (attemptsMade: number, error: Error) => number {
-  return (attemptsMade, error) => {
-    const chosen = (error as { delayMs?: unknown }).delayMs;
-    if (typeof chosen === 'number') return chosen;
-    return Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** Math.min(20, Math.max(0, attemptsMade - 1)));
-  };
+  return (attemptsMade, error) => jobRetryDelayMs(attemptsMade, error, config);
 }
