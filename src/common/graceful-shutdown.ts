@@ -113,17 +113,22 @@ export function stopGracefullyOnSignals(targets: ShutdownTargets): void {
       const deadline = setTimeout(() => {
         const cut = targets.http?.destroy() ?? 0;
         const held = targets.workers.flatMap((w) => w.jobIds().map((id) => `${w.kind} job ${id}`));
-        logger.warn(
-          `grace of ${targets.graceMs} ms ran out: closed ${cut} request(s) in flight` +
+        logger.warn({
+          msg:
+            `grace of ${targets.graceMs} ms ran out: closed ${cut} request(s) in flight` +
             `${held.length > 0 ? `; still held: ${held.join(', ')} (taken over once its lock expires)` : ''}; exited (1)`,
-        );
+          event: 'shutdown.exited',
+          exitCode: 1,
+          reason: 'grace ran out',
+        });
         exit(1);
       }, targets.graceMs);
       deadline.unref();
       shutdown(targets, signal, logger, startedAt).then(
         () => exit(0),
         (error: unknown) => {
-          logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}; exited (1)`);
+          const msg = `shutdown failed: ${error instanceof Error ? error.message : String(error)}; exited (1)`;
+          logger.error({ msg, event: 'shutdown.exited', exitCode: 1, reason: 'failed' });
           exit(1);
         },
       );
@@ -131,7 +136,8 @@ export function stopGracefullyOnSignals(targets: ShutdownTargets): void {
     }
     if (Date.now() - startedAt < REPEAT_WINDOW_MS) return;
     const cut = targets.http?.destroy() ?? 0;
-    logger.warn(`second signal (${signal}): exiting at once; closed ${cut} request(s) in flight; exited (1)`);
+    const msg = `second signal (${signal}): exiting at once; closed ${cut} request(s) in flight; exited (1)`;
+    logger.warn({ msg, event: 'shutdown.exited', exitCode: 1, reason: 'second signal' });
     exit(1);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
@@ -139,7 +145,12 @@ export function stopGracefullyOnSignals(targets: ShutdownTargets): void {
 
 async function shutdown(targets: ShutdownTargets, signal: NodeJS.Signals, logger: Logger, startedAt: number): Promise<void> {
   const { http, workers, graceMs } = targets;
-  logger.log(`stopping (${signal}): no new connections or jobs; grace ${graceMs} ms (a second signal exits at once)`);
+  logger.log({
+    msg: `stopping (${signal}): no new connections or jobs; grace ${graceMs} ms (a second signal exits at once)`,
+    event: 'shutdown.started',
+    signal,
+    graceMs,
+  });
   const requests = (async () => {
     if (!http) return;
     const closed = http.stop();
@@ -166,5 +177,11 @@ async function shutdown(targets: ShutdownTargets, signal: NodeJS.Signals, logger
   // Only now: in role `all`, requests still in flight above could still queue an export or an import.
   for (const w of workers) await w.close().catch((e: unknown) => logger.warn(`${w.kind} queue: ${String(e)}`));
   await targets.app.close();
-  logger.log(`closed queues, pools and connections; exited (0) after ${Date.now() - startedAt} ms`);
+  const durationMs = Date.now() - startedAt;
+  logger.log({
+    msg: `closed queues, pools and connections; exited (0) after ${durationMs} ms`,
+    event: 'shutdown.exited',
+    exitCode: 0,
+    durationMs,
+  });
 }
