@@ -8,6 +8,7 @@ import { EXPORT_QUEUE } from '../src/exports/exports.constants';
 import { auth, startTestApp, TEST_SECRETS_KEY } from './support/test-app';
 
 const CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'create-project.js');
+const RESET_CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'reset-project-keys.js');
 
 describe('operations', () => {
   it('GET /health answers 503 when Redis does not answer', async () => {
@@ -41,6 +42,26 @@ describe('operations', () => {
       });
       const res = await t.http.post('/events/cli').set(auth(created, 'push')).send({ a: 1 });
       expect(res.status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('`npm run project:reset-keys -- <projectId>` replaces the keys (old ones 401); an unknown project exits 1', async () => {
+    const t = await startTestApp();
+    try {
+      const env = { ...process.env, DATABASE_URL: t.config.database.url, SECRETS_KEY: TEST_SECRETS_KEY };
+      const project = await t.createProject('reset-cli');
+      const { stdout } = await promisify(execFile)(process.execPath, [RESET_CLI, project.projectId], { env });
+      const reset = JSON.parse(stdout) as typeof project;
+      expect(reset).toEqual({ projectId: project.projectId, name: 'reset-cli', keys: expect.any(Object) });
+      expect(reset.keys.push).not.toBe(project.keys.push);
+      expect((await t.http.post('/events/cli').set(auth(project, 'push')).send({ a: 1 })).status).toBe(401);
+      expect((await t.http.post('/events/cli').set(auth(reset, 'push')).send({ a: 1 })).status).toBe(200);
+      await expect(promisify(execFile)(process.execPath, [RESET_CLI, 'ffffffffffffffffffffffff'], { env })).rejects.toMatchObject({
+        code: 1,
+        stderr: "No project 'ffffffffffffffffffffffff'.\n",
+      });
     } finally {
       await t.close();
     }

@@ -1,13 +1,7 @@
 import 'dotenv/config';
 import '../quiet-aws-sdk';
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { SecretBox, SecretsKeyCheck } from '../common';
-import { configModule, loadConfig } from '../config';
-import { dataSourceOptions } from '../database';
-import { ProjectsService } from '../projects';
+import { withProjectsService } from './projects-context';
 
 /**
  * `npm run project:create -- <name>`: creates a project and prints
@@ -19,25 +13,8 @@ async function main(): Promise<void> {
     console.error('usage: npm run project:create -- <name>');
     process.exit(2);
   }
-  // What ProjectsService needs: no Redis, no HTTP settings.
-  const config = loadConfig(process.env, ['database', 'secrets', 'limits']);
-
-  @Module({
-    imports: [
-      configModule(config),
-      TypeOrmModule.forRoot(dataSourceOptions(config.database.url, { connectTimeoutMs: config.database.connectTimeoutMs })),
-    ],
-    providers: [ProjectsService, { provide: SecretBox, useValue: new SecretBox(config.secrets.secretsKey) }, SecretsKeyCheck],
-  })
-  class CreateProjectModule {}
-
-  const context = await NestFactory.createApplicationContext(CreateProjectModule, { logger: ['error'] });
-  try {
-    const created = await context.get(ProjectsService).create(name.slice(0, 200));
-    console.log(JSON.stringify(created, null, 2));
-  } finally {
-    await context.close();
-  }
+  const created = await withProjectsService((projects) => projects.create(name.slice(0, 200)));
+  console.log(JSON.stringify(created, null, 2));
 }
 
 main().catch((error: unknown) => {

@@ -1,13 +1,7 @@
 import 'dotenv/config';
 import '../quiet-aws-sdk';
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { SecretBox, SecretsKeyCheck } from '../common';
-import { configModule, loadConfig } from '../config';
-import { dataSourceOptions } from '../database';
-import { ProjectsService } from '../projects';
+import { withProjectsService } from './projects-context';
 
 /**
  * `npm run project:reset-keys -- <projectId>`: replaces the project's four keys, as
@@ -24,30 +18,13 @@ async function main(): Promise<void> {
     console.error('usage: npm run project:reset-keys -- <projectId>');
     process.exit(2);
   }
-  // What ProjectsService needs: no Redis, no HTTP settings.
-  const config = loadConfig(process.env, ['database', 'secrets', 'limits']);
-
-  @Module({
-    imports: [
-      configModule(config),
-      TypeOrmModule.forRoot(dataSourceOptions(config.database.url, { connectTimeoutMs: config.database.connectTimeoutMs })),
-    ],
-    providers: [ProjectsService, { provide: SecretBox, useValue: new SecretBox(config.secrets.secretsKey) }, SecretsKeyCheck],
-  })
-  class ResetProjectKeysModule {}
-
-  const context = await NestFactory.createApplicationContext(ResetProjectKeysModule, { logger: ['error'] });
-  try {
-    const reset = await context.get(ProjectsService).resetKeys(args[0]);
-    if (!reset) {
-      console.error(`No project '${args[0].slice(0, 64)}'.`);
-      process.exitCode = 1;
-      return;
-    }
-    console.log(JSON.stringify(reset, null, 2));
-  } finally {
-    await context.close();
+  const reset = await withProjectsService((projects) => projects.resetKeys(args[0]));
+  if (!reset) {
+    console.error(`No project '${args[0].slice(0, 64)}'.`);
+    process.exitCode = 1;
+    return;
   }
+  console.log(JSON.stringify(reset, null, 2));
 }
 
 main().catch((error: unknown) => {
