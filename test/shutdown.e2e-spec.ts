@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { EXPORT_QUEUE } from '../src/exports/exports.constants';
 import { IMPORT_QUEUE } from '../src/imports/imports.constants';
 import type { CreatedProject } from '../src/projects/projects.service';
-import { bulkLoad } from './support/bulk-load';
+import { bulkLoad, loadOrders } from './support/bulk-load';
 import { freePort } from './support/ports';
 import { pathOf, until, waitForExport } from './support/exports';
 import { expectNoIncompleteUploads, startS3Server, TestS3Server } from './support/s3-server';
@@ -131,16 +131,7 @@ describe('graceful shutdown', () => {
     // The API alone, in this process: jobs run only in the workers the tests start and stop.
     t = await startTestApp({ ROLE: 'api', S3_ALLOWED_ENDPOINTS: s3.endpoint });
     project = await t.createProject();
-    await bulkLoad(
-      t.config.database.url,
-      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
-         SELECT $1, 'orders', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
-                jsonb_build_object('n', n, 'product', jsonb_build_object('name', 'Product ' || (n % 97), 'price', n % 1000 + 0.99),
-                                   'customer', jsonb_build_object('city', 'City ' || (n % 13), 'vip', n % 7 = 0),
-                                   'note', repeat('x', 120))
-           FROM generate_series(1, $2::int) AS n`,
-      [project.projectId, EXPORT_EVENTS],
-    );
+    await loadOrders(t.config.database.url, project.projectId, EXPORT_EVENTS);
     // 10,000 events of 2 KB: a small export of 20 MB, far more than socket buffers hold.
     await bulkLoad(
       t.config.database.url,

@@ -10,7 +10,7 @@ import { ExportStatus, pathOf, waitForExport } from './support/exports';
 import { startTestRedis, TestRedis } from './support/redis-server';
 import { expectNoIncompleteUploads, S3FaultRule, startS3Server, TestS3Server } from './support/s3-server';
 import { auth, startTestApp, TEST_SECRETS_KEY, TestApp } from './support/test-app';
-import { bulkLoad } from './support/bulk-load';
+import { loadOrders } from './support/bulk-load';
 
 /**
  * Kill points of an S3 export (docs/exports.md, "Parts and resuming"): a separate worker process
@@ -240,16 +240,7 @@ describe('an export whose worker dies mid-way', () => {
     // Stored straight through SQL: this test is about the worker, and pushing 250,000 events
     // through HTTP is covered (more slowly) elsewhere. Ids 1..N in timestamp order.
     // Test data loaded past the app's QUERY_STATEMENT_TIMEOUT_MS (a bulk insert, not an API statement).
-    await bulkLoad(
-      t.config.database.url,
-      `INSERT INTO events (project_id, collection, event_id, "timestamp", properties)
-         SELECT $1, 'orders', to_jsonb(n), timestamptz '2026-01-01T00:00:00Z' + n * interval '1 second',
-                jsonb_build_object('n', n, 'product', jsonb_build_object('name', 'Product ' || (n % 97), 'price', n % 1000 + 0.99),
-                                   'customer', jsonb_build_object('city', 'City ' || (n % 13), 'vip', n % 7 = 0),
-                                   'note', repeat('x', 120))
-           FROM generate_series(1, $2::int) AS n`,
-      [project.projectId, EVENTS],
-    );
+    await loadOrders(t.config.database.url, project.projectId, EVENTS);
   }, 120_000);
 
   afterAll(async () => {
