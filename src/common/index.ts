@@ -63,7 +63,15 @@ export { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
 export type { KeysetPosition } from './keyset-cursor';
 export { RateLimitService } from './rate-limit';
 export type { ProjectLimit } from './rate-limit';
-export { REQUEST_ID_HEADER, requestIdOf, requestIds, requestLogFields, setRequestProject, withRequestId } from './request-context';
+export {
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  requestIds,
+  requestLogFields,
+  routePatternOf,
+  setRequestProject,
+  withRequestId,
+} from './request-context';
 export { jobRetryDelayMs, retryDelayMs } from './retry-delay';
 export { SecretBox } from './secret-box';
 export { SECRETS_CANARY, SECRETS_CANARY_SETTING, SecretsKeyCheck, canaryMatches } from './secrets-key.check';

@@ -62,3 +62,16 @@ export function requestIds(request: Request, response: Response, next: NextFunct
   response.setHeader(REQUEST_ID_HEADER, requestId);
   context.run({ requestId }, next);
 }
+
+/**
+ * The route pattern that answered `request`, never its URL: the Express route's path with the
+ * mount path of its router (`/events/:collection`, `/admin/queues/api/queues`), `<mount path>/*`
+ * for a mounted router's other paths (the queue dashboard's files), null when nothing matched (a
+ * 404, a CORS preflight) or before routing. Shared by the access line and the metrics' `route`
+ * label, whose values it keeps few whatever paths clients send.
+ */
+export function routePatternOf(request: Request): string | null {
+  const path: unknown = (request.route as { path?: unknown } | undefined)?.path;
+  if (typeof path === 'string') return `${request.baseUrl}${path}`;
+  return request.baseUrl ? `${request.baseUrl}/*` : null;
+}

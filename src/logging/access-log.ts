@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type pino from 'pino';
 import { pinoHttp } from 'pino-http';
-import { requestIdOf } from '../common';
+import { requestIdOf, routePatternOf } from '../common';
 import type { ProjectContext } from '../projects';
 
 /** The fields of an access line (docs/logging.md, "The access line"). */
@@ -11,7 +11,7 @@ export interface AccessLine {
   event: 'http.request';
   reqId: string;
   method: string;
-  /** The route pattern that answered (`/events/:collection`); null when none matched (404) or before routing. */
+  /** The route pattern that answered (`/events/:collection`; routePatternOf); null when none matched (404) or before routing. */
   route: string | null;
   /** The status sent; null when the client went away before the response started. */
   status: number | null;
@@ -29,14 +29,12 @@ type Answered = Response & { [FIELDS]?: AccessLine };
 
 function accessLine(request: Request, response: Answered, durationMs: number): AccessLine {
   const project = (request as Request & { project?: ProjectContext }).project;
-  const path = (request.route as { path?: unknown } | undefined)?.path;
   const line: AccessLine = {
     context: 'HttpAccess',
     event: 'http.request',
     reqId: typeof request.id === 'object' ? JSON.stringify(request.id) : String(request.id),
     method: request.method,
-    // A mounted router's route (the queue dashboard's API) with its mount path, as the metrics' `route` label.
-    route: typeof path === 'string' ? `${request.baseUrl}${path}` : null,
+    route: routePatternOf(request),
     status: response.headersSent ? response.statusCode : null,
     durationMs,
     ...(project ? { projectId: project.projectId, keyType: project.keyType } : {}),
