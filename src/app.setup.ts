@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { closeUnreadBodies, REQUEST_ID_HEADER, requestIds, SECURITY_SCHEMES } from './common';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppConfig } from './config';
 import { accessLog, nestLogger, pinoLevelOf, processLogger } from './logging';
@@ -86,6 +87,23 @@ function clientErrorResponse(code: string | undefined): [number, string, string]
 }
 
 /**
+ * The headers `securityHeaders()` sets on every response, as raw header lines, for the answers
+ * written to the socket before Express sees a request (`answerClientError`). Helmet's headers
+ * depend on nothing of the request, so they are taken once from a stand-in response.
+ */
+function securityHeaderLines(): string {
+  const headers = new Map<string, string>();
+  const response = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  securityHeaders()({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
+  return [...headers].map(([name, value]) => `${name}: ${value}\r\n`).join('');
+}
+
+const SECURITY_HEADER_LINES = securityHeaderLines();
+
+/**
  * Answers requests that Node's HTTP parser refuses (an over-long URL or headers, malformed HTTP)
  * in Connect's shape instead of Node's bare status line, then closes the connection.
  */
@@ -99,7 +117,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   // No request was parsed, so there is no id to keep: the answer gets a fresh one, like any other.
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `${REQUEST_ID_HEADER}: ${randomUUID()}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `${REQUEST_ID_HEADER}: ${randomUUID()}\r\n${SECURITY_HEADER_LINES}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

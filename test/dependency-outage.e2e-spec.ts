@@ -7,7 +7,7 @@ import { pathOf, waitForExport } from './support/exports';
 import { startTestRedis, TestRedis } from './support/redis-server';
 import { startS3Server, TestS3Server } from './support/s3-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
-import { auth, startTestApp, TestApp } from './support/test-app';
+import { auth, startTestApp, TEST_ADMIN_TOKEN, TestApp } from './support/test-app';
 
 /** The promised bound on any answer while PostgreSQL or Redis is down, ms (docs/limits.md; docs/operations.md, "When PostgreSQL or Redis is down"). */
 const ANSWER_BOUND_MS = 5000;
@@ -213,4 +213,33 @@ describe("Redis unreachable or emptied (a redis-server of the test's own)", () =
       await queue.resume(true);
     }
   }, 90_000);
+
+  it("answers the queue dashboard's API within the bound while Redis is stopped or down (it waited for the socket timeout)", async () => {
+    const dashboard = () => timed(t.http.get('/admin/queues/api/queues').set('X-Admin-Token', TEST_ADMIN_TOKEN));
+    const up = await dashboard();
+    expect(up.res.status).toBe(200);
+    expect(up.res.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['exports', 'imports']);
+    const unavailable = { errorMessage: 'The queue dashboard cannot read the queues: Redis did not answer within 2000 ms.' };
+
+    redis.pause();
+    try {
+      const stopped = await dashboard();
+      expect(stopped.ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect([stopped.res.status, stopped.res.headers['retry-after'], stopped.res.body]).toEqual([503, '5', unavailable]);
+    } finally {
+      redis.resume();
+    }
+    // The late answer of the paused request went nowhere, and the dashboard works again.
+    expect((await dashboard()).res.status).toBe(200);
+
+    await redis.kill();
+    const down = await dashboard();
+    expect(down.ms).toBeLessThan(ANSWER_BOUND_MS);
+    expect([down.res.status, down.res.headers['retry-after'], down.res.body]).toEqual([503, '5', unavailable]);
+    await redis.start();
+    const deadline = Date.now() + 10_000;
+    let again = await dashboard();
+    while (again.res.status !== 200 && Date.now() < deadline) again = await dashboard();
+    expect(again.res.status).toBe(200);
+  }, 60_000);
 });

@@ -26,12 +26,20 @@ describe('requests refused by the HTTP parser', () => {
     expect(res.status).toBe(431);
     expect(res.body).toEqual({ errorMessage: 'The request line (URL) and headers together are larger than 16 KB.' });
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The security headers of every other answer (helmet), not only nosniff.
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(res.headers['content-security-policy']).toBe((await t.http.get('/health')).headers['content-security-policy']);
   });
 
   it('answers malformed HTTP with 400 in Connect shape', async () => {
     const answer = await rawRequest(t.baseUrl, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ errorMessage: 'The request is not valid HTTP.' });
+    expect(answer.split('\r\n\r\n')[0]).toMatch(/\r\nStrict-Transport-Security: max-age=\d+/);
+    expect(answer.split('\r\n\r\n')[0]).toMatch(/\r\nContent-Security-Policy: default-src 'self'/);
   });
 });

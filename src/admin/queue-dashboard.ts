@@ -5,7 +5,7 @@ import { getQueueToken } from '@nestjs/bull';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bull';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ConnectError, ErrorCode, RateLimitService, sameSecret } from '../common';
+import { ConnectError, DEPENDENCY_RETRY_AFTER_SECONDS, ErrorCode, RateLimitService, sameSecret } from '../common';
 import type { AppConfig } from '../config';
 import { EXPORT_QUEUE } from '../exports';
 import { IMPORT_QUEUE } from '../imports';
@@ -64,6 +64,29 @@ function requireAdminToken(token: string, limits: RateLimitService): RequestHand
 }
 
 /**
+ * Answers a dashboard request that is still unanswered after `ms` (REDIS_COMMAND_TIMEOUT_MS) with
+ * 503 `{"errorMessage"}` and Retry-After. bull-board's API reads the queues with the queues' own
+ * Redis clients, whose commands wait without a timeout while Redis is stopped or unreachable, so
+ * without this an operator's browser (or a probe) would wait until the socket timed out. Whatever
+ * bull-board writes once the 503 is sent is dropped.
+ */
+function answerWithin(ms: number): RequestHandler {
+  return (_request: Request, response: Response, next: NextFunction) => {
+    const timer = setTimeout(() => {
+      if (response.headersSent) return;
+      response.setHeader('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
+      response.status(503).json({ errorMessage: `The queue dashboard cannot read the queues: Redis did not answer within ${ms} ms.` });
+      const dropped = () => response;
+      Object.assign(response, { status: dropped, json: dropped, send: dropped, render: dropped, setHeader: dropped });
+    }, ms);
+    const done = () => clearTimeout(timer);
+    response.once('finish', done);
+    response.once('close', done);
+    next();
+  };
+}
+
+/**
  * Mounts the Bull dashboard (bull-board) of the export and import queues at /admin/queues, behind
  * the admin token (docs/monitoring.md, "Queue dashboard"); nothing is mounted when ADMIN_TOKEN is
  * unset, so the path answers 404. The board is read-only: exports and imports are driven by their
@@ -78,5 +101,10 @@ export function mountQueueDashboard(app: NestExpressApplication, config: AppConf
   createBullBoard({ queues, serverAdapter: board, options: { uiConfig: { boardTitle: 'Connect queues', hideDocsLink: true } } });
   const router = board.getRouter() as ReturnType<typeof import('express')>;
   router.disable('x-powered-by');
-  app.use(QUEUE_DASHBOARD_PATH, requireAdminToken(adminToken, app.get(RateLimitService)), router);
+  app.use(
+    QUEUE_DASHBOARD_PATH,
+    requireAdminToken(adminToken, app.get(RateLimitService)),
+    answerWithin(config.redis.commandTimeoutMs),
+    router,
+  );
 }
