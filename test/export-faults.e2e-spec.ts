@@ -259,3 +259,56 @@ describe('S3 export retry budget', () => {
     expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
   }, 60_000);
 });
+
+describe('S3 export retry budget in time (EXPORT_RETRY_BUDGET_MS)', () => {
+  let s3: TestS3Server;
+  let s3Proxy: TcpProxy;
+  let t: TestApp;
+  let project: CreatedProject;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
+    // Attempts to spare: only the time budget can end the retries.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`,
+      ...QUICK,
+      EXPORT_STALL_TIMEOUT_MS: '6000',
+      EXPORT_MAX_ATTEMPTS: '1000',
+      EXPORT_RETRY_BUDGET_MS: '4000',
+    });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    await s3Proxy.restore();
+    await t.close();
+    await s3Proxy.close();
+    await s3.close();
+  });
+
+  it('stops retrying once EXPORT_RETRY_BUDGET_MS has passed since the export first started, attempts left or not', async () => {
+    s3Proxy.freeze();
+    const res = await t.http
+      .post('/events/shop/export')
+      .set(auth(project, 'query'))
+      .send({
+        s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`,
+        s3AccessKeyId: s3.accessKeyId,
+        s3SecretAccessKey: s3.secretAccessKey,
+      });
+    expect(res.status).toBe(201);
+    const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 40_000);
+    expect(final.status).toBe('Failed');
+    // Either an attempt failed past the budget, or a retry was due only after it.
+    expect(final.error).toMatch(/Gave up after \d attempts\.$|^The export was interrupted too many times/);
+    const elapsedMs = Date.parse(final.finished!) - Date.parse(final.started!);
+    // Each attempt ends within its S3 request timeout (2 s) and waits at most 1 s before the next.
+    expect(elapsedMs).toBeGreaterThanOrEqual(4000);
+    expect(elapsedMs).toBeLessThan(4000 + 2000 + 1000 + 2000);
+    const [row] = await t.app.get(DataSource).query(`SELECT attempts FROM exports WHERE id = $1`, [final.filename.slice(0, 24)]);
+    expect(row.attempts).toBeGreaterThanOrEqual(2);
+    expect(row.attempts).toBeLessThan(10);
+    expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+  }, 60_000);
+});
