@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import { DataSource } from 'typeorm';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
@@ -310,5 +311,73 @@ describe('S3 export retry budget in time (EXPORT_RETRY_BUDGET_MS)', () => {
     expect(row.attempts).toBeGreaterThanOrEqual(2);
     expect(row.attempts).toBeLessThan(10);
     expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+  }, 60_000);
+});
+
+describe('S3 export whose DNS lookup hangs', () => {
+  /** The S3 endpoint's host name: this test's own resolver answers it, or never answers while `hung`. */
+  const HOST = 'hung-dns.s3.test';
+  let s3: TestS3Server;
+  let t: TestApp;
+  let project: CreatedProject;
+  let hung = true;
+  const realLookup = dns.lookup;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    // net.connect resolves host names with dns.lookup (the module's property, read at each connection).
+    const lookup = (hostname: string, options: unknown, callback?: unknown): void => {
+      const done = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      if (hostname !== HOST) {
+        (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
+      } else if (!hung) {
+        if (all) done(null, [{ address: '127.0.0.1', family: 4 }]);
+        else done(null, '127.0.0.1', 4);
+      } // else a resolver that never answers: no error, no address
+    };
+    (dns as { lookup: unknown }).lookup = lookup;
+    // The stall timeout (1 s) is what cuts the hung lookup: it passes before the S3 client's own
+    // connection timeout (5 s) and long before EXPORT_S3_REQUEST_TIMEOUT_MS.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `http://${HOST}:${s3.port}`,
+      ...QUICK,
+      EXPORT_STALL_TIMEOUT_MS: '1000',
+      EXPORT_S3_REQUEST_TIMEOUT_MS: '30000',
+    });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    (dns as { lookup: unknown }).lookup = realLookup;
+    await t.close();
+    await s3.close();
+  });
+
+  it('abandons the attempt after EXPORT_STALL_TIMEOUT_MS and retries it, Running meanwhile, then completes once the name resolves', async () => {
+    const posted = Date.now();
+    const res = await t.http
+      .post('/events/shop/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `http://${HOST}:${s3.port}/${BUCKET}/dns/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(201);
+    const monitor = pathOf(res.headers.location);
+    const id = (res.body.filename as string).slice(0, 24);
+    const db = t.app.get(DataSource);
+    await until(
+      'a second attempt',
+      async () => (await db.query(`SELECT attempts FROM exports WHERE id = $1`, [id]))[0].attempts >= 2,
+      15_000,
+    );
+    // After the stall timeout (1 s, checked every second) and the retry delay (at most 0.4 s here), not the 5 s connection timeout.
+    expect(Date.now() - posted).toBeLessThan(4500);
+    const during = (await t.http.get(monitor).set(auth(project, 'query'))).body as ExportStatus;
+    expect(during).toMatchObject({ status: 'Running', error: null });
+    expect(s3.requestLog()).toEqual([]); // nothing reached S3 yet
+    hung = false;
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 30_000);
+    expect(final).toMatchObject({ status: 'Complete', error: null });
+    expect(JSON.parse((await s3.getObject(BUCKET, `dns/${id}.json`)).toString('utf8'))).toMatchObject({ n: 1 });
+    await expectNoIncompleteUploads(s3, { bucket: BUCKET, timeoutMs: 5000 });
   }, 60_000);
 });
