@@ -19,5 +19,7 @@ module.exports = {
   transform: { '^.+\\.ts$': swc },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  // After each test file: no multipart upload left open in the test S3 servers it started.
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-orphaned-uploads.ts'],
   testTimeout: 60000,
 };

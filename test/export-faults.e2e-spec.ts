@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import { DataSource } from 'typeorm';
 import { ecommerceEvents } from '../scripts/lib/ecommerce-events';
 import type { CreatedProject } from '../src/projects/projects.service';
@@ -257,5 +258,126 @@ describe('S3 export retry budget', () => {
     // Three attempts of at most 2 s each, and two delays of at most 1 s: well within 20 s.
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+  }, 60_000);
+});
+
+describe('S3 export retry budget in time (EXPORT_RETRY_BUDGET_MS)', () => {
+  let s3: TestS3Server;
+  let s3Proxy: TcpProxy;
+  let t: TestApp;
+  let project: CreatedProject;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
+    // Attempts to spare: only the time budget can end the retries.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`,
+      ...QUICK,
+      EXPORT_STALL_TIMEOUT_MS: '6000',
+      EXPORT_MAX_ATTEMPTS: '1000',
+      EXPORT_RETRY_BUDGET_MS: '4000',
+    });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    await s3Proxy.restore();
+    await t.close();
+    await s3Proxy.close();
+    await s3.close();
+  });
+
+  it('stops retrying once EXPORT_RETRY_BUDGET_MS has passed since the export first started, attempts left or not', async () => {
+    s3Proxy.freeze();
+    const res = await t.http
+      .post('/events/shop/export')
+      .set(auth(project, 'query'))
+      .send({
+        s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`,
+        s3AccessKeyId: s3.accessKeyId,
+        s3SecretAccessKey: s3.secretAccessKey,
+      });
+    expect(res.status).toBe(201);
+    const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 40_000);
+    expect(final.status).toBe('Failed');
+    // Either an attempt failed past the budget, or a retry was due only after it.
+    expect(final.error).toMatch(/Gave up after \d attempts\.$|^The export was interrupted too many times/);
+    const elapsedMs = Date.parse(final.finished!) - Date.parse(final.started!);
+    // Each attempt ends within its S3 request timeout (2 s) and waits at most 1 s before the next.
+    expect(elapsedMs).toBeGreaterThanOrEqual(4000);
+    expect(elapsedMs).toBeLessThan(4000 + 2000 + 1000 + 2000);
+    const [row] = await t.app.get(DataSource).query(`SELECT attempts FROM exports WHERE id = $1`, [final.filename.slice(0, 24)]);
+    expect(row.attempts).toBeGreaterThanOrEqual(2);
+    expect(row.attempts).toBeLessThan(10);
+    expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+  }, 60_000);
+});
+
+describe('S3 export whose DNS lookup hangs', () => {
+  /** The S3 endpoint's host name: this test's own resolver answers it, or never answers while `hung`. */
+  const HOST = 'hung-dns.s3.test';
+  let s3: TestS3Server;
+  let t: TestApp;
+  let project: CreatedProject;
+  let hung = true;
+  const realLookup = dns.lookup;
+
+  beforeAll(async () => {
+    s3 = await startS3Server({ buckets: [BUCKET] });
+    // net.connect resolves host names with dns.lookup (the module's property, read at each connection).
+    const lookup = (hostname: string, options: unknown, callback?: unknown): void => {
+      const done = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      if (hostname !== HOST) {
+        (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
+      } else if (!hung) {
+        if (all) done(null, [{ address: '127.0.0.1', family: 4 }]);
+        else done(null, '127.0.0.1', 4);
+      } // else a resolver that never answers: no error, no address
+    };
+    (dns as { lookup: unknown }).lookup = lookup;
+    // The stall timeout (1 s) is what cuts the hung lookup: it passes before the S3 client's own
+    // connection timeout (5 s) and long before EXPORT_S3_REQUEST_TIMEOUT_MS.
+    t = await startTestApp({
+      S3_ALLOWED_ENDPOINTS: `http://${HOST}:${s3.port}`,
+      ...QUICK,
+      EXPORT_STALL_TIMEOUT_MS: '1000',
+      EXPORT_S3_REQUEST_TIMEOUT_MS: '30000',
+    });
+    project = await t.createProject();
+    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    (dns as { lookup: unknown }).lookup = realLookup;
+    await t.close();
+    await s3.close();
+  });
+
+  it('abandons the attempt after EXPORT_STALL_TIMEOUT_MS and retries it, Running meanwhile, then completes once the name resolves', async () => {
+    const posted = Date.now();
+    const res = await t.http
+      .post('/events/shop/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `http://${HOST}:${s3.port}/${BUCKET}/dns/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(201);
+    const monitor = pathOf(res.headers.location);
+    const id = (res.body.filename as string).slice(0, 24);
+    const db = t.app.get(DataSource);
+    await until(
+      'a second attempt',
+      async () => (await db.query(`SELECT attempts FROM exports WHERE id = $1`, [id]))[0].attempts >= 2,
+      15_000,
+    );
+    // After the stall timeout (1 s, checked every second) and the retry delay (at most 0.4 s here), not the 5 s connection timeout.
+    expect(Date.now() - posted).toBeLessThan(4500);
+    const during = (await t.http.get(monitor).set(auth(project, 'query'))).body as ExportStatus;
+    expect(during).toMatchObject({ status: 'Running', error: null });
+    expect(s3.requestLog()).toEqual([]); // nothing reached S3 yet
+    hung = false;
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 30_000);
+    expect(final).toMatchObject({ status: 'Complete', error: null });
+    expect(JSON.parse((await s3.getObject(BUCKET, `dns/${id}.json`)).toString('utf8'))).toMatchObject({ n: 1 });
+    await expectNoIncompleteUploads(s3, { bucket: BUCKET, timeoutMs: 5000 });
   }, 60_000);
 });

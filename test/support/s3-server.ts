@@ -37,6 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import S3rver from 's3rver';
+import { startedServers, type StartedServer } from './started-s3-servers';
 
 // ───────────────────────────── public API ─────────────────────────────
 
@@ -298,6 +299,8 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<Te
   const client = new S3Client(clientConfig());
 
   let closing: Promise<void> | undefined;
+  const started: StartedServer = { incomplete: () => uploads.incomplete(), leftAtClose: null };
+  startedServers.add(started);
   return {
     endpoint,
     port,
@@ -333,6 +336,7 @@ export async function startS3Server(opts: StartS3ServerOptions = {}): Promise<Te
     injectedFaults: () => faults.injected.map((f) => ({ ...f })),
     close() {
       closing ??= (async () => {
+        started.leftAtClose = await uploads.incomplete().catch(() => []);
         client.destroy();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // SDK clients keep sockets alive; without this, close() would wait for them to time out.
