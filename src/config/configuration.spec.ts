@@ -231,7 +231,7 @@ describe('loadConfig: integer bounds', () => {
     ['EXPORT_LOCK_DURATION_MS', 1000, MAX_TIMER_MS],
     ['EXPORT_STALLED_INTERVAL_MS', 500, MAX_TIMER_MS],
     ['EXPORT_MAX_STALLED_COUNT', 1, null],
-    ['EXPORT_PART_SIZE_BYTES', 5 * 1024 * 1024, null],
+    ['EXPORT_PART_SIZE_BYTES', 5 * 1024 * 1024, 1024 * 1024 * 1024],
     ['EXPORT_QUEUE_SIZE', 1, null],
     ['EXPORT_CONCURRENCY', 1, null],
     ['EXPORT_MAX_RUNNING_PER_PROJECT', 1, null],

@@ -3,6 +3,8 @@ import { Integer, Milliseconds, Variable } from './variables';
 
 /** S3's smallest multipart upload part (but the last), bytes. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Largest part size accepted (1 GiB): S3 takes up to 5 GiB, but each of EXPORT_QUEUE_SIZE parts in flight is held in memory. */
+const MAX_PART_SIZE = 1024 * 1024 * 1024;
 
 /** The origin of an S3 endpoint (`http://127.0.0.1:4569`; a trailing `/` is allowed), or null when `entry` is not one. */
 function originOf(entry: string): string | null {
@@ -46,7 +48,7 @@ export class ExportsVariables {
   @Integer(1)
   EXPORT_MAX_STALLED_COUNT = 3;
 
-  @Integer(MIN_PART_SIZE)
+  @Integer(MIN_PART_SIZE, MAX_PART_SIZE)
   EXPORT_PART_SIZE_BYTES = 8 * 1024 * 1024;
 
   @Integer(1)
@@ -103,7 +105,7 @@ export interface ExportsConfig {
   stalledIntervalMs: number;
   /** How many times a job may be restarted after its worker died before it is Failed. */
   maxStalledCount: number;
-  /** Multipart upload part size, bytes (S3 minimum: 5 MiB). */
+  /** Multipart upload part size, bytes (5 MiB, S3's minimum, to 1 GiB). */
   partSizeBytes: number;
   /** Parts uploaded concurrently per export. */
   queueSize: number;
