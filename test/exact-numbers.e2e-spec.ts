@@ -97,6 +97,17 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
     expect(object.toString('utf8')).toBe(`${exportedLine('x1', '2015-01-01T00:00:00.000Z')}\n`);
   });
 
+  it('an S3 export whose query is a relaxed-JSON string holding such a number is a 422 on query', async () => {
+    const res = await postText(
+      '/events/s3/export',
+      `{"query": "{filter:{order_id:${BIG}}}", "s3Path": "${s3.endpoint}/${BUCKET}/bad/", ` +
+        `"s3AccessKeyId": "${s3.accessKeyId}", "s3SecretAccessKey": "${s3.secretAccessKey}"}`,
+      'query',
+    );
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([{ field: 'query', description: expect.stringContaining(`The number ${BIG} cannot be read exactly`) }]);
+  });
+
   it.each(['12345678901234567890', '1.50', '5'])('an S3 export whose query is the number %s is a 422, as before', async (number) => {
     const res = await postText(
       '/events/s3/export',
@@ -142,10 +153,33 @@ describe('exact numbers: push, export, filter and aggregate with every digit', (
       expect(res.body.results).toEqual([{ n: 1, _count: 1 }]);
     });
 
-    it('relaxed JSON (JSON5) is the fallback, and its numbers are doubles (documented)', async () => {
-      // `{filter:{order_id:12345678901234567890}}` is not strict JSON: JSON5 reads the number as the
-      // double 12345678901234567000, which matches the other event.
-      expect(await exportedIds('f', `{filter:{order_id:${BIG}}}`)).toEqual(['rounded']);
+    const inexact = (number: string) => ({
+      errors: [
+        {
+          field: 'query',
+          description:
+            `The number ${number} cannot be read exactly from relaxed JSON, which reads numbers as doubles (about 15 significant ` +
+            'digits); write the query as strict JSON (quoted keys and strings) to use it.',
+        },
+      ],
+    });
+
+    it.each([`{filter:{order_id:${BIG}}}`, `{filter: {order_id: {in: [1, ${TWO_53_PLUS_1}]}}}`])(
+      'relaxed JSON %s, whose number a double would change, is a 422, never a filter on the rounded number',
+      async (query) => {
+        // JSON5 reads 12345678901234567890 as the double 12345678901234567000, which would match the other event.
+        const number = query.includes(BIG) ? BIG : TWO_53_PLUS_1;
+        for (const path of ['/events/f/export', '/events/f']) {
+          const res = await t.http.get(path).set(auth(project, 'query')).query({ query });
+          expect(res.status).toBe(422);
+          expect(res.body).toEqual(inexact(number));
+        }
+      },
+    );
+
+    it('relaxed JSON keeps working for numbers a double holds', async () => {
+      expect(await exportedIds('f', `{filter:{order_id:${BIG_ROUNDED}}}`)).toEqual(['rounded']);
+      expect(await exportedIds('f', '{filter:{order_id:1.500}}')).toEqual(['price']);
     });
 
     it.each([

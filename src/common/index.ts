@@ -51,6 +51,7 @@ export {
 } from './json-body';
 export {
   ExactNumber,
+  doubleReproduces,
   doublesWhereExact,
   exactNumberProblem,
   isExactNumber,

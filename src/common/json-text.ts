@@ -81,8 +81,11 @@ export function needsExactNumber(token: string): boolean {
   return digits > SAFE_DIGITS && !doubleReproduces(token);
 }
 
-/** Whether the double nearest to `token` has exactly the token's value. */
-function doubleReproduces(token: string): boolean {
+/**
+ * Whether the double nearest to `token` (a JSON number token) is written back as the token's value
+ * (`String(Number(token))`: `1.50` and `0.1` yes, `9007199254740993` and `1e400` no).
+ */
+export function doubleReproduces(token: string): boolean {
   const double = Number(token);
   return Number.isFinite(double) && compareNumber(token, String(double)) === 0;
 }

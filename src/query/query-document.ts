@@ -2,6 +2,7 @@ import JSON5 from 'json5';
 import { doublesWhereExact, parseJsonText, stringifyJson, ValidationError } from '../common';
 import { isPlainObject } from './json-guards';
 import { DEFAULT_QUERY_LIMITS } from '../config';
+import { firstInexactRelaxedNumber } from './relaxed-numbers';
 
 /** Connect's exact 422 description for an unreadable `query` parameter (Connect docs, "Query errors"). */
 export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.';
@@ -12,7 +13,8 @@ export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.'
  * Strict JSON is parsed first, keeping the exact value of numbers a double cannot hold
  * (`parseJsonText`, `doublesWhereExact`: a filter on `12345678901234567890` compares exactly). Text that is not strict JSON is parsed as JSON5, so the
  * relaxed JSON of Connect's own docs is accepted (`{select:{totalPrice:{sum:'price'}}}`: unquoted
- * keys, single quotes, trailing commas); its numbers are doubles (about 15–17 significant digits).
+ * keys, single quotes, trailing commas); its numbers are read as doubles, so one that a double
+ * would change (`12345678901234567890`) is refused rather than rounded: what runs is what was asked.
  *
  * @param raw the already URL-decoded parameter value as Express hands it over: `undefined` when
  *   the parameter is missing, an array when it is repeated.
@@ -22,7 +24,8 @@ export const INVALID_QUERY_DESCRIPTION = 'The query JSON supplied is not valid.'
  * @throws ValidationError `[{field: "query", description: "The query JSON supplied is not valid."}]`
  *   when `raw` is not JSON5 or its top-level value is not an object (array, string, number, null…);
  *   `[{field: "query", ...}]` too when the parameter is repeated (never silently pick one copy), or
- *   longer than `maxChars`.
+ *   longer than `maxChars`; `[{field: "query", ...}]` naming the number when relaxed JSON holds one a
+ *   double would change.
  */
 export function parseQueryParam(raw: unknown, maxChars = DEFAULT_QUERY_LIMITS.maxDocumentChars): Record<string, unknown> {
   if (raw === undefined) return {};
@@ -37,6 +40,14 @@ export function parseQueryParam(raw: unknown, maxChars = DEFAULT_QUERY_LIMITS.ma
       parsed = JSON5.parse(raw);
     } catch {
       throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
+    }
+    const inexact = firstInexactRelaxedNumber(raw);
+    if (inexact !== null) {
+      throw ValidationError.of(
+        'query',
+        `The number ${inexact.slice(0, 40)}${inexact.length > 40 ? '…' : ''} cannot be read exactly from relaxed JSON, which reads ` +
+          'numbers as doubles (about 15 significant digits); write the query as strict JSON (quoted keys and strings) to use it.',
+      );
     }
   }
   if (!isPlainObject(parsed)) throw ValidationError.of('query', INVALID_QUERY_DESCRIPTION);
