@@ -474,4 +474,56 @@ describe('an export whose worker dies mid-way', () => {
     // the new attempt (2) takes over, the stalled one (1) learns it was superseded and stops.
     await expectResumed({ id, monitor, before, acknowledged, checkpointed, logMark, queueSize: 1 });
   }, 60_000);
+
+  it('events deleted between attempts: the rest no longer adds up to the measured size, so the part the stream ends with is marked last', async () => {
+    // Ids 1..100,000 (about 6 parts); after parts 1–3 are recorded the worker dies, and the events past id 90,000 are deleted.
+    await loadOrders(t.config.database.url, project.projectId, 100_000, 'shrinking');
+    s3.injectFaults([{ operation: 'UploadPart', partNumber: 4, fault: { stall: true } }]);
+    const first = startWorker();
+    const res = await t.http
+      .post('/events/shrinking/export')
+      .set(auth(project, 'query'))
+      .send({ s3Path: `${s3.endpoint}/${BUCKET}/shrinking/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+    expect(res.status).toBe(201);
+    const id = idOf(res.body.filename);
+    const monitor = pathOf(res.headers.location);
+    await until('parts 1-3 recorded and part 4 in flight', async () => {
+      const rows = await partRows(id);
+      const sent = s3.uploadPartRequests().some((p) => p.key === `shrinking/${id}.json` && p.partNumber === 4);
+      return rows.length === 3 && sent ? true : undefined;
+    });
+    await kill(first);
+    const measured = (await monitorOf(monitor)).totalBytes;
+    await db().query(`DELETE FROM events WHERE project_id = $1 AND collection = 'shrinking' AND (event_id #>> '{}')::int > 90000`, [
+      project.projectId,
+    ]);
+
+    s3.clearFaults();
+    startWorker(FAST);
+    const { final } = await waitForExport(t.http, monitor, auth(project, 'query'), 60_000, 50);
+    expect({ status: final.status, error: final.error, percentDone: final.percentDone }).toEqual({
+      status: 'Complete',
+      error: null,
+      percentDone: 100,
+    });
+    const object = await s3.getObject(BUCKET, `shrinking/${id}.json`);
+    const ids = object
+      .toString('utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: number }).id);
+    expect(ids).toEqual(Array.from({ length: 90_000 }, (_, i) => i + 1));
+    expect(object.length).toBeLessThan(measured);
+    expect({ transferredBytes: final.transferredBytes, totalBytes: final.totalBytes }).toEqual({
+      transferredBytes: object.length,
+      totalBytes: object.length,
+    });
+    const manifest = JSON.parse((await s3.getObject(BUCKET, `shrinking/${id}.manifest.json`)).toString('utf8'));
+    expect({ events: manifest.events, bytes: manifest.bytes, sha256: manifest.sha256 }).toEqual({
+      events: 90_000,
+      bytes: object.length,
+      sha256: createHash('sha256').update(object).digest('hex'),
+    });
+    await expectNoIncompleteUploads(s3, { bucket: BUCKET, timeoutMs: 5000 });
+  }, 60_000);
 });

@@ -217,6 +217,22 @@ export class ExportCheckpointsRepository {
     });
   }
 
+  /**
+   * Marks an acknowledged part as the export's last: for an export whose events did not add up to
+   * its measured size (they changed between attempts), so its last part was recorded as not last.
+   * @returns false when the export is no longer Running or this attempt's, or the part is not recorded.
+   */
+  async markLastPart(id: string, attempt: number, uploadId: string, partNumber: number): Promise<boolean> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `UPDATE export_parts p SET is_last = true
+         FROM exports x
+        WHERE p.export_id = $1 AND p.upload_id = $2 AND p.part_number = $3
+          AND x.id = p.export_id AND x.status = 'Running' AND x.upload_id = $2 AND x.attempts = $4`,
+      [id, uploadId, partNumber, attempt],
+    );
+    return count === 1;
+  }
+
   /** The export as stored (its upload id, status), or null when it is gone. */
   openUpload(id: string): Promise<Export | null> {
     return this.dataSource.getRepository(Export).findOneBy({ id });

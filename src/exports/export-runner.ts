@@ -468,9 +468,25 @@ export class ExportRunner {
       }
       // The object's SHA-256 is taken on the way when this attempt writes it all; otherwise it is read back.
       const hash = acknowledged.length === 0 ? createHash('sha256') : null;
+      // Uncompressed bytes of the parts before the segment being read: the gaps' parts are read before the rest.
+      let rawBefore = acknowledged.reduce((sum, part) => sum + part.rawBytes, 0);
       for (const segment of plan) {
         if (release.aborted) throw released();
-        await this.uploadSegment(session, scope, uploader, uploadId, segment, partSize, gzip, hash, watch, record, release);
+        const remaining = segment.lastPartNumber === null ? rawTotal - rawBefore : null;
+        rawBefore += await this.uploadSegment(
+          session,
+          scope,
+          uploader,
+          uploadId,
+          segment,
+          remaining,
+          partSize,
+          gzip,
+          hash,
+          watch,
+          record,
+          release,
+        );
       }
       await session.close();
 
@@ -533,6 +549,12 @@ export class ExportRunner {
   /**
    * Streams one segment's rows and uploads its parts, EXPORT_QUEUE_SIZE at once, each recorded as S3
    * acknowledges it. Once `release` aborts, no further part is sent; those in flight are recorded.
+   * The export's last part is known by the measured size (`remainingRawBytes`), so each part is sent
+   * as soon as it is cut; if the events no longer add up to it (they changed between attempts),
+   * the part the stream ended with is marked last once recorded.
+   * @param remainingRawBytes uncompressed bytes from the segment's start to the export's end, for
+   *   the export's final segment; null for a gap between acknowledged parts.
+   * @returns the uncompressed bytes of the segment's parts.
    * @throws JobReleasedError when released before its last part was sent.
    */
   private async uploadSegment(
@@ -541,13 +563,14 @@ export class ExportRunner {
     uploader: S3MultipartUploader,
     uploadId: string,
     segment: Segment,
+    remainingRawBytes: number | null,
     partSizeBytes: number,
     gzip: boolean,
     hash: Hash | null,
     watch: AttemptWatch,
     record: Export,
     release: AbortSignal,
-  ): Promise<void> {
+  ): Promise<number> {
     const positionOf = async (eventId: string | null): Promise<ReadPosition | null> => {
       if (eventId === null) return null;
       const position = await session.positionOf(scope, eventId);
@@ -560,6 +583,8 @@ export class ExportRunner {
     let released = false;
     let startAfter = segment.afterEventId;
     let lastNumber = segment.firstPartNumber - 1;
+    let segmentRawBytes = 0;
+    let sentLast = false;
     const send = (part: Part, isLast: boolean, startAfterEventId: string | null) => {
       const upload = (async () => {
         const etag = await uploader.uploadPart(uploadId, part.partNumber, part.body, part.md5);
@@ -598,25 +623,22 @@ export class ExportRunner {
             yield chunk;
           }
         })();
-        let held: { part: Part; startAfter: string | null } | null = null;
         for await (const part of ndjsonParts(ndjsonBlocks(ticking), { firstPartNumber: segment.firstPartNumber, partSizeBytes, gzip })) {
           if (release.aborted) {
-            // The held part and this one were never sent: the next attempt reads them again after the last recorded part.
+            // This part was never sent: the next attempt reads it again after the last recorded part.
             released = true;
             break;
           }
+          if (sentLast) throw new ExportDataChangedError(`events followed part ${lastNumber}, which completed the measured size`);
           hash?.update(part.body);
           lastNumber = part.partNumber;
-          if (held) {
-            // One part of look-ahead: a part is known to be the export's last only when the stream ends after it.
-            send(held.part, false, held.startAfter);
-            while (inFlight.size >= this.exportsConfig.queueSize) await Promise.race(inFlight);
-            if (failure) throw failure;
-          }
-          held = { part, startAfter };
+          segmentRawBytes += part.rawBytes;
+          sentLast = remainingRawBytes !== null && segmentRawBytes === remainingRawBytes;
+          send(part, sentLast, startAfter);
           startAfter = part.endEventId;
+          while (inFlight.size >= this.exportsConfig.queueSize) await Promise.race(inFlight);
+          if (failure) throw failure;
         }
-        if (held && !released) send(held.part, segment.lastPartNumber === null, held.startAfter);
         await Promise.all(inFlight);
       });
     } catch (error) {
@@ -634,6 +656,14 @@ export class ExportRunner {
     if (segment.lastPartNumber === null && lastNumber < segment.firstPartNumber) {
       throw new ExportDataChangedError('no events were left to export after the checkpoint');
     }
+    if (remainingRawBytes !== null && !sentLast) {
+      this.logger.warn(
+        `export ${record.id}: its events came to ${segmentRawBytes} bytes after part ${segment.firstPartNumber - 1}, ` +
+          `not the ${remainingRawBytes} measured (they changed between attempts); part ${lastNumber} is its last`,
+      );
+      if (!(await this.checkpoints.markLastPart(record.id, record.attempts, uploadId, lastNumber))) throw await this.lostOwnership(record);
+    }
+    return segmentRawBytes;
   }
 
   /** `<prefix><id>.manifest.json`, written last: a consumer that finds it knows the object is whole (docs/exports.md, "The manifest"). */
