@@ -211,107 +211,82 @@ describe('S3 export faults', () => {
   }, 90_000);
 });
 
+/** An app whose S3 is behind a TCP proxy, one pushed event; each attempt ends by its S3 request's timeout (2 s, QUICK). */
+interface FrozenS3 {
+  s3: TestS3Server;
+  s3Proxy: TcpProxy;
+  t: TestApp;
+  project: CreatedProject;
+}
+
+/** Starts a FrozenS3 with `env` over QUICK before the describe's tests, and stops it after them. */
+function frozenS3(env: Record<string, string>): FrozenS3 {
+  const setup = {} as FrozenS3;
+  beforeAll(async () => {
+    setup.s3 = await startS3Server({ buckets: [BUCKET] });
+    setup.s3Proxy = await startTcpProxy('127.0.0.1', setup.s3.port);
+    setup.t = await startTestApp({ S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${setup.s3Proxy.port}`, ...QUICK, ...env });
+    setup.project = await setup.t.createProject();
+    await setup.t.http.post('/events/shop').set(auth(setup.project, 'push')).send({ n: 1 }).expect(200);
+  });
+  afterAll(async () => {
+    await setup.s3Proxy.restore();
+    await setup.t.close();
+    await setup.s3Proxy.close();
+    await setup.s3.close();
+  });
+  return setup;
+}
+
+/** Freezes S3 (connections accepted, nothing answered), posts an export and follows it to its end. */
+async function exportWhileFrozen({ s3, s3Proxy, t, project }: FrozenS3, timeoutMs: number) {
+  s3Proxy.freeze();
+  const res = await t.http
+    .post('/events/shop/export')
+    .set(auth(project, 'query'))
+    .send({ s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`, s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey });
+  expect(res.status).toBe(201);
+  return waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), timeoutMs);
+}
+
 describe('S3 export retry budget', () => {
-  let s3: TestS3Server;
-  let s3Proxy: TcpProxy;
-  let t: TestApp;
-  let project: CreatedProject;
+  // The stall timeout (6 s) is above the S3 request timeout (2 s): with both at 2 s, whichever timer
+  // a busy machine ran first decided the message.
+  describe('in attempts (EXPORT_MAX_ATTEMPTS)', () => {
+    const byAttempts = frozenS3({ EXPORT_STALL_TIMEOUT_MS: '6000', EXPORT_MAX_ATTEMPTS: '3' });
 
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET] });
-    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
-    // Each attempt ends by its S3 request's timeout (2 s), not by the stall timeout: with both at 2 s,
-    // whichever timer a busy machine ran first decided the message.
-    t = await startTestApp({
-      S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`,
-      ...QUICK,
-      EXPORT_STALL_TIMEOUT_MS: '6000',
-      EXPORT_MAX_ATTEMPTS: '3',
-    });
-    project = await t.createProject();
-    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
-  });
-  afterAll(async () => {
-    await s3Proxy.restore();
-    await t.close();
-    await s3Proxy.close();
-    await s3.close();
+    it('fails with a clear error once S3 never answers within EXPORT_MAX_ATTEMPTS attempts', async () => {
+      const started = Date.now();
+      const { final, readings } = await exportWhileFrozen(byAttempts, 60_000);
+      expect(final.status).toBe('Failed');
+      expect(final.error).toMatch(
+        /^S3 did not answer in time while uploading s3:\/\/faults\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+\. Gave up after 3 attempts\.$/,
+      );
+      // Three attempts of at most 2 s each, and two delays of at most 1 s: well within 20 s.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+    }, 60_000);
   });
 
-  it('fails with a clear error once S3 never answers within EXPORT_MAX_ATTEMPTS attempts', async () => {
-    s3Proxy.freeze();
-    const started = Date.now();
-    const res = await t.http
-      .post('/events/shop/export')
-      .set(auth(project, 'query'))
-      .send({
-        s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`,
-        s3AccessKeyId: s3.accessKeyId,
-        s3SecretAccessKey: s3.secretAccessKey,
-      });
-    expect(res.status).toBe(201);
-    const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 60_000);
-    expect(final.status).toBe('Failed');
-    expect(final.error).toMatch(
-      /^S3 did not answer in time while uploading s3:\/\/faults\/[0-9a-f]{24}\.json at http:\/\/127\.0\.0\.1:\d+\. Gave up after 3 attempts\.$/,
-    );
-    // Three attempts of at most 2 s each, and two delays of at most 1 s: well within 20 s.
-    expect(Date.now() - started).toBeLessThan(20_000);
-    expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
-  }, 60_000);
-});
-
-describe('S3 export retry budget in time (EXPORT_RETRY_BUDGET_MS)', () => {
-  let s3: TestS3Server;
-  let s3Proxy: TcpProxy;
-  let t: TestApp;
-  let project: CreatedProject;
-
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET] });
-    s3Proxy = await startTcpProxy('127.0.0.1', s3.port);
+  describe('in time (EXPORT_RETRY_BUDGET_MS)', () => {
     // Attempts to spare: only the time budget can end the retries.
-    t = await startTestApp({
-      S3_ALLOWED_ENDPOINTS: `http://127.0.0.1:${s3Proxy.port}`,
-      ...QUICK,
-      EXPORT_STALL_TIMEOUT_MS: '6000',
-      EXPORT_MAX_ATTEMPTS: '1000',
-      EXPORT_RETRY_BUDGET_MS: '4000',
-    });
-    project = await t.createProject();
-    await t.http.post('/events/shop').set(auth(project, 'push')).send({ n: 1 }).expect(200);
-  });
-  afterAll(async () => {
-    await s3Proxy.restore();
-    await t.close();
-    await s3Proxy.close();
-    await s3.close();
-  });
+    const byTime = frozenS3({ EXPORT_STALL_TIMEOUT_MS: '6000', EXPORT_MAX_ATTEMPTS: '1000', EXPORT_RETRY_BUDGET_MS: '4000' });
 
-  it('stops retrying once EXPORT_RETRY_BUDGET_MS has passed since the export first started, attempts left or not', async () => {
-    s3Proxy.freeze();
-    const res = await t.http
-      .post('/events/shop/export')
-      .set(auth(project, 'query'))
-      .send({
-        s3Path: `http://127.0.0.1:${s3Proxy.port}/${BUCKET}/`,
-        s3AccessKeyId: s3.accessKeyId,
-        s3SecretAccessKey: s3.secretAccessKey,
-      });
-    expect(res.status).toBe(201);
-    const { final, readings } = await waitForExport(t.http, pathOf(res.headers.location), auth(project, 'query'), 40_000);
-    expect(final.status).toBe('Failed');
-    // Either an attempt failed past the budget, or a retry was due only after it.
-    expect(final.error).toMatch(/Gave up after \d attempts\.$|^The export was interrupted too many times/);
-    const elapsedMs = Date.parse(final.finished!) - Date.parse(final.started!);
-    // Each attempt ends within its S3 request timeout (2 s) and waits at most 1 s before the next.
-    expect(elapsedMs).toBeGreaterThanOrEqual(4000);
-    expect(elapsedMs).toBeLessThan(4000 + 2000 + 1000 + 2000);
-    const [row] = await t.app.get(DataSource).query(`SELECT attempts FROM exports WHERE id = $1`, [final.filename.slice(0, 24)]);
-    expect(row.attempts).toBeGreaterThanOrEqual(2);
-    expect(row.attempts).toBeLessThan(10);
-    expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
-  }, 60_000);
+    it('stops retrying once EXPORT_RETRY_BUDGET_MS has passed since the export first started, attempts left or not', async () => {
+      const { final, readings } = await exportWhileFrozen(byTime, 40_000);
+      expect(final.status).toBe('Failed');
+      // Either an attempt failed past the budget, or a retry was due only after it.
+      expect(final.error).toMatch(/Gave up after \d attempts\.$|^The export was interrupted too many times/);
+      const elapsedMs = Date.parse(final.finished!) - Date.parse(final.started!);
+      // Each attempt ends within its S3 request timeout (2 s) and waits at most 1 s before the next.
+      expect(elapsedMs).toBeGreaterThanOrEqual(4000);
+      expect(elapsedMs).toBeLessThan(4000 + 2000 + 1000 + 2000);
+      const [row] = await byTime.t.app.get(DataSource).query(`SELECT attempts FROM exports WHERE id = $1`, [final.filename.slice(0, 24)]);
+      expect(row.attempts).toBeGreaterThanOrEqual(2);
+      expect(row.attempts).toBeLessThan(10);
+      expect(readings.some((r) => r.status === 'Running' && r.error === null)).toBe(true);
+    }, 60_000);
+  });
 });
 
 describe('S3 export whose DNS lookup hangs', () => {
