@@ -63,7 +63,7 @@ describe('configuration errors stop a process at start', () => {
       'Invalid configuration:\n' +
         '  - DATABASE_URL must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/connect\n' +
         '  - SECRETS_KEY must be set to a random string of at least 32 characters (e.g. `openssl rand -hex 32`)\n' +
-        '  - EXPORT_PART_SIZE_BYTES must be an integer >= 5242880\n' +
+        '  - EXPORT_PART_SIZE_BYTES must be an integer from 5242880 to 1073741824\n' +
         '  - RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379\n',
     );
   });
