@@ -74,6 +74,8 @@ export {
   withRequestId,
 } from './request-context';
 export { jobRetryDelayMs, retryDelayMs } from './retry-delay';
+export { takeProjectTurn, WAIT_TURN_DELAY_MS, WaitTurnError } from './project-turns';
+export type { TurnTable } from './project-turns';
 export { SecretBox } from './secret-box';
 export { SECRETS_CANARY, SECRETS_CANARY_SETTING, SecretsKeyCheck, canaryMatches } from './secrets-key.check';
 export { SqlParams } from './sql-params';

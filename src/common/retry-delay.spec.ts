@@ -1,3 +1,4 @@
+import { WaitTurnError } from './project-turns';
 import { jobRetryDelayMs, retryDelayMs } from './retry-delay';
 
 describe('retry delays of export and import jobs', () => {
@@ -13,5 +14,13 @@ describe('retry delays of export and import jobs', () => {
     expect([1, 2, 3, 6, 50].map((made) => jobRetryDelayMs(made, new Error('PostgreSQL down'), delays))).toEqual([
       2000, 4000, 8000, 60_000, 60_000,
     ]);
+  });
+
+  it("a job waiting for its project's turn comes back after 0.5–1 s, however often it waited", () => {
+    for (const made of [1, 10, 10_000]) {
+      const delay = jobRetryDelayMs(made, new WaitTurnError('waits'), delays);
+      expect(delay).toBeGreaterThanOrEqual(500);
+      expect(delay).toBeLessThanOrEqual(1000);
+    }
   });
 });

@@ -68,7 +68,7 @@ describe('loadConfig: defaults', () => {
         streamGraceMs: 30000,
         sweepIntervalMs: 30000,
       },
-      imports: { concurrency: 2, batchLines: 2000, maxPendingPerProject: 5 },
+      imports: { concurrency: 2, batchLines: 2000, maxPendingPerProject: 5, maxRunningPerProject: 1 },
       limits: {
         query: { maxFilterConditions: 100, maxInValues: 1000, maxDocumentChars: 16384 },
         rateLimit: {
@@ -118,7 +118,7 @@ describe('loadConfig: defaults', () => {
     expect(new Set(once.map(([name]) => name)).size).toBe(once.length);
     expect(new Map(once)).toEqual(new Map([...documented].filter(([name]) => name !== 'NODE_ENV')));
     expect(documented.get('NODE_ENV')).toBe('http');
-    expect(once.length).toBe(59);
+    expect(once.length).toBe(60);
   });
 
   it('.env.example is a working configuration once SECRETS_KEY is filled in (as scripts/setup.sh does)', () => {
@@ -249,6 +249,7 @@ describe('loadConfig: integer bounds', () => {
     ['IMPORT_CONCURRENCY', 1, null],
     ['IMPORT_BATCH_LINES', 1, 50000],
     ['IMPORT_MAX_PENDING_PER_PROJECT', 1, null],
+    ['IMPORT_MAX_RUNNING_PER_PROJECT', 1, null],
     ['QUERY_MAX_FILTER_CONDITIONS', 1, 10000],
     ['QUERY_MAX_IN_VALUES', 1, 100000],
     ['QUERY_MAX_DOCUMENT_CHARS', 2, 262144],

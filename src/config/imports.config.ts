@@ -11,6 +11,9 @@ export class ImportsVariables {
 
   @Integer(1)
   IMPORT_MAX_PENDING_PER_PROJECT = 5;
+
+  @Integer(1)
+  IMPORT_MAX_RUNNING_PER_PROJECT = 1;
 }
 
 export interface ImportsConfig {
@@ -23,11 +26,17 @@ export interface ImportsConfig {
   batchLines: number;
   /** Most unfinished (Pending or Running) imports one project may have; one more POST answers 429. */
   maxPendingPerProject: number;
+  /**
+   * Imports of one project running at once, over every worker (default 1: one project then holds at
+   * most one of a worker's default IMPORT_CONCURRENCY of 2, and its other imports wait their turn).
+   */
+  maxRunningPerProject: number;
 }
 
-/** IMPORT_CONCURRENCY, IMPORT_BATCH_LINES, IMPORT_MAX_PENDING_PER_PROJECT (docs/configuration.md). */
+/** IMPORT_CONCURRENCY, IMPORT_BATCH_LINES, IMPORT_MAX_PENDING_PER_PROJECT, IMPORT_MAX_RUNNING_PER_PROJECT (docs/configuration.md). */
 export const importsConfig = defineSection('imports', ImportsVariables, (v): ImportsConfig => ({
   concurrency: v.IMPORT_CONCURRENCY,
   batchLines: v.IMPORT_BATCH_LINES,
   maxPendingPerProject: v.IMPORT_MAX_PENDING_PER_PROJECT,
+  maxRunningPerProject: v.IMPORT_MAX_RUNNING_PER_PROJECT,
 }));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { takeProjectTurn } from '../common';
 import { Export } from './entities/export.entity';
 
 /** A part S3 acknowledged, as the checkpoint holds it (docs/exports.md, "Parts and resuming"). */
@@ -56,33 +57,13 @@ export class ExportCheckpointsRepository {
 
   /**
    * Marks an unfinished export Running (again, after a worker died or a retry) and counts the
-   * attempt, unless its project already has `maxRunning` others Running, or it already has one
-   * Running while another project's export of the same deployment (QUEUE_PREFIX) waits with fewer
-   * Running (fair turns between projects; other deployments sharing the database have their own workers).
-   * One project's claims are serialised by an advisory lock, so the cap holds across workers.
+   * attempt, unless it must wait for its project's turn (takeProjectTurn: EXPORT_MAX_RUNNING_PER_PROJECT
+   * over every worker, other projects' waiting exports first).
    */
   async claim(id: string, maxRunning: number): Promise<Claim> {
     return this.dataSource.transaction(async (manager) => {
-      const [target]: Array<{ project_id: string; status: string; queue_prefix: string | null }> = await manager.query(
-        `SELECT project_id, status, queue_prefix FROM exports WHERE id = $1`,
-        [id],
-      );
-      if (!target || (target.status !== 'Pending' && target.status !== 'Running')) return { kind: 'finished' };
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('connect-export-project'), hashtext($1))`, [target.project_id]);
-      const [{ running, others_first }]: Array<{ running: number; others_first: boolean }> = await manager.query(
-        `WITH mine AS (
-           SELECT count(*)::int AS n FROM exports WHERE project_id = $2 AND status = 'Running' AND id <> $1
-         )
-         SELECT (SELECT n FROM mine) AS running,
-                EXISTS (
-                  SELECT 1 FROM exports w
-                   WHERE w.status = 'Pending' AND w.project_id <> $2 AND w.queue_prefix IS NOT DISTINCT FROM $3
-                     AND (SELECT count(*) FROM exports r WHERE r.project_id = w.project_id AND r.status = 'Running') < (SELECT n FROM mine)
-                ) AS others_first`,
-        [id, target.project_id, target.queue_prefix],
-      );
-      // An export that was already Running (its worker died, or it is being retried) goes on: it holds its turn.
-      if (target.status === 'Pending' && (running >= maxRunning || others_first)) return { kind: 'wait' };
+      const turn = await takeProjectTurn(manager, 'exports', id, maxRunning);
+      if (turn !== 'run') return { kind: turn };
       const [rows]: [Array<{ s3_credentials_encrypted: string | null }>, number] = await manager.query(
         `UPDATE exports SET status = 'Running', started_at = coalesce(started_at, now()), attempts = attempts + 1
           WHERE id = $1 AND status IN ('Pending', 'Running')

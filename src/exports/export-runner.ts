@@ -12,6 +12,7 @@ import {
   retryDelayMs,
   SecretBox,
   stringifyJson,
+  WaitTurnError,
 } from '../common';
 import { exportsConfig, ExportsConfig } from '../config';
 import { errorCodeOf } from '../logging';
@@ -59,11 +60,6 @@ export class ExportRetryLaterError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Thrown to Bull: the export's project has its turn used up (EXPORT_MAX_RUNNING_PER_PROJECT, fairness); try again shortly. */
-export class ExportWaitTurnError extends Error {
-  override name = 'ExportWaitTurnError';
 }
 
 /**
@@ -206,7 +202,7 @@ export function manifestKey(objectKey: string): string {
  * When `release` aborts (the worker shuts down, docs/shutdown.md), the attempt stops at its next
  * checkpoint: it reads no further, lets the parts in flight be acknowledged and recorded, and is not
  * counted (attempts back to what it was before the claim); the export stays Running for another worker.
- * @throws ExportRetryLaterError, ExportWaitTurnError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
+ * @throws ExportRetryLaterError, WaitTurnError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
  */
 @Injectable()
 export class ExportRunner {
@@ -223,7 +219,7 @@ export class ExportRunner {
   async run(exportId: string, release: AbortSignal = new AbortController().signal): Promise<void> {
     const claim = await this.checkpoints.claim(exportId, this.exportsConfig.maxRunningPerProject);
     if (claim.kind === 'finished') return;
-    if (claim.kind === 'wait') throw new ExportWaitTurnError(`export ${exportId} waits for its project's turn`);
+    if (claim.kind === 'wait') throw new WaitTurnError(`export ${exportId} waits for its project's turn`);
     const { record } = claim.export;
     let credentials: S3Credentials;
     try {

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, JobDrain, LatestRuns, SecretBox } from '../common';
+import { isJobLost, JobDrain, LatestRuns, SecretBox, WaitTurnError } from '../common';
 import { exportsConfig, ExportsConfig, redisConfig, RedisConfig } from '../config';
 import { EXPORT_JOB, EXPORT_QUEUE, ExportJobData } from './exports.constants';
 import { ExportRunner } from './export-runner';
@@ -92,7 +92,7 @@ export class ExportWorker implements OnApplicationBootstrap, OnModuleDestroy {
    * other end, and its transient failures come back after their delay.
    */
   private async onFailed(job: Job<ExportJobData>, error: Error): Promise<void> {
-    if (error.name === 'ExportWaitTurnError') return;
+    if (error instanceof WaitTurnError) return; // back after 0.5–1 s, nothing to say
     if (!/stalled more than allowable limit/i.test(error.message)) {
       if (error.name !== 'ExportRetryLaterError')
         this.logger.warn(`export job ${job.id} failed: ${error.message}; it runs again after a delay`);

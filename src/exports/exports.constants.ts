@@ -27,18 +27,12 @@ export const EXPORT_JOB_OPTIONS: JobOptions = {
   removeOnFail: 1000,
 };
 
-/** Delay after a job waited for its project's turn, ms (plus up to as much again at random). */
-export const WAIT_TURN_DELAY_MS = 500;
-
 /**
  * The `export` backoff strategy: the delay ExportRunner chose (ExportRetryLaterError.delayMs:
- * exponential with jitter), a short one for a job that waits for its project's turn, and for any
- * other error (PostgreSQL down before the export could be claimed) a doubling one up to
- * EXPORT_RETRY_MAX_DELAY_MS.
+ * exponential with jitter; WaitTurnError.delayMs, 0.5–1 s, for a job that waits for its project's
+ * turn), and for any other error (PostgreSQL down before the export could be claimed) a doubling
+ * one up to EXPORT_RETRY_MAX_DELAY_MS.
  */
 export function exportBackoff(config: ExportsConfig): (attemptsMade: number, error: Error) => number {
-  return (attemptsMade, error) =>
-    error?.name === 'ExportWaitTurnError'
-      ? WAIT_TURN_DELAY_MS + Math.round(Math.random() * WAIT_TURN_DELAY_MS)
-      : jobRetryDelayMs(attemptsMade, error, config);
+  return (attemptsMade, error) => jobRetryDelayMs(attemptsMade, error, config);
 }

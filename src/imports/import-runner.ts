@@ -13,6 +13,7 @@ import {
   parseJsonText,
   retryDelayMs,
   SecretBox,
+  WaitTurnError,
 } from '../common';
 import { DatabaseConfig, databaseConfig, ExportsConfig, exportsConfig, importsConfig, ImportsConfig } from '../config';
 import { errorCodeOf } from '../logging';
@@ -171,7 +172,9 @@ interface PreparedBatch {
  * When `release` aborts (the worker shuts down, docs/shutdown.md), the attempt stops once the batch
  * being committed is committed, and is not counted (attempts back to what it was before the claim);
  * the import stays Running for another worker, which continues after that batch.
- * @throws ImportRetryLaterError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
+ * A job whose project has no turn (IMPORT_MAX_RUNNING_PER_PROJECT) throws WaitTurnError: Bull runs it
+ * again after 0.5–1 s, and no attempt is counted.
+ * @throws ImportRetryLaterError, WaitTurnError (to Bull); JobReleasedError when released; PostgreSQL errors of the claim.
  */
 @Injectable()
 export class ImportRunner {
@@ -188,8 +191,12 @@ export class ImportRunner {
   ) {}
 
   async run(importId: string, release: AbortSignal = new AbortController().signal): Promise<void> {
-    const claim = await this.imports.claim(importId);
+    const claim = await this.imports.claim(importId, this.importsConfig.maxRunningPerProject);
     if (!claim) return;
+    if (claim === 'wait') {
+      this.logger.debug({ msg: `import ${importId} waits for its project's turn`, event: 'import.waiting', importId });
+      throw new WaitTurnError(`import ${importId} waits for its project's turn`);
+    }
     const { record } = claim;
     let credentials: S3Credentials;
     try {

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { isJobLost, JobDrain, LatestRuns } from '../common';
+import { isJobLost, JobDrain, LatestRuns, WaitTurnError } from '../common';
 import { ExportsConfig, exportsConfig, importsConfig, ImportsConfig, redisConfig, RedisConfig } from '../config';
 import { Metrics } from '../metrics';
 import { IMPORT_JOB, IMPORT_QUEUE, ImportJobData } from './imports.constants';
@@ -54,6 +54,7 @@ export class ImportWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Only a job that stalled too often is over (its import is then Failed); ImportRunner recorded any other end. */
   private async onFailed(job: Job<ImportJobData>, error: Error): Promise<void> {
+    if (error instanceof WaitTurnError) return; // back after 0.5–1 s, nothing to say
     if (!/stalled more than allowable limit/i.test(error.message)) {
       if (error.name !== 'ImportRetryLaterError')
         this.logger.warn(`import job ${job.id} failed: ${error.message}; it runs again after a delay`);

@@ -33,7 +33,8 @@ export const IMPORT_JOB_OPTIONS: JobOptions = {
 };
 
 /**
- * The `import` backoff strategy: the delay ImportRunner chose (ImportRetryLaterError.delayMs), or
+ * The `import` backoff strategy: the delay ImportRunner chose (ImportRetryLaterError.delayMs;
+ * WaitTurnError.delayMs, 0.5–1 s, for a job that waits for its project's turn), or
  * for any other error (PostgreSQL down before the import could be claimed) a doubling one up to
  * EXPORT_RETRY_MAX_DELAY_MS.
  */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { takeProjectTurn } from '../common';
 
 /** Import statuses, capitalised like exports' (docs/imports.md, "The monitor document"). */
 export enum ImportStatus {
@@ -160,19 +161,26 @@ export class ImportsRepository {
 
   /**
    * Starts an attempt: a Pending or Running import becomes Running with `attempts` + 1 (so any
-   * earlier attempt still alive stops writing).
-   * @returns the import and its sealed credentials; null when it is finished or gone.
+   * earlier attempt still alive stops writing), unless it must wait for its project's turn
+   * (takeProjectTurn: IMPORT_MAX_RUNNING_PER_PROJECT over every worker, other projects' waiting
+   * imports first; an import already Running keeps its turn).
+   * @returns the import and its sealed credentials; `'wait'`; null when it is finished or gone.
    */
-  async claim(id: string): Promise<{ record: ImportRecord; credentials: string | null } | null> {
-    const [rows]: [Array<Record<string, unknown>>, number] = await this.dataSource.query(
-      `UPDATE event_imports SET status = 'Running', started_at = COALESCE(started_at, now()), attempts = attempts + 1
-        WHERE id = $1 AND status IN ('Pending', 'Running')
-        RETURNING ${COLUMNS}, s3_credentials_encrypted AS "credentials"`,
-      [id],
-    );
-    if (rows.length === 0) return null;
-    const { credentials, ...rest } = rows[0];
-    return { record: toRecord(rest), credentials: credentials as string | null };
+  async claim(id: string, maxRunning: number): Promise<{ record: ImportRecord; credentials: string | null } | 'wait' | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const turn = await takeProjectTurn(manager, 'event_imports', id, maxRunning);
+      if (turn === 'finished') return null;
+      if (turn === 'wait') return 'wait';
+      const [rows]: [Array<Record<string, unknown>>, number] = await manager.query(
+        `UPDATE event_imports SET status = 'Running', started_at = COALESCE(started_at, now()), attempts = attempts + 1
+          WHERE id = $1 AND status IN ('Pending', 'Running')
+          RETURNING ${COLUMNS}, s3_credentials_encrypted AS "credentials"`,
+        [id],
+      );
+      if (rows.length === 0) return null;
+      const { credentials, ...rest } = rows[0];
+      return { record: toRecord(rest), credentials: credentials as string | null };
+    });
   }
 
   /**
